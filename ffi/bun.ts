@@ -1,0 +1,110 @@
+/**
+ * The Bun adapter: `bun:ffi` (`dlopen`, `toArrayBuffer`, `read`).
+ *
+ * @module
+ */
+import type { Ffi, Library, NativeFunction, NativeType, Symbols, SymbolTable } from "./types.ts";
+
+/** The part of `bun:ffi` this adapter uses (Bun's own types are not a dependency). */
+interface BunFfiModule {
+  dlopen(
+    path: string,
+    symbols: Record<string, { args: string[]; returns: string }>,
+  ): { symbols: Record<string, NativeFunction>; close(): void };
+  toArrayBuffer(ptr: number, byteOffset: number, length: number): ArrayBuffer;
+  read: { i32(ptr: number, byteOffset?: number): number };
+}
+
+const TYPES: Record<NativeType, string> = {
+  void: "void",
+  i32: "i32",
+  u32: "u32",
+  i64: "i64",
+  u64: "u64",
+  usize: "u64",
+  pointer: "ptr",
+  buffer: "ptr",
+};
+
+const specifier = "bun:ffi";
+const bun = (await import(specifier)) as BunFfiModule;
+
+function toPointer(address: bigint | number): number {
+  return Number(address);
+}
+
+function fromPointer(pointer: number | bigint | null): bigint {
+  return pointer === null ? 0n : BigInt(pointer);
+}
+
+function wrap(
+  fn: NativeFunction,
+  parameters: readonly NativeType[],
+  result: NativeType,
+): NativeFunction {
+  const pointerArgs = parameters.flatMap((t, i) => t === "pointer" ? [i] : []);
+  if (pointerArgs.length === 0 && result !== "pointer") return fn;
+  return (...args: unknown[]) => {
+    for (const i of pointerArgs) args[i] = toPointer(args[i] as bigint);
+    const value = fn(...args);
+    return result === "pointer" ? fromPointer(value) : value;
+  };
+}
+
+/** Bun's {@link Ffi}. */
+export const bunFfi: Ffi = {
+  runtime: "bun",
+  os: process.platform,
+  arch: process.arch,
+  // toArrayBuffer fails above 4 GiB ("RangeError: Out of memory").
+  maxViewBytes: 2 ** 32,
+  open<T extends SymbolTable>(candidates: readonly string[], table: T) {
+    const failures: string[] = [];
+    for (const path of candidates) {
+      const symbols: Record<string, NativeFunction | undefined> = {};
+      const defs: Record<string, { args: string[]; returns: string }> = {};
+      let lib: ReturnType<BunFfiModule["dlopen"]> | undefined;
+      try {
+        for (const [key, def] of Object.entries(table)) {
+          if (!def.optional) {
+            defs[def.name ?? key] = {
+              args: def.parameters.map((t) => TYPES[t]),
+              returns: TYPES[def.result],
+            };
+          }
+        }
+        lib = bun.dlopen(path, defs);
+      } catch (error) {
+        failures.push(`${path}: ${(error as Error).message}`);
+        continue;
+      }
+      for (const [key, def] of Object.entries(table)) {
+        const exported = def.name ?? key;
+        let fn: NativeFunction | undefined = lib.symbols[exported];
+        if (def.optional) {
+          // Bun fails a whole dlopen on one missing symbol: bind optional ones alone.
+          try {
+            fn = bun.dlopen(path, {
+              [exported]: {
+                args: def.parameters.map((t) => TYPES[t]),
+                returns: TYPES[def.result],
+              },
+            }).symbols[exported];
+          } catch {
+            fn = undefined;
+          }
+        }
+        symbols[key] = fn ? wrap(fn, def.parameters, def.result) : undefined;
+      }
+      return { path, symbols: symbols as Symbols<T> } satisfies Library<T>;
+    }
+    throw new Error(`Cannot load a native library: ${failures.join("; ")}`);
+  },
+  view(address: bigint, length: number): ArrayBuffer {
+    if (address === 0n) throw new RangeError("Cannot view a NULL pointer");
+    return bun.toArrayBuffer(toPointer(address), 0, length);
+  },
+  readI32(address: bigint): number {
+    return bun.read.i32(toPointer(address), 0);
+  },
+};

@@ -1,0 +1,99 @@
+/**
+ * The Deno adapter: `Deno.dlopen` and `Deno.UnsafePointerView`.
+ *
+ * @module
+ */
+import type { Ffi, Library, NativeFunction, NativeType, Symbols, SymbolTable } from "./types.ts";
+
+const TYPES: Record<NativeType, Deno.NativeType | Deno.NativeResultType> = {
+  void: "void",
+  i32: "i32",
+  u32: "u32",
+  i64: "i64",
+  u64: "u64",
+  usize: "usize",
+  pointer: "pointer",
+  buffer: "buffer",
+};
+
+function toPointer(address: bigint | number): Deno.PointerValue {
+  return Deno.UnsafePointer.create(BigInt(address));
+}
+
+function fromPointer(pointer: Deno.PointerValue): bigint {
+  return pointer === null ? 0n : BigInt(Deno.UnsafePointer.value(pointer));
+}
+
+/** Wraps a raw Deno symbol so that pointers cross as bigints. */
+function wrap(
+  fn: NativeFunction,
+  parameters: readonly NativeType[],
+  result: NativeType,
+): NativeFunction {
+  const pointerArgs = parameters.flatMap((t, i) => t === "pointer" ? [i] : []);
+  if (pointerArgs.length === 0 && result !== "pointer") return fn;
+  return (...args: unknown[]) => {
+    for (const i of pointerArgs) args[i] = toPointer(args[i] as bigint);
+    const value = fn(...args);
+    return result === "pointer" ? fromPointer(value) : value;
+  };
+}
+
+function permissionHint(error: unknown): Error {
+  const name = (error as Error)?.name;
+  if (name === "NotCapable" || name === "PermissionDenied") {
+    return new Error(
+      "shmem needs FFI access: run Deno with --allow-ffi (for example `deno run --allow-ffi main.ts`)",
+      { cause: error },
+    );
+  }
+  return error as Error;
+}
+
+/** Deno's {@link Ffi}. */
+export const denoFfi: Ffi = {
+  runtime: "deno",
+  os: Deno.build.os === "windows" ? "win32" : Deno.build.os,
+  arch: Deno.build.arch === "x86_64" ? "x64" : "arm64",
+  maxViewBytes: Number.MAX_SAFE_INTEGER,
+  open<T extends SymbolTable>(candidates: readonly string[], table: T) {
+    const defs: Record<string, Deno.ForeignFunction> = {};
+    for (const [key, def] of Object.entries(table)) {
+      defs[key] = {
+        name: def.name ?? key,
+        parameters: def.parameters.map((t) => TYPES[t] as Deno.NativeType),
+        result: TYPES[def.result] as Deno.NativeResultType,
+        optional: def.optional ?? false,
+      };
+    }
+    const failures: string[] = [];
+    for (const path of candidates) {
+      let lib: Deno.DynamicLibrary<Record<string, Deno.ForeignFunction>>;
+      try {
+        lib = Deno.dlopen(path, defs);
+      } catch (error) {
+        const hinted = permissionHint(error);
+        if (hinted !== error) throw hinted;
+        failures.push(`${path}: ${(error as Error).message}`);
+        continue;
+      }
+      const symbols: Record<string, NativeFunction | undefined> = {};
+      for (const [key, def] of Object.entries(table)) {
+        const fn = lib.symbols[key] as NativeFunction | null | undefined;
+        symbols[key] = fn ? wrap(fn, def.parameters, def.result) : undefined;
+      }
+      return { path, symbols: symbols as Symbols<T> } satisfies Library<T>;
+    }
+    throw new Error(`Cannot load a native library: ${failures.join("; ")}`);
+  },
+  view(address: bigint, length: number): ArrayBuffer {
+    const pointer = toPointer(address);
+    if (pointer === null) throw new RangeError("Cannot view a NULL pointer");
+    return Deno.UnsafePointerView.getArrayBuffer(pointer, length);
+  },
+  readI32(address: bigint): number {
+    const pointer = toPointer(address);
+    if (pointer === null) throw new RangeError("Cannot read a NULL pointer");
+    return new Deno.UnsafePointerView(pointer).getInt32();
+  },
+};

@@ -1,0 +1,105 @@
+/**
+ * The Node adapter: koffi (`koffi.load`, `koffi.view`).
+ *
+ * koffi is loaded with `createRequire` so that other runtimes never try to
+ * resolve it. Node 22 or newer is needed (`ArrayBuffer.prototype.transfer`).
+ *
+ * @module
+ */
+import { createRequire } from "node:module";
+import type { Ffi, Library, NativeFunction, NativeType, Symbols, SymbolTable } from "./types.ts";
+
+/** The part of koffi this adapter uses. */
+interface Koffi {
+  load(path: string): {
+    func(name: string, result: string, parameters: string[]): NativeFunction;
+  };
+  view(pointer: bigint, length: number): ArrayBuffer;
+  decode(pointer: bigint, type: string): number;
+}
+
+const TYPES: Record<NativeType, string> = {
+  void: "void",
+  i32: "int32_t",
+  u32: "uint32_t",
+  i64: "int64_t",
+  u64: "uint64_t",
+  usize: "size_t",
+  pointer: "void *",
+  buffer: "void *",
+};
+
+function loadKoffi(): Koffi {
+  try {
+    return createRequire(import.meta.url)("koffi") as Koffi;
+  } catch (error) {
+    throw new Error(
+      "shmem on Node needs the koffi package: run `npm install koffi`",
+      { cause: error },
+    );
+  }
+}
+
+let koffi: Koffi | undefined;
+
+function wrap(fn: NativeFunction, result: NativeType): NativeFunction {
+  if (result !== "pointer") return fn;
+  return (...args: unknown[]) => {
+    const value = fn(...args);
+    return value === null ? 0n : BigInt(value);
+  };
+}
+
+/** Node's {@link Ffi}, through koffi. */
+export const nodeFfi: Ffi = {
+  runtime: "node",
+  os: process.platform,
+  arch: process.arch,
+  maxViewBytes: Number.MAX_SAFE_INTEGER,
+  open<T extends SymbolTable>(candidates: readonly string[], table: T) {
+    if (typeof ArrayBuffer.prototype.transfer !== "function") {
+      throw new Error(
+        `shmem needs Node 22 or newer (ArrayBuffer.prototype.transfer); this is Node ${process.version}`,
+      );
+    }
+    koffi ??= loadKoffi();
+    const failures: string[] = [];
+    for (const path of candidates) {
+      let lib: ReturnType<Koffi["load"]>;
+      try {
+        lib = koffi.load(path);
+      } catch (error) {
+        failures.push(`${path}: ${(error as Error).message}`);
+        continue;
+      }
+      const symbols: Record<string, NativeFunction | undefined> = {};
+      try {
+        for (const [key, def] of Object.entries(table)) {
+          let fn: NativeFunction | undefined;
+          try {
+            fn = lib.func(
+              def.name ?? key,
+              TYPES[def.result],
+              def.parameters.map((t) => TYPES[t]),
+            );
+          } catch (error) {
+            if (!def.optional) throw error;
+          }
+          symbols[key] = fn ? wrap(fn, def.result) : undefined;
+        }
+      } catch (error) {
+        failures.push(`${path}: ${(error as Error).message}`);
+        continue;
+      }
+      return { path, symbols: symbols as Symbols<T> } satisfies Library<T>;
+    }
+    throw new Error(`Cannot load a native library: ${failures.join("; ")}`);
+  },
+  view(address: bigint, length: number): ArrayBuffer {
+    if (address === 0n) throw new RangeError("Cannot view a NULL pointer");
+    return koffi!.view(address, length);
+  },
+  readI32(address: bigint): number {
+    return koffi!.decode(address, "int32_t");
+  },
+};

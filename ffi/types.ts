@@ -1,0 +1,95 @@
+/**
+ * The one internal interface every runtime adapter implements.
+ *
+ * Library code never branches on the runtime: it describes native functions
+ * as data ({@link SymbolTable}), asks {@link Ffi.open} for them, and gets the
+ * same JavaScript values back in Deno, Bun and Node.
+ *
+ * Value conventions, the same in every adapter:
+ * - `"pointer"` parameters take a `bigint` address (`0n` is NULL) and
+ *   `"pointer"` results come back as a `bigint` (NULL is `0n`).
+ * - `"buffer"` parameters take a typed array; the callee gets the address of
+ *   its first element (C strings are passed this way, NUL-terminated).
+ * - `"i64"`, `"u64"` and `"usize"` take a `number` or a `bigint` and return a
+ *   `number | bigint`; `"i32"`/`"u32"` take and return integers.
+ *
+ * @module
+ */
+
+/** The native types a symbol's parameters and result may have. */
+export type NativeType =
+  | "void"
+  | "i32"
+  | "u32"
+  | "i64"
+  | "u64"
+  | "usize"
+  | "pointer"
+  | "buffer";
+
+/** One native function, described as data. */
+export interface SymbolDef {
+  /** The C parameter types, in order. */
+  readonly parameters: readonly NativeType[];
+  /** The C result type. */
+  readonly result: NativeType;
+  /** When true, a library that lacks the symbol still loads; the function is then `undefined`. */
+  readonly optional?: boolean;
+  /** The exported name when it differs from the table's key. */
+  readonly name?: string;
+}
+
+/** A library's functions, keyed by the name library code uses. */
+export type SymbolTable = Readonly<Record<string, SymbolDef>>;
+
+/** A callable native function: arguments and result follow the value conventions above. */
+// deno-lint-ignore no-explicit-any
+export type NativeFunction = (...args: any[]) => any;
+
+/** The loaded functions of a {@link SymbolTable}; optional ones may be missing. */
+export type Symbols<T extends SymbolTable> = {
+  [K in keyof T]: T[K]["optional"] extends true ? NativeFunction | undefined
+    : NativeFunction;
+};
+
+/** A loaded native library. */
+export interface Library<T extends SymbolTable> {
+  /** The file name that was loaded (the first candidate that opened). */
+  readonly path: string;
+  /** Its functions. */
+  readonly symbols: Symbols<T>;
+}
+
+/** The runtimes with an adapter. */
+export type RuntimeName = "deno" | "bun" | "node";
+
+/** Operating systems as the runtimes name them (`process.platform` spelling). */
+export type OsName = string;
+
+/** What every runtime adapter provides. */
+export interface Ffi {
+  /** Which runtime this is. */
+  readonly runtime: RuntimeName;
+  /** The operating system (`process.platform` spelling: `linux`, `darwin`, `win32`, ...). */
+  readonly os: OsName;
+  /** The processor architecture (`x64`, `arm64`, ...). */
+  readonly arch: string;
+  /**
+   * The largest ArrayBuffer the runtime can make over foreign memory, in bytes
+   * (Bun: 2^32; Deno and Node: far larger).
+   */
+  readonly maxViewBytes: number;
+  /**
+   * Loads the first library in `candidates` that opens and binds `symbols`.
+   * Throws an Error naming every candidate when none opens or a required
+   * symbol is missing.
+   */
+  open<T extends SymbolTable>(
+    candidates: readonly string[],
+    symbols: T,
+  ): Library<T>;
+  /** A zero-copy ArrayBuffer over `length` bytes at `address`. */
+  view(address: bigint, length: number): ArrayBuffer;
+  /** Reads a 32-bit signed integer at `address` (errno, for instance). */
+  readI32(address: bigint): number;
+}

@@ -1,0 +1,29 @@
+/**
+ * shmem: shared memory for Deno, Bun and Node, through each runtime's own FFI
+ * and no compiled addon.
+ *
+ * @example Share bytes between processes
+ * ```ts
+ * import { Segment } from "./mod.ts";
+ *
+ * const seg = Segment.create("frames", { size: 1 << 20 }); // new, mode 0o600
+ * const peer = Segment.open("frames");                     // any process
+ * seg.bytes()[0] = 42;
+ * peer.bytes()[0];                                         // 42
+ * const header = seg.region(0, 64);
+ * header.view().setUint32(0, 7, true);
+ * seg.close();                                             // views detach
+ * peer.close();
+ * Segment.unlink("frames");
+ * ```
+ *
+ * @module
+ */
+export { Segment } from "./segment.ts";
+export type { CreateOptions, OpenOptions } from "./segment.ts";
+export { MappedMemory } from "./mapped_memory.ts";
+export { Region } from "./region.ts";
+export type { TypedArray, TypedArrayConstructor } from "./region.ts";
+export { ShmError } from "./errors.ts";
+export type { ShmErrorInit } from "./errors.ts";
+export { uniqueName } from "./names.ts";

@@ -1,0 +1,78 @@
+/**
+ * errno numbers and their names, one table per operating system.
+ *
+ * @module
+ */
+
+/** The errno names shmem knows, with their Linux and Darwin numbers. */
+const ERRNO: ReadonlyArray<readonly [name: string, linux: number, darwin: number, text: string]> = [
+  ["EPERM", 1, 1, "Operation not permitted"],
+  ["ENOENT", 2, 2, "No such file or directory"],
+  ["ESRCH", 3, 3, "No such process"],
+  ["EINTR", 4, 4, "Interrupted system call"],
+  ["EIO", 5, 5, "Input/output error"],
+  ["EBADF", 9, 9, "Bad file descriptor"],
+  ["EAGAIN", 11, 35, "Resource temporarily unavailable"],
+  ["ENOMEM", 12, 12, "Cannot allocate memory"],
+  ["EACCES", 13, 13, "Permission denied"],
+  ["EFAULT", 14, 14, "Bad address"],
+  ["EBUSY", 16, 16, "Device or resource busy"],
+  ["EEXIST", 17, 17, "File exists"],
+  ["ENODEV", 19, 19, "No such device"],
+  ["ENOTDIR", 20, 20, "Not a directory"],
+  ["EISDIR", 21, 21, "Is a directory"],
+  ["EINVAL", 22, 22, "Invalid argument"],
+  ["ENFILE", 23, 23, "Too many open files in system"],
+  ["EMFILE", 24, 24, "Too many open files"],
+  ["ETXTBSY", 26, 26, "Text file busy"],
+  ["EFBIG", 27, 27, "File too large"],
+  ["ENOSPC", 28, 28, "No space left on device"],
+  ["ESPIPE", 29, 29, "Illegal seek"],
+  ["EROFS", 30, 30, "Read-only file system"],
+  ["EPIPE", 32, 32, "Broken pipe"],
+  ["EDEADLK", 35, 11, "Resource deadlock avoided"],
+  ["ENAMETOOLONG", 36, 63, "File name too long"],
+  ["ENOLCK", 37, 77, "No locks available"],
+  ["ENOSYS", 38, 78, "Function not implemented"],
+  ["ELOOP", 40, 62, "Too many levels of symbolic links"],
+  ["EIDRM", 43, 90, "Identifier removed"],
+  ["EOVERFLOW", 75, 84, "Value too large for defined data type"],
+  ["EOPNOTSUPP", 95, 102, "Operation not supported"],
+  ["ETIMEDOUT", 110, 60, "Connection timed out"],
+  ["EOWNERDEAD", 130, 105, "Owner died"],
+  ["ENOTRECOVERABLE", 131, 104, "State not recoverable"],
+];
+
+/** An errno table for one OS. */
+export interface ErrnoTable {
+  /** The name of errno `n` (`EEXIST`), or `E<n>` when unknown. */
+  name(n: number): string;
+  /** The number of errno `name`, or `undefined` when unknown here. */
+  number(name: string): number | undefined;
+  /** A short description (`File exists`). */
+  text(n: number): string;
+}
+
+function table(column: 1 | 2): ErrnoTable {
+  const byNumber = new Map<number, readonly [string, string]>();
+  const byName = new Map<string, number>();
+  for (const row of ERRNO) {
+    byNumber.set(row[column], [row[0], row[3]]);
+    byName.set(row[0], row[column]);
+  }
+  return {
+    name: (n) => byNumber.get(n)?.[0] ?? `E${n}`,
+    number: (name) => byName.get(name),
+    text: (n) => byNumber.get(n)?.[1] ?? `Unknown error ${n}`,
+  };
+}
+
+const TABLES: Readonly<Record<string, ErrnoTable>> = {
+  linux: table(1),
+  darwin: table(2),
+};
+
+/** The errno table of `os`; Linux numbering for other POSIX systems. */
+export function errnoTable(os: string): ErrnoTable {
+  return TABLES[os] ?? TABLES.linux;
+}

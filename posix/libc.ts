@@ -1,0 +1,68 @@
+/**
+ * The libc functions the POSIX backends call, as data, and their loader.
+ *
+ * Each entry quotes its C prototype. `shm_open` is variadic; it is declared
+ * with a fixed `mode` argument, which x86-64 Linux passes in a register like a
+ * fixed one. On Apple arm64 variadic arguments go on the stack, so the mode
+ * may arrive as garbage there: creation always follows with `fchmod`.
+ *
+ * @module
+ */
+import { ffi } from "../ffi/mod.ts";
+import type { Library, SymbolTable } from "../ffi/mod.ts";
+import { posixConstants } from "./constants.ts";
+import type { PosixConstants } from "./constants.ts";
+
+/** The libc symbol table for one OS and architecture. */
+export function libcSymbols(c: PosixConstants, arch: string) {
+  return {
+    // int shm_open(const char *name, int oflag, mode_t mode);
+    shm_open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+    // int shm_unlink(const char *name);
+    shm_unlink: { parameters: ["buffer"], result: "i32" },
+    // int ftruncate(int fd, off_t length);
+    ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+    // int posix_fallocate(int fd, off_t offset, off_t len); returns the error, not -1
+    posix_fallocate: { parameters: ["i32", "i64", "i64"], result: "i32", optional: true },
+    // int fchmod(int fd, mode_t mode);
+    fchmod: { parameters: ["i32", "u32"], result: "i32" },
+    // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset);
+    mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+    // int munmap(void *addr, size_t length);
+    munmap: { parameters: ["pointer", "usize"], result: "i32" },
+    // int close(int fd);
+    close: { parameters: ["i32"], result: "i32" },
+    // off_t lseek(int fd, off_t offset, int whence);
+    lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+    // int fstat(int fd, struct stat *buf);  (Darwin x64 exports the 64-bit-inode one as fstat$INODE64)
+    fstat: {
+      parameters: ["i32", "buffer"],
+      result: "i32",
+      optional: true,
+      name: c.sizeBy.call === "fstat" ? (c.sizeBy.symbol[arch] ?? "fstat") : "fstat",
+    },
+    // int *__errno_location(void);  (Darwin: int *__error(void))
+    errno_location: { parameters: [], result: "pointer", name: c.errnoLocation },
+  } as const satisfies SymbolTable;
+}
+
+/** The loaded libc of this process, with its constants. */
+export interface Libc {
+  readonly c: PosixConstants;
+  readonly lib: Library<ReturnType<typeof libcSymbols>>;
+  /** The calling thread's current errno. */
+  errno(): number;
+}
+
+let loaded: Libc | undefined;
+
+/** Loads libc once; throws when this OS has no POSIX shared memory support. */
+export function libc(): Libc {
+  if (loaded) return loaded;
+  const c = posixConstants(ffi.os);
+  if (!c) throw new Error(`POSIX shared memory is not supported on '${ffi.os}'`);
+  const lib = ffi.open(c.libraries, libcSymbols(c, ffi.arch));
+  const location = lib.symbols.errno_location() as bigint;
+  loaded = { c, lib, errno: () => ffi.readI32(location) };
+  return loaded;
+}

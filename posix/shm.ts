@@ -1,0 +1,148 @@
+/**
+ * Named POSIX shared memory: `shm_open`, `ftruncate`, `posix_fallocate`,
+ * `mmap`, `munmap`, `shm_unlink`.
+ *
+ * @module
+ */
+import type { CreateRequest, NamedBackend, OpenRequest, RawMapping } from "../backend.ts";
+import type { NameRules } from "../names.ts";
+import { ShmError } from "../errors.ts";
+import { posixConstants } from "./constants.ts";
+import type { PosixConstants } from "./constants.ts";
+import { errnoError } from "./fail.ts";
+import { libc } from "./libc.ts";
+import type { Libc } from "./libc.ts";
+
+const MAP_FAILED = (1n << 64n) - 1n;
+const encoder = new TextEncoder();
+
+/** The C string `/<name>\0`. */
+function cName(name: string): Uint8Array {
+  return encoder.encode(`/${name}\0`);
+}
+
+/** The platform's name rules, from its constants. */
+export function posixNameRules(c: PosixConstants): NameRules {
+  return {
+    platform: c.os === "darwin" ? "macOS" : "Linux",
+    maxUnits: c.maxNameBytes,
+    unit: "utf8",
+    prefixUnits: 1,
+    forbidden: [],
+  };
+}
+
+/** Maps `size` bytes of `fd`; throws a ShmError on failure (the caller cleans up). */
+export function mapDescriptor(
+  l: Libc,
+  fd: number,
+  size: number,
+  options: { writable: boolean; shared: boolean; offset?: number; path?: string },
+): bigint {
+  const { c, lib } = l;
+  const prot = options.shared && !options.writable ? c.PROT_READ : c.PROT_READ | c.PROT_WRITE;
+  const flags = options.shared ? c.MAP_SHARED : c.MAP_PRIVATE;
+  const address = lib.symbols.mmap(0n, size, prot, flags, fd, options.offset ?? 0) as bigint;
+  if (address === MAP_FAILED || address === 0n) {
+    throw errnoError(c.os, "mmap", l.errno(), options.path);
+  }
+  return address;
+}
+
+/** The size of the object behind `fd`. */
+export function descriptorSize(l: Libc, fd: number, path?: string): number {
+  const { c, lib } = l;
+  if (c.sizeBy.call === "lseek") {
+    const end = Number(lib.symbols.lseek(fd, 0, c.sizeBy.whence));
+    if (end < 0) throw errnoError(c.os, "lseek", l.errno(), path);
+    return end;
+  }
+  const fstat = lib.symbols.fstat;
+  if (!fstat) throw new Error("fstat is missing from libc");
+  const stat = new Uint8Array(c.sizeBy.statBytes);
+  if (fstat(fd, stat) !== 0) throw errnoError(c.os, "fstat", l.errno(), path);
+  return Number(new DataView(stat.buffer).getBigInt64(c.sizeBy.sizeOffset, true));
+}
+
+/** A RawMapping that unmaps and closes `fd` on release. */
+export function rawMapping(l: Libc, address: bigint, size: number, fd: number): RawMapping {
+  return {
+    address,
+    size,
+    handle: fd,
+    release(keepMapped = false) {
+      if (!keepMapped) l.lib.symbols.munmap(address, size);
+      l.lib.symbols.close(fd);
+    },
+  };
+}
+
+function create(name: string, request: CreateRequest): RawMapping {
+  const l = libc();
+  const { c, lib } = l;
+  const path = cName(name);
+  const fd = lib.symbols.shm_open(path, c.O_RDWR | c.O_CREAT | c.O_EXCL, request.mode) as number;
+  if (fd < 0) throw errnoError(c.os, "shm_open", l.errno(), name);
+  try {
+    // Exact mode whatever the umask; also fixes a variadic mode lost on Apple arm64.
+    if (lib.symbols.fchmod(fd, request.mode) !== 0) {
+      throw errnoError(c.os, "fchmod", l.errno(), name);
+    }
+    if (lib.symbols.ftruncate(fd, request.size) !== 0) {
+      throw errnoError(c.os, "ftruncate", l.errno(), name);
+    }
+    const fallocate = lib.symbols.posix_fallocate;
+    if (request.reserve && c.canReserve && fallocate) {
+      let error: number;
+      do error = fallocate(fd, 0, request.size) as number; while (error === 4 /* EINTR */);
+      if (error !== 0) throw errnoError(c.os, "posix_fallocate", error, name);
+    }
+    const address = mapDescriptor(l, fd, request.size, { writable: true, shared: true, path: name });
+    return rawMapping(l, address, request.size, fd);
+  } catch (error) {
+    lib.symbols.close(fd);
+    lib.symbols.shm_unlink(path);
+    throw error;
+  }
+}
+
+function open(name: string, request: OpenRequest): RawMapping {
+  const l = libc();
+  const { c, lib } = l;
+  const copy = request.readOnly || request.private;
+  const fd = lib.symbols.shm_open(cName(name), copy ? c.O_RDONLY : c.O_RDWR, 0) as number;
+  if (fd < 0) throw errnoError(c.os, "shm_open", l.errno(), name);
+  try {
+    const size = descriptorSize(l, fd, name);
+    if (size === 0) {
+      throw new ShmError({
+        code: "EINVAL",
+        errno: 22, // EINVAL on Linux and Darwin
+        syscall: "mmap",
+        path: name,
+        message: `Segment '${name}' has size 0 and cannot be mapped (its creator may not have sized it yet; try again)`,
+      });
+    }
+    // Read-only and copy-on-write opens map MAP_PRIVATE and writable: a stray
+    // write lands in a private copy instead of faulting, and nobody else sees it.
+    const address = mapDescriptor(l, fd, size, { writable: true, shared: !copy, path: name });
+    return rawMapping(l, address, size, fd);
+  } catch (error) {
+    lib.symbols.close(fd);
+    throw error;
+  }
+}
+
+function unlink(name: string): void {
+  const l = libc();
+  if (l.lib.symbols.shm_unlink(cName(name)) !== 0) {
+    throw errnoError(l.c.os, "shm_unlink", l.errno(), name);
+  }
+}
+
+/** The POSIX backend for `os`, or `undefined` when `os` is not POSIX-shm capable. */
+export function posixNamedBackend(os: string): NamedBackend | undefined {
+  const c = posixConstants(os);
+  if (!c) return undefined;
+  return { nameRules: posixNameRules(c), maxSize: c.maxSize, persistent: true, create, open, unlink };
+}

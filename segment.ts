@@ -1,0 +1,210 @@
+/**
+ * Named shared memory: the segment other processes open by name.
+ *
+ * @module
+ */
+import { namedBackend } from "./backend.ts";
+import { attachViews, MappedMemory } from "./mapped_memory.ts";
+import { portableName } from "./names.ts";
+import { Views } from "./views.ts";
+
+/** Options of {@link Segment.create}. */
+export interface CreateOptions {
+  /** Size in bytes: a positive integer. Required. */
+  size: number;
+  /**
+   * Permission bits of the new segment (POSIX), applied exactly (the umask
+   * does not narrow them). Default `0o600`: only this user. Ignored on Windows.
+   */
+  mode?: number;
+  /**
+   * Reserve the memory now (Linux: `posix_fallocate`). Default `true`: a full
+   * `/dev/shm` (Docker's 64 MB default) fails here with `ENOSPC` and leaves
+   * no name behind. With `false` the pages are only allocated when first
+   * touched, and touching one when the file system is full kills the process
+   * with SIGBUS: use it only for sparse segments on a roomy file system.
+   */
+  reserve?: boolean;
+}
+
+/** Options of {@link Segment.open}. */
+export interface OpenOptions {
+  /**
+   * Map for reading only. Default `false`. Reads are zero-copy and see the
+   * other processes' writes; a write through a view never crashes and never
+   * reaches the shared memory (it lands in a private copy of that page, which
+   * then stops following the others' writes).
+   */
+  readOnly?: boolean;
+  /**
+   * Copy-on-write. Default `false`. This process reads the shared bytes, and
+   * its own writes stay private (`MAP_PRIVATE`).
+   */
+  private?: boolean;
+}
+
+function checkOptions(options: unknown, what: string): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`${what} options must be an object, got ${options === null ? "null" : typeof options}`);
+  }
+  return options as Record<string, unknown>;
+}
+
+function checkBoolean(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new TypeError(`Option '${name}' must be a boolean, got ${typeof value}`);
+  return value;
+}
+
+function checkSize(size: unknown, max: number): number {
+  if (typeof size !== "number") {
+    throw new TypeError(`Segment size must be a number of bytes, got ${size === undefined ? "nothing" : typeof size}`);
+  }
+  if (!Number.isSafeInteger(size) || size <= 0) {
+    throw new RangeError(`Segment size must be a positive integer, got ${size}`);
+  }
+  if (size > max) {
+    throw new RangeError(`Segment size ${size} is more than this platform can map (at most ${max} bytes)`);
+  }
+  return size;
+}
+
+function checkMode(mode: unknown): number {
+  if (mode === undefined) return 0o600;
+  if (typeof mode !== "number") throw new TypeError(`Option 'mode' must be a number, got ${typeof mode}`);
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+    throw new RangeError(`Option 'mode' must be permission bits from 0 to 0o777, got ${mode}`);
+  }
+  return mode;
+}
+
+let make: (name: string, views: Views) => Segment;
+
+/**
+ * A named shared-memory segment: POSIX `shm_open` on Linux and macOS, a named
+ * file mapping on Windows. Bytes start at offset 0 with no hidden header, so
+ * C programs (`shm_open("/name")`) and Python
+ * (`multiprocessing.shared_memory.SharedMemory(name="name")`) see exactly
+ * what you wrote.
+ *
+ * @example Two processes, one segment
+ * ```ts
+ * import { Segment } from "./mod.ts";
+ *
+ * // Process A
+ * const seg = Segment.create("frames", { size: 1 << 20 });
+ * seg.bytes()[0] = 42;
+ *
+ * // Process B
+ * const peer = Segment.open("frames");
+ * console.log(peer.bytes()[0]); // 42
+ * peer.close();
+ *
+ * // Process A, when done
+ * seg.close();
+ * Segment.unlink("frames");
+ * ```
+ */
+export class Segment extends MappedMemory {
+  /** The portable name, without a leading `/`. */
+  readonly name: string;
+
+  static {
+    make = (name, views) => new Segment(name, views);
+  }
+
+  private constructor(name: string, views: Views) {
+    super();
+    this.name = name;
+    attachViews(this, views);
+  }
+
+  /**
+   * Creates a new segment and maps it read-write. Fails with `EEXIST` when
+   * the name exists. The memory is zero-filled.
+   *
+   * @param name Portable name: no `/` except an optional leading one, no NUL;
+   *   at most 30 bytes on macOS, 255 on Linux.
+   * @param options `size` (required), `mode` (default `0o600`), `reserve` (default `true`).
+   * @throws {TypeError|RangeError} for a bad name or option, before any system call.
+   * @throws {ShmError} `EEXIST`, `EACCES`, `ENOSPC`, ... from the system; nothing is left behind.
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * const seg = Segment.create("frames", { size: 1 << 20, mode: 0o600 });
+   * seg.close();
+   * Segment.unlink("frames");
+   * ```
+   */
+  static create(name: string, options: CreateOptions): Segment {
+    const backend = namedBackend();
+    const bare = portableName(name, backend.nameRules);
+    const o = checkOptions(options, "Segment.create");
+    const size = checkSize(o.size, backend.maxSize);
+    const mode = checkMode(o.mode);
+    const reserve = checkBoolean(o.reserve, "reserve", true);
+    const raw = backend.create(bare, { size, mode, reserve });
+    return make(bare, new Views(raw, false, `Segment '${bare}'`));
+  }
+
+  /**
+   * Opens an existing segment; its size is the size its creator gave it.
+   *
+   * @param name The name it was created with (a leading `/` is accepted).
+   * @param options `readOnly` (default `false`), `private` (default `false`).
+   * @throws {ShmError} `ENOENT` when no segment has this name, `EACCES` when not allowed.
+   * @example Read-only, zero-copy
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * const writer = Segment.create("frames", { size: 4096 });
+   * const reader = Segment.open("frames", { readOnly: true });
+   * reader.bytes()[0]; // 0
+   * reader.close();
+   * writer.close();
+   * Segment.unlink("frames");
+   * ```
+   */
+  static open(name: string, options?: OpenOptions): Segment {
+    const backend = namedBackend();
+    const bare = portableName(name, backend.nameRules);
+    const o = checkOptions(options, "Segment.open");
+    const readOnly = checkBoolean(o.readOnly, "readOnly", false);
+    const priv = checkBoolean(o.private, "private", false);
+    const raw = backend.open(bare, { readOnly, private: priv });
+    return make(bare, new Views(raw, readOnly || priv, `Segment '${bare}'`));
+  }
+
+  /**
+   * Removes a name. Processes that have the segment open keep using it; the
+   * memory is freed when the last one closes it. On Windows names vanish by
+   * themselves with the last handle, and this does nothing.
+   *
+   * @throws {ShmError} `ENOENT` when no segment has this name.
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * Segment.create("frames", { size: 4096 }).close();
+   * Segment.unlink("frames");
+   * ```
+   */
+  static unlink(name: string): void {
+    const backend = namedBackend();
+    backend.unlink(portableName(name, backend.nameRules));
+  }
+
+  /**
+   * Removes this segment's name (see {@link Segment.unlink}); the mapping stays usable until close().
+   *
+   * @example
+   * ```ts
+   * import { Segment, uniqueName } from "./mod.ts";
+   * using seg = Segment.create(uniqueName(), { size: 4096 });
+   * seg.unlink(); // nobody else can open it now; this process still can use it
+   * seg.bytes()[0] = 1;
+   * ```
+   */
+  unlink(): void {
+    Segment.unlink(this.name);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Test helpers: the three runtimes as child processes, and unique names.
+ *
+ * Children run the project's own runtimes from node_modules/.bin (Deno 2,
+ * Bun 1, Node 24), whatever runtime runs the test itself.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { uniqueName } from "../mod.ts";
+
+/** The project root. */
+export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
+
+const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
+
+/** The runtime running this test. */
+export const RUNTIME: "deno" | "bun" | "node" = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
+
+/** The runtimes children can be started in. */
+export const RUNTIMES = ["deno", "bun", "node"] as const;
+export type Runtime = typeof RUNTIMES[number];
+
+/** The command line that runs a TypeScript file in `runtime`. */
+export function command(runtime: Runtime): string[] {
+  switch (runtime) {
+    case "deno":
+      return [bin("deno"), "run", "--allow-all", "--quiet"];
+    case "bun":
+      return [bin("bun"), "run"];
+    case "node":
+      return [bin("node"), "--no-warnings"];
+  }
+}
+
+/** Path of a child script under tests/children. */
+export function child(name: string): string {
+  return fileURLToPath(new URL(`./children/${name}`, import.meta.url));
+}
+
+/** What a finished child did. */
+export interface ChildResult {
+  status: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `script` in `runtime` to the end (default time limit 60 s). */
+export function run(runtime: Runtime, script: string, args: string[] = [], timeout = 60_000): ChildResult {
+  const [exe, ...pre] = command(runtime);
+  const r = spawnSync(exe, [...pre, script, ...args], { encoding: "utf8", timeout, cwd: ROOT });
+  return { status: r.status, signal: r.signal, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+/** Runs `script` in `runtime` without blocking this process. */
+export function runAsync(runtime: Runtime, script: string, args: string[] = [], timeout = 60_000): Promise<ChildResult> {
+  const [exe, ...pre] = command(runtime);
+  return new Promise((resolve, reject) => {
+    const p = spawn(exe, [...pre, script, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    p.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => p.kill("SIGKILL"), timeout);
+    p.on("error", reject);
+    p.on("close", (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+/** Fails with the child's output unless it exited 0. */
+export function ok(r: ChildResult, what = "child"): string {
+  if (r.status !== 0) {
+    throw new Error(`${what} failed (status ${r.status}, signal ${r.signal}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return r.stdout;
+}
+
+/** A fresh name for a test segment. */
+export function testName(): string {
+  return uniqueName("shmt_");
+}
+
+/** Whether a POSIX segment name exists in /dev/shm (Linux). */
+export function shmExists(name: string): boolean {
+  return existsSync(`/dev/shm/${name}`);
+}
+
+/** Whether a command is available. */
+export function have(cmd: string): boolean {
+  return spawnSync(cmd, ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+/** The OS, `process.platform` spelling. */
+export const OS: string = "Deno" in globalThis
+  ? ((globalThis as unknown as { Deno: { build: { os: string } } }).Deno.build.os === "windows"
+    ? "win32"
+    : (globalThis as unknown as { Deno: { build: { os: string } } }).Deno.build.os)
+  : process.platform;
