@@ -27,10 +27,14 @@ const quote = (args: string[]) => args.map((a) => `'${a.replaceAll("'", "'\\''")
 for (const runtime of RUNTIMES) {
   test(`${runtime}: old views after close, stolen buffers and read-only writes never crash`, () => {
     const name = testName();
-    const r = run(runtime, child("crashfree.ts"), [name]);
-    assert.equal(r.signal, null, `${runtime} died with ${r.signal}\n${r.stderr}`);
-    assert.equal(ok(r, runtime).trim(), "survived");
-    assert.equal(shmExists(name), false);
+    try {
+      const r = run(runtime, child("crashfree.ts"), [name]);
+      assert.equal(r.signal, null, `${runtime} died with ${r.signal}\n${r.stderr}`);
+      assert.equal(ok(r, runtime).trim(), "survived");
+      assert.equal(shmExists(name), false);
+    } finally {
+      if (shmExists(name)) Segment.unlink(name);
+    }
   });
 
   test(`${runtime}: a full /dev/shm fails at create with ENOSPC and leaves nothing`, {
