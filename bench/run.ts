@@ -23,7 +23,9 @@ const rows = [
   ["node", [bin("node"), "--no-warnings"]],
 ] as const;
 
-console.log(`Create + map + write + close + unlink of a 4 KiB segment (reservation on), median of ${rounds} rounds of ${perRound};`);
+console.log(
+  `Create + map + write + close + unlink of a 4 KiB segment (reservation on), median of ${rounds} rounds of ${perRound};`,
+);
 console.log(`open an existing segment and get its whole view, median of 400.\n`);
 console.log("| runtime | cycles/s | vs Python | open 4 KiB | open 1 GiB | 1 GiB / 4 KiB |");
 console.log("|---|---:|---:|---:|---:|---:|");

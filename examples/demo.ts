@@ -22,4 +22,8 @@ const codes = await Promise.all([
   start("node", [bin("node"), "--no-warnings"], "reader.ts", [name]),
 ]);
 process.exitCode = codes.some((c) => c !== 0) ? 1 : 0;
-console.log(codes.every((c) => c === 0) ? "\nAll three processes shared one segment; nothing is left behind." : "\nA process failed.");
+console.log(
+  codes.every((c) => c === 0)
+    ? "\nAll three processes shared one segment; nothing is left behind."
+    : "\nA process failed.",
+);
