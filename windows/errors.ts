@@ -31,10 +31,19 @@ export function win32Code(error: number): string {
   return WIN32[error]?.[0] ?? `EWIN${error}`;
 }
 
-/** A ShmError for `call` failing with Win32 error `error`, about `path`. */
-export function win32Error(call: string, error: number, path?: string): ShmError {
-  const code = win32Code(error);
-  const what = WIN32[error]?.[1] ?? `Windows error ${error}`;
+/**
+ * A ShmError for `call` failing with Win32 error `error`, about `path`.
+ * `code` and `what` override the table where a call gives an error its own
+ * meaning (a mapping name taken by an event is ERROR_INVALID_HANDLE).
+ */
+export function win32Error(
+  call: string,
+  error: number,
+  path?: string,
+  code = win32Code(error),
+  what?: string,
+): ShmError {
+  what ??= WIN32[error]?.[1] ?? `Windows error ${error}`;
   const about = path === undefined ? "" : ` for '${path}'`;
   return new ShmError({
     code,

@@ -45,6 +45,7 @@ export const WIN = {
   FILE_MAP_COPY: 0x0001,
   FILE_MAP_WRITE: 0x0002,
   FILE_MAP_READ: 0x0004,
+  ERROR_INVALID_HANDLE: 6,
   ERROR_ALREADY_EXISTS: 183,
   /** SectionBasicInformation: { PVOID BaseAddress; ULONG AllocationAttributes; LARGE_INTEGER MaximumSize; } */
   SECTION_BASIC_INFORMATION: { class: 0, bytes: 24, maximumSizeOffset: 16 },

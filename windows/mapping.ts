@@ -14,6 +14,7 @@ import type { NameRules } from "../names.ts";
 import { kernel32, WIN } from "./kernel32.ts";
 import type { Kernel32 } from "./kernel32.ts";
 import { win32Error } from "./errors.ts";
+import type { ShmError } from "../errors.ts";
 
 /** Name rules: kernel object names are at most MAX_PATH (260) UTF-16 units with the prefix. */
 export const WINDOWS_NAME_RULES: NameRules = {
@@ -30,6 +31,24 @@ export function objectName(name: string, namespace: Namespace): Uint16Array {
   const out = new Uint16Array(full.length + 1);
   for (let i = 0; i < full.length; i++) out[i] = full.charCodeAt(i);
   return out;
+}
+
+/**
+ * The error of a failed CreateFileMappingW/OpenFileMappingW. Events, mutexes,
+ * semaphores, timers and jobs share the mappings' namespace: a name taken by
+ * one of them fails with ERROR_INVALID_HANDLE, which means "the name exists"
+ * to create (EEXIST) and "no segment has this name" to open (ENOENT).
+ */
+function mappingError(call: string, error: number, name: string): ShmError {
+  if (error !== WIN.ERROR_INVALID_HANDLE) return win32Error(call, error, name);
+  const creating = call === "CreateFileMappingW";
+  return win32Error(
+    call,
+    error,
+    name,
+    creating ? "EEXIST" : "ENOENT",
+    "ERROR_INVALID_HANDLE: the name belongs to another kind of kernel object, such as an event or a mutex",
+  );
 }
 
 function mapView(w: Kernel32, handle: bigint, access: number, size: number, name: string): bigint {
@@ -86,7 +105,7 @@ function create(name: string, request: CreateRequest): RawMapping {
     objectName(name, request.namespace),
   ) as bigint;
   const error = w.k.symbols.GetLastError() as number;
-  if (handle === 0n) throw win32Error("CreateFileMappingW", error, name);
+  if (handle === 0n) throw mappingError("CreateFileMappingW", error, name);
   if (error === WIN.ERROR_ALREADY_EXISTS) {
     // The name existed: Windows handed back the existing mapping. Do not use it.
     w.k.symbols.CloseHandle(handle);
@@ -101,7 +120,7 @@ function open(name: string, request: OpenRequest): RawMapping {
   const copy = request.readOnly || request.private;
   const access = WIN.SECTION_QUERY | (copy ? WIN.FILE_MAP_READ : WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE);
   const handle = w.k.symbols.OpenFileMappingW(access, 0, objectName(name, request.namespace)) as bigint;
-  if (handle === 0n) throw win32Error("OpenFileMappingW", w.k.symbols.GetLastError() as number, name);
+  if (handle === 0n) throw mappingError("OpenFileMappingW", w.k.symbols.GetLastError() as number, name);
   // FILE_MAP_COPY: a write through a read-only or private view lands in a
   // private copy of the page instead of faulting.
   const address = mapView(w, handle, copy ? WIN.FILE_MAP_COPY : WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE, 0, name);

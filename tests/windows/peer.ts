@@ -1,0 +1,96 @@
+// Windows child (run under Wine by tests/windows/suite.ts): one side of two
+// processes sharing a mapping. The writer creates it and waits; the reader
+// opens it by name (retrying until it exists), checks the writer's bytes,
+// answers, tries a read-only write, then waits until the name is gone, which
+// it is once the writer has closed the last other handle. Each prints one line
+// `RESULT <json>`. Synchronisation goes through the shared memory itself.
+// Usage: peer.ts writer <name> | peer.ts reader <name>
+import { Segment, ShmError } from "../../mod.ts";
+
+const SIZE = 3 * 65536 + 100;
+const WRITER = 0x57524954; // "WRIT"
+const READER = 0x52454144; // "READ"
+const [role, name] = process.argv.slice(2);
+const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : `node ${process.versions.node}`;
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+function pattern(i: number, seed: number): number {
+  return (i * 7 + seed) & 0xff;
+}
+
+/** Index of the first byte in [from, to) that breaks the pattern, or -1. */
+function mismatch(bytes: Uint8Array, from: number, to: number, seed: number): number {
+  for (let i = from; i < to; i++) if (bytes[i] !== pattern(i, seed)) return i;
+  return -1;
+}
+
+async function until(test: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > end) return false;
+    await sleep(10);
+  }
+  return true;
+}
+
+function exists(): boolean {
+  try {
+    Segment.open(name).close();
+    return true;
+  } catch (error) {
+    if (error instanceof ShmError && error.code === "ENOENT") return false;
+    throw error;
+  }
+}
+
+const seen: Record<string, unknown> = { role, runtime };
+if (role === "writer") {
+  const seg = Segment.create(name, { size: SIZE });
+  const words = seg.region(0, 64).array(Int32Array);
+  const bytes = seg.bytes();
+  for (let i = 64; i < SIZE / 2; i++) bytes[i] = pattern(i, 1);
+  Atomics.store(words, 0, WRITER);
+  seen.readerAnswered = await until(() => Atomics.load(words, 1) === READER, 60_000);
+  seen.readerAdds = Atomics.load(words, 2);
+  seen.readerBytes = mismatch(bytes, Math.ceil(SIZE / 2), SIZE, 2);
+  seen.readOnlyWriteLeaked = bytes[63] !== 0;
+  seen.readerRuntime = new TextDecoder().decode(bytes.subarray(16, 16 + bytes[15]));
+  seg.close();
+  seen.viewAfterClose = bytes.length;
+} else if (role === "reader") {
+  let seg: Segment | undefined;
+  await until(() => {
+    try {
+      seg = Segment.open(name);
+      return true;
+    } catch (error) {
+      if (error instanceof ShmError && error.code === "ENOENT") return false;
+      throw error;
+    }
+  }, 60_000);
+  if (seg === undefined) throw new Error(`segment '${name}' never appeared`);
+  const words = seg.region(0, 64).array(Int32Array);
+  seen.writerReady = await until(() => Atomics.load(words, 0) === WRITER, 60_000);
+  seen.size = seg.size;
+  const bytes = seg.bytes();
+  seen.writerBytes = mismatch(bytes, 64, SIZE / 2, 1);
+  // A read-only open in this process writes to page 0: it must stay private.
+  const ro = Segment.open(name, { readOnly: true });
+  ro.bytes()[63] = 0xee;
+  seen.readOnlyLocal = ro.bytes()[63];
+  ro.close();
+  for (let i = Math.ceil(SIZE / 2); i < SIZE; i++) bytes[i] = pattern(i, 2);
+  for (let i = 0; i < 10_000; i++) Atomics.add(words, 2, 1);
+  const label = new TextEncoder().encode(runtime);
+  bytes[15] = label.length;
+  bytes.set(label, 16);
+  Atomics.store(words, 1, READER);
+  seg.close();
+  // The writer holds the last handle now; once it closes, the name is gone.
+  seen.goneAfterWriterClosed = await until(() => !exists(), 60_000);
+} else {
+  console.error("usage: peer.ts writer <name> | peer.ts reader <name>");
+  process.exit(2);
+}
+console.log("RESULT " + JSON.stringify(seen));

@@ -1,0 +1,217 @@
+// The Windows suite: runs the children in tests/windows/ on the Windows builds
+// of Bun, Deno, Node 24 and Node 22 (our floor) under Wine, and checks what
+// they saw. Run once, from Linux, by `npm run test:wine` (part of `npm test`).
+//
+// Needs the Wine setup (tools/wine/setup.sh). Without it every test is skipped
+// with the reason; with SHMEM_REQUIRE_WINE=1 (set by CI) they fail instead.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { uniqueName } from "../../mod.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const RUN = "tools/wine/run.sh";
+const RUNTIMES = ["bun", "deno", "node", "node22"] as const;
+type WinRuntime = typeof RUNTIMES[number];
+
+/** Why the Windows runs cannot happen here, or undefined when they can. */
+function missingWine(): string | undefined {
+  if (process.platform !== "linux" || process.arch !== "x64") {
+    return `Wine runs need Linux x86-64 (this is ${process.platform} ${process.arch})`;
+  }
+  // env.sh knows where everything lives: ask it, so paths live in one place.
+  const probe = spawnSync("bash", [
+    "-c",
+    `. tools/wine/env.sh
+     [ -x "$shmem_wine_bin" ] || { echo "Wine is not installed ($shmem_wine_bin)"; exit; }
+     [ -f "$WINEPREFIX/system.reg" ] || { echo "no Wine prefix at $WINEPREFIX"; exit; }
+     for exe in "$shmem_bun_exe" "$shmem_deno_exe" "$shmem_node_exe" "$shmem_node22_exe"; do
+       [ -f "$exe.starts" ] || { echo "$exe is not prepared"; exit; }
+     done`,
+  ], { cwd: ROOT, encoding: "utf8" });
+  if (probe.status !== 0) return `cannot read tools/wine/env.sh: ${probe.stderr}`;
+  const reason = probe.stdout.trim();
+  return reason === "" ? undefined : `${reason}: run tools/wine/setup.sh first`;
+}
+
+const missing = missingWine();
+if (missing !== undefined && process.env.SHMEM_REQUIRE_WINE === "1") {
+  throw new Error(`SHMEM_REQUIRE_WINE=1 but the Windows suite cannot run: ${missing}`);
+}
+const skip = missing === undefined ? false : `Windows (Wine) suite skipped: ${missing}`;
+if (skip) console.log(`# ${skip}`);
+
+interface WinResult {
+  status: number | null;
+  output: string;
+  result: Record<string, unknown> | undefined;
+}
+
+/** Runs a child script in a Windows runtime under Wine and parses its `RESULT` line. */
+function runWin(runtime: WinRuntime, script: string, args: string[] = [], timeout = 120_000): Promise<WinResult> {
+  const pre = runtime === "deno" ? ["deno", "run", "--allow-all", "--quiet"] : [runtime];
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", [RUN, ...pre, `tests/windows/${script}`, ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true, // its own process group, so a timeout ends Wine too
+    });
+    let output = "";
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (output += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (output += d));
+    const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), timeout);
+    child.on("error", reject);
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      const line = output.split(/\r?\n/).find((l) => l.startsWith("RESULT "));
+      resolve({ status, output, result: line ? JSON.parse(line.slice(7)) : undefined });
+    });
+  });
+}
+
+/** The parsed result of a child that must have exited 0. */
+function ok(r: WinResult, what: string): Record<string, unknown> {
+  if (r.status !== 0 || r.result === undefined) {
+    assert.fail(`${what} failed (exit ${r.status}):\n${r.output}`);
+  }
+  return r.result;
+}
+
+function error(code: string, errno: number, syscall: string) {
+  return { error: { class: "ShmError", code, errno, syscall } };
+}
+
+/** `seen[label]` without the `path` of its error (names are random). */
+function outcome(seen: Record<string, unknown>, label: string): unknown {
+  const value = seen[label] as { error?: Record<string, unknown> } | undefined;
+  if (value?.error === undefined) return value;
+  const { path: _path, ...rest } = value.error;
+  return { error: rest };
+}
+
+for (const runtime of RUNTIMES) {
+  test(`Windows ${runtime}: one process (tests/windows/single.ts)`, { skip }, async () => {
+    const seen = ok(await runWin(runtime, "single.ts"), `single.ts on ${runtime}`);
+    assert.equal(seen.platform, "win32");
+    const basic = seen.basic as Record<string, unknown>;
+    assert.equal(basic.size, 5000);
+    // An opened mapping's size is the section's: exact on Windows, rounded up
+    // to the page (4096) by Wine 8.
+    assert.ok([5000, 8192].includes(basic.openedSize as number), `opened size ${basic.openedSize}`);
+    // A page multiple comes back exactly; a leading '/' is stripped.
+    assert.deepEqual(seen.pagedSize, [65536, 65536, `${basic.name}p`]);
+    assert.equal(basic.zeroFilled, true);
+    assert.deepEqual(basic.shared, [42, 43]);
+    assert.deepEqual(basic.readOnly, [false, false]);
+
+    // EEXIST with the Win32 error kept, and the existing mapping untouched.
+    assert.deepEqual(outcome(seen, "createExisting"), error("EEXIST", 183, "CreateFileMappingW"));
+    assert.equal(seen.afterEexist, 42);
+    // Views after close are detached; touching them did not crash.
+    assert.deepEqual(seen.afterClose, {
+      closed: true,
+      lengths: [0, 0, 0],
+      reads: ["undefined", "undefined", "undefined"],
+      dataView: "TypeError",
+      atomics: "TypeError",
+    });
+    assert.deepEqual(outcome(seen, "bytesAfterClose"), {
+      error: { class: "ShmError", code: "ERR_USE_AFTER_CLOSE", errno: 0 },
+    });
+    // Lifetime: alive while any handle is open, gone with the last one.
+    assert.equal(seen.stillOpenByPeer, true);
+    assert.equal(seen.peerStillReads, 42);
+    assert.equal(seen.goneAfterLastClose, true);
+    assert.deepEqual(outcome(seen, "openMissing"), error("ENOENT", 2, "OpenFileMappingW"));
+    // unlink is a documented no-op.
+    assert.deepEqual(seen.unlinkMissing, { ok: true });
+    assert.equal(seen.openAfterUnlink, true);
+
+    // Read-only and private opens are copy-on-write (FILE_MAP_COPY).
+    assert.deepEqual(seen.copyOnWrite, {
+      flags: [true, true],
+      before: [1, 1], // they follow the creator's writes until they write themselves
+      roLocal: [7, 9],
+      privLocal: 8,
+      creatorSees: [1, 0, 0], // ...and their writes never reach the shared memory
+      roAfterCreatorWrite: [0, 9], // a page they wrote is their own from then on
+      thirdOpenSees: [1, 0, 0],
+    });
+    assert.equal(seen.roAfterClose, 0);
+
+    // Bad input: the right error class before any call, nothing left behind.
+    const bad = seen.badInput as Record<string, { class: string; message: string }>;
+    const expected: Record<string, [string, RegExp]> = {
+      backslash: ["RangeError", /must not contain '\\'/],
+      backslashOpen: ["RangeError", /must not contain '\\'/],
+      prefixed: ["RangeError", /must not contain '\\'.*Local\\\\shmw_/],
+      slash: ["RangeError", /must not contain '\/'/],
+      empty: ["RangeError", /must not be empty/],
+      tooLong: ["RangeError", /too long for Windows: 261 UTF-16 units/],
+      nul: ["RangeError", /must not contain NUL/],
+      notString: ["TypeError", /must be a string, got number/],
+      sizeZero: ["RangeError", /positive integer, got 0/],
+      sizeNegative: ["RangeError", /positive integer, got -1/],
+      sizeFraction: ["RangeError", /positive integer, got 1\.5/],
+      sizeString: ["TypeError", /number of bytes, got string/],
+      sizeHuge: ["RangeError", /281474976710656 is more than this platform can map/],
+      noOptions: ["TypeError", /got nothing/],
+      namespace: ["TypeError", /"local" or "global", got "session"/],
+      readOnlyType: ["TypeError", /'readOnly' must be a boolean/],
+    };
+    assert.deepEqual(Object.keys(bad).sort(), Object.keys(expected).sort());
+    for (const [label, [kind, message]] of Object.entries(expected)) {
+      assert.equal(bad[label].class, kind, `${label}: ${JSON.stringify(bad[label])}`);
+      assert.match(bad[label].message, message, label);
+    }
+    assert.equal(seen.badInputLeftNothing, true);
+    assert.deepEqual(seen.longestName, { ok: [253, 4096] });
+
+    // Out of memory, from either call; a failed MapViewOfFile closes the handle.
+    for (const label of ["huge64GiB", "huge16TiB"]) {
+      const e = (seen[label] as { error?: { code: string; errno: number } }).error;
+      assert.ok(e && ["ENOMEM", "ENOSPC"].includes(e.code), `${label}: ${JSON.stringify(seen[label])}`);
+      assert.ok([8, 14, 112, 1455].includes(e.errno), `${label}: ${JSON.stringify(seen[label])}`);
+      assert.equal(seen[`${label}LeftNothing`], true, `${label} left its name behind`);
+    }
+
+    // Namespaces: Local\ by default (the bare name is the same object), Global\ apart.
+    assert.deepEqual(seen.global, { ok: { globalSees: 6, localSees: false } });
+    assert.deepEqual(seen.rawNames, { local: "found", bare: "found", global: "error 2" });
+
+    // Python's `wnsm_...` mappings open like any other, bytes at offset 0.
+    assert.deepEqual(seen.python, { ok: { size: 4096, bytes: [112, 121, 0, 255], pythonSees: 33 } });
+    assert.deepEqual(outcome(seen, "pythonCreateExisting"), error("EEXIST", 183, "CreateFileMappingW"));
+    assert.equal(seen.pythonGone, true);
+
+    // A name held by an event: "exists" to create, "no segment" to open.
+    assert.deepEqual(outcome(seen, "eventCreate"), error("EEXIST", 6, "CreateFileMappingW"));
+    assert.deepEqual(outcome(seen, "eventOpen"), error("ENOENT", 6, "OpenFileMappingW"));
+  });
+}
+
+// Every runtime creates once and opens once, always with another runtime.
+const PAIRS: [WinRuntime, WinRuntime][] = [["bun", "deno"], ["deno", "node"], ["node", "node22"], ["node22", "bun"]];
+for (const [writer, reader] of PAIRS) {
+  test(`Windows ${writer} creates, ${reader} opens: two processes, one mapping`, { skip }, async () => {
+    const name = uniqueName("shmw_");
+    const [w, r] = await Promise.all([
+      runWin(writer, "peer.ts", ["writer", name]),
+      runWin(reader, "peer.ts", ["reader", name]),
+    ]);
+    const ws = ok(w, `writer (${writer})`);
+    const rs = ok(r, `reader (${reader})`);
+    assert.equal(rs.writerReady, true);
+    assert.ok([3 * 65536 + 100, 3 * 65536 + 4096].includes(rs.size as number), `reader saw size ${rs.size}`);
+    assert.equal(rs.writerBytes, -1, "the writer's bytes arrived");
+    assert.equal(rs.readOnlyLocal, 0xee);
+    assert.equal(ws.readerAnswered, true);
+    assert.equal(ws.readerAdds, 10_000);
+    assert.equal(ws.readerBytes, -1, "the reader's bytes arrived");
+    assert.equal(ws.readOnlyWriteLeaked, false, "a write through a read-only open reached the writer");
+    assert.match(ws.readerRuntime as string, new RegExp(`^${reader === "node22" ? "node 22" : reader}`));
+    assert.equal(ws.viewAfterClose, 0);
+    assert.equal(rs.goneAfterWriterClosed, true, "the name outlived its last handle");
+  });
+}
