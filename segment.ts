@@ -24,6 +24,8 @@ export interface CreateOptions {
    * no name behind. With `false` the pages are only allocated when first
    * touched, and touching one when the file system is full kills the process
    * with SIGBUS: use it only for sparse segments on a roomy file system.
+   * Ignored on Windows, which always charges the whole size against the
+   * commit limit at create (`SEC_COMMIT`: `ENOSPC`/`ENOMEM` there, never later).
    */
   reserve?: boolean;
   /**
@@ -142,8 +144,10 @@ export class Segment extends MappedMemory {
    * the name exists. The memory is zero-filled.
    *
    * @param name Portable name: no `/` except an optional leading one, no NUL;
-   *   at most 30 bytes on macOS, 255 on Linux.
-   * @param options `size` (required), `mode` (default `0o600`), `reserve` (default `true`).
+   *   at most 30 bytes on macOS, 255 on Linux, 253 UTF-16 units and no `\` on
+   *   Windows (where it becomes `Local\<name>`, or `Global\<name>`).
+   * @param options `size` (required), `mode` (default `0o600`), `reserve` (default `true`),
+   *   `namespace` (Windows; default `"local"`).
    * @throws {TypeError|RangeError} for a bad name or option, before any system call.
    * @throws {ShmError} `EEXIST`, `EACCES`, `ENOSPC`, ... from the system; nothing is left behind.
    * @example
@@ -167,10 +171,13 @@ export class Segment extends MappedMemory {
   }
 
   /**
-   * Opens an existing segment; its size is the size its creator gave it.
+   * Opens an existing segment; its size is the size its creator gave it. On
+   * Windows it is the size the kernel reports for the mapping, which can be
+   * the creator's size rounded up to a whole page (Wine does that).
    *
    * @param name The name it was created with (a leading `/` is accepted).
-   * @param options `readOnly` (default `false`), `private` (default `false`).
+   * @param options `readOnly` (default `false`), `private` (default `false`),
+   *   `namespace` (Windows; default `"local"`).
    * @throws {ShmError} `ENOENT` when no segment has this name, `EACCES` when not allowed.
    * @example Read-only, zero-copy
    * ```ts
@@ -196,10 +203,14 @@ export class Segment extends MappedMemory {
 
   /**
    * Removes a name. Processes that have the segment open keep using it; the
-   * memory is freed when the last one closes it. On Windows names vanish by
-   * themselves with the last handle, and this does nothing.
+   * memory is freed when the last one closes it.
    *
-   * @throws {ShmError} `ENOENT` when no segment has this name.
+   * On Windows this does nothing and never fails for a valid name (like
+   * Python's `SharedMemory.unlink()` there): a Windows mapping and its name
+   * vanish by themselves when the last process closes it (or exits), so a
+   * segment lives only while some process has it open.
+   *
+   * @throws {ShmError} `ENOENT` when no segment has this name (POSIX).
    * @example
    * ```ts
    * import { Segment } from "./mod.ts";
