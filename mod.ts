@@ -29,3 +29,5 @@ export type { ShmErrorInit } from "./errors.ts";
 export { uniqueName } from "./names.ts";
 export { notify, wait, waitAsync } from "./wait.ts";
 export type { WaitResult } from "./wait.ts";
+export { Mutex } from "./mutex.ts";
+export type { LockResult, TryLockResult } from "./mutex.ts";
