@@ -4,6 +4,8 @@
  * @module
  */
 import type { Ffi, Library, NativeFunction, NativeType, Symbols, SymbolTable } from "./types.ts";
+import { offThread } from "./offthread.ts";
+import { wrapPointers } from "./pointers.ts";
 
 const TYPES: Record<NativeType, Deno.NativeType | Deno.NativeResultType> = {
   void: "void",
@@ -25,19 +27,8 @@ function fromPointer(pointer: Deno.PointerValue): bigint {
 }
 
 /** Wraps a raw Deno symbol so that pointers cross as bigints. */
-function wrap(
-  fn: NativeFunction,
-  parameters: readonly NativeType[],
-  result: NativeType,
-): NativeFunction {
-  const pointerArgs = parameters.flatMap((t, i) => t === "pointer" ? [i] : []);
-  if (pointerArgs.length === 0 && result !== "pointer") return fn;
-  return (...args: unknown[]) => {
-    for (const i of pointerArgs) args[i] = toPointer(args[i] as bigint);
-    const value = fn(...args);
-    return result === "pointer" ? fromPointer(value) : value;
-  };
-}
+const wrap = (fn: NativeFunction, parameters: readonly NativeType[], result: NativeType) =>
+  wrapPointers(fn, parameters, result, { toPointer, fromPointer });
 
 function permissionHint(error: unknown): Error {
   const name = (error as Error)?.name;
@@ -59,6 +50,7 @@ export const denoFfi: Ffi = {
   open<T extends SymbolTable>(candidates: readonly string[], table: T) {
     const defs: Record<string, Deno.ForeignFunction> = {};
     for (const [key, def] of Object.entries(table)) {
+      if (def.nonblocking) continue; // called through offThread
       defs[key] = {
         name: def.name ?? key,
         parameters: def.parameters.map((t) => TYPES[t] as Deno.NativeType),
@@ -79,6 +71,10 @@ export const denoFfi: Ffi = {
       }
       const symbols: Record<string, NativeFunction | undefined> = {};
       for (const [key, def] of Object.entries(table)) {
+        if (def.nonblocking) {
+          symbols[key] = offThread(path, key, def);
+          continue;
+        }
         const fn = lib.symbols[key] as NativeFunction | null | undefined;
         symbols[key] = fn ? wrap(fn, def.parameters, def.result) : undefined;
       }

@@ -8,6 +8,8 @@
  */
 import { createRequire } from "node:module";
 import type { Ffi, Library, NativeFunction, NativeType, Symbols, SymbolTable } from "./types.ts";
+import { offThread } from "./offthread.ts";
+import { wrapPointers } from "./pointers.ts";
 
 /** The part of koffi this adapter uses. */
 interface Koffi {
@@ -42,13 +44,12 @@ function loadKoffi(): Koffi {
 
 let koffi: Koffi | undefined;
 
-function wrap(fn: NativeFunction, result: NativeType): NativeFunction {
-  if (result !== "pointer") return fn;
-  return (...args: unknown[]) => {
-    const value = fn(...args);
-    return value === null ? 0n : BigInt(value);
-  };
-}
+/** koffi 3 pointers are already bigints; only NULL results need care. */
+const wrap = (fn: NativeFunction, result: NativeType) =>
+  wrapPointers(fn, [], result, {
+    toPointer: (address: bigint) => address,
+    fromPointer: (pointer: unknown) => pointer === null ? 0n : BigInt(pointer as bigint),
+  });
 
 /** Node's {@link Ffi}, through koffi. */
 export const nodeFfi: Ffi = {
@@ -75,6 +76,10 @@ export const nodeFfi: Ffi = {
       const symbols: Record<string, NativeFunction | undefined> = {};
       try {
         for (const [key, def] of Object.entries(table)) {
+          if (def.nonblocking) {
+            symbols[key] = offThread(path, key, def);
+            continue;
+          }
           let fn: NativeFunction | undefined;
           try {
             fn = lib.func(
