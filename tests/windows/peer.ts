@@ -3,13 +3,17 @@
 // opens it by name (retrying until it exists), checks the writer's bytes,
 // answers, tries a read-only write, then waits until the name is gone, which
 // it is once the writer has closed the last other handle. Each prints one line
-// `RESULT <json>`. Synchronisation goes through the shared memory itself.
+// `RESULT <json>`. Synchronisation goes through the shared memory itself,
+// with wait/waitAsync/notify, and both sides bump a counter under one Mutex.
 // Usage: peer.ts writer <name> | peer.ts reader <name>
-import { Segment, ShmError } from "../../mod.ts";
+import { Mutex, notify, Segment, ShmError, wait, waitAsync } from "../../mod.ts";
 
 const SIZE = 3 * 65536 + 100;
 const WRITER = 0x57524954; // "WRIT"
 const READER = 0x52454144; // "READ"
+const LOCKED_ADDS = 1000;
+const MUTEX_AT = 64; // 16 bytes; the counter it guards follows
+const COUNTER_AT = MUTEX_AT + 16;
 const [role, name] = process.argv.slice(2);
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : `node ${process.versions.node}`;
 
@@ -34,6 +38,16 @@ async function until(test: () => boolean, ms: number): Promise<boolean> {
   return true;
 }
 
+/** A non-atomic read-modify-write that only the mutex keeps exact. */
+function bumpUnderLock(mutex: Mutex, seg: Segment): void {
+  const view = seg.region(COUNTER_AT, 4).view();
+  for (let i = 0; i < LOCKED_ADDS; i++) {
+    if (mutex.lock(30_000) !== "locked") throw new Error("Mutex.lock did not lock");
+    view.setUint32(0, view.getUint32(0, true) + 1, true);
+    mutex.unlock();
+  }
+}
+
 function exists(): boolean {
   try {
     Segment.open(name).close();
@@ -49,9 +63,15 @@ if (role === "writer") {
   const seg = Segment.create(name, { size: SIZE });
   const words = seg.region(0, 64).array(Int32Array);
   const bytes = seg.bytes();
-  for (let i = 64; i < SIZE / 2; i++) bytes[i] = pattern(i, 1);
+  for (let i = 128; i < SIZE / 2; i++) bytes[i] = pattern(i, 1);
+  const mutex = Mutex.init(seg.region(MUTEX_AT, Mutex.BYTES));
   Atomics.store(words, 0, WRITER);
-  seen.readerAnswered = await until(() => Atomics.load(words, 1) === READER, 60_000);
+  notify(words, 0);
+  bumpUnderLock(mutex, seg);
+  const end = Date.now() + 60_000;
+  while (Atomics.load(words, 1) !== READER && Date.now() < end) wait(words, 1, 0, 1000);
+  seen.readerAnswered = Atomics.load(words, 1) === READER;
+  seen.counter = new DataView(bytes.buffer, bytes.byteOffset).getUint32(COUNTER_AT, true);
   seen.readerAdds = Atomics.load(words, 2);
   seen.readerBytes = mismatch(bytes, Math.ceil(SIZE / 2), SIZE, 2);
   seen.readOnlyWriteLeaked = bytes[63] !== 0;
@@ -71,10 +91,16 @@ if (role === "writer") {
   }, 60_000);
   if (seg === undefined) throw new Error(`segment '${name}' never appeared`);
   const words = seg.region(0, 64).array(Int32Array);
-  seen.writerReady = await until(() => Atomics.load(words, 0) === WRITER, 60_000);
+  // A pending waitAsync does not keep a process alive (like Atomics.waitAsync):
+  // a timer does, or Node would exit here with "unsettled top-level await".
+  const alive = setInterval(() => {}, 1000);
+  if (Atomics.load(words, 0) !== WRITER) await waitAsync(words, 0, 0, 60_000);
+  clearInterval(alive);
+  seen.writerReady = Atomics.load(words, 0) === WRITER;
   seen.size = seg.size;
   const bytes = seg.bytes();
-  seen.writerBytes = mismatch(bytes, 64, SIZE / 2, 1);
+  seen.writerBytes = mismatch(bytes, 128, SIZE / 2, 1);
+  bumpUnderLock(new Mutex(seg.region(MUTEX_AT, Mutex.BYTES)), seg);
   // A read-only open in this process writes to page 0: it must stay private.
   const ro = Segment.open(name, { readOnly: true });
   ro.bytes()[63] = 0xee;
@@ -86,6 +112,7 @@ if (role === "writer") {
   bytes[15] = label.length;
   bytes.set(label, 16);
   Atomics.store(words, 1, READER);
+  notify(words, 1);
   seg.close();
   // The writer holds the last handle now; once it closes, the name is gone.
   seen.goneAfterWriterClosed = await until(() => !exists(), 60_000);

@@ -228,6 +228,7 @@ for (const [writer, reader] of PAIRS) {
     assert.equal(rs.readOnlyLocal, 0xee);
     assert.equal(ws.readerAnswered, true);
     assert.equal(ws.readerAdds, 10_000);
+    assert.equal(ws.counter, 2000, "a Mutex shared by both kept every locked increment");
     assert.equal(ws.readerBytes, -1, "the reader's bytes arrived");
     assert.equal(ws.readOnlyWriteLeaked, false, "a write through a read-only open reached the writer");
     assert.match(ws.readerRuntime as string, new RegExp(`^${reader === "node22" ? "node 22" : reader}`));
