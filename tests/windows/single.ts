@@ -266,6 +266,63 @@ seen.ntQuerySection = w.nt?.symbols.NtQuerySection !== undefined;
   seen.pythonGone = exists(name) === false;
 }
 
+// --- access denied: a mapping whose DACL denies everyone --------------------
+{
+  const name = uniqueName("shmw_");
+  const advapi = ffi.open(["advapi32.dll"], {
+    // BOOL ConvertStringSecurityDescriptorToSecurityDescriptorW(LPCWSTR StringSecurityDescriptor,
+    //   DWORD StringSDRevision, PSECURITY_DESCRIPTOR *SecurityDescriptor, PULONG SecurityDescriptorSize);
+    ConvertStringSecurityDescriptorToSecurityDescriptorW: {
+      parameters: ["buffer", "u32", "buffer", "pointer"],
+      result: "i32",
+    },
+  });
+  const secured = ffi.open(["kernel32.dll"], {
+    // HANDLE CreateFileMappingW(HANDLE hFile, LPSECURITY_ATTRIBUTES lpAttributes, DWORD flProtect,
+    //                           DWORD dwMaximumSizeHigh, DWORD dwMaximumSizeLow, LPCWSTR lpName);
+    CreateFileMappingW: { parameters: ["usize", "buffer", "u32", "u32", "u32", "buffer"], result: "pointer" },
+    // HLOCAL LocalFree(HLOCAL hMem);
+    LocalFree: { parameters: ["pointer"], result: "pointer" },
+  });
+  const descriptor = new BigUint64Array(1);
+  // "D:(D;;GA;;;WD)": a DACL with one ACE, deny GENERIC_ALL to Everyone.
+  advapi.symbols.ConvertStringSecurityDescriptorToSecurityDescriptorW(wide("D:(D;;GA;;;WD)"), 1, descriptor, 0n);
+  const attributes = new DataView(new ArrayBuffer(24)); // SECURITY_ATTRIBUTES on 64-bit Windows
+  attributes.setUint32(0, 24, true); // nLength
+  attributes.setBigUint64(8, descriptor[0], true); // lpSecurityDescriptor
+  const handle = secured.symbols.CreateFileMappingW(
+    WIN.INVALID_HANDLE_VALUE,
+    new Uint8Array(attributes.buffer),
+    WIN.PAGE_READWRITE,
+    0,
+    4096,
+    wide(`Local\\${name}`),
+  ) as bigint;
+  secured.symbols.LocalFree(descriptor[0]);
+  seen.deniedCreated = handle !== 0n;
+  attempt("deniedOpen", () => Segment.open(name).close());
+  attempt("deniedOpenReadOnly", () => Segment.open(name, { readOnly: true }).close());
+  attempt("deniedCreate", () => Segment.create(name, { size: 4096 }).close());
+  w.k.symbols.CloseHandle(handle);
+  seen.deniedGone = exists(name) === false;
+}
+
+// --- names beyond ASCII are UTF-16 on Windows --------------------------------
+{
+  const name = uniqueName("shmw_ü€😀_");
+  attempt("unicodeName", () => {
+    const seg = Segment.create(name, { size: 4096 });
+    seg.bytes()[0] = 5;
+    const peer = Segment.open(name);
+    const handle = w.k.symbols.OpenFileMappingW(WIN.FILE_MAP_READ, 0, wide(`Local\\${name}`)) as bigint;
+    if (handle !== 0n) w.k.symbols.CloseHandle(handle);
+    const result = { peerSees: peer.bytes()[0], rawFound: handle !== 0n };
+    peer.close();
+    seg.close();
+    return result;
+  });
+}
+
 // --- a name taken by another kind of kernel object (an event) ---------------
 {
   const name = uniqueName("shmw_");

@@ -205,6 +205,16 @@ for (const runtime of RUNTIMES) {
     assert.deepEqual(outcome(seen, "pythonCreateExisting"), error("EEXIST", 183, "CreateFileMappingW"));
     assert.equal(seen.pythonGone, true);
 
+    // Access denied (a DACL that denies everyone) is EACCES with the Win32 5,
+    // for open, read-only open and create alike; nothing is left open.
+    assert.equal(seen.deniedCreated, true);
+    assert.deepEqual(outcome(seen, "deniedOpen"), error("EACCES", 5, "OpenFileMappingW"));
+    assert.deepEqual(outcome(seen, "deniedOpenReadOnly"), error("EACCES", 5, "OpenFileMappingW"));
+    assert.deepEqual(outcome(seen, "deniedCreate"), error("EACCES", 5, "CreateFileMappingW"));
+    assert.equal(seen.deniedGone, true);
+    // Names beyond ASCII.
+    assert.deepEqual(seen.unicodeName, { ok: { peerSees: 5, rawFound: true } });
+
     // A name held by an event: "exists" to create, "no segment" to open.
     assert.deepEqual(outcome(seen, "eventCreate"), error("EEXIST", 6, "CreateFileMappingW"));
     assert.deepEqual(outcome(seen, "eventOpen"), error("ENOENT", 6, "OpenFileMappingW"));
