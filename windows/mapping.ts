@@ -73,7 +73,11 @@ function rawMapping(w: Kernel32, address: bigint, size: number, handle: bigint):
   };
 }
 
-/** The size of an opened mapping: exact from the section when ntdll answers, else VirtualQuery's whole pages. */
+/**
+ * The size of an opened mapping: the section's size from NtQuerySection (the
+ * creator's size as Windows keeps it; Wine 8 keeps it rounded up to the 4 KiB
+ * page), else the mapped view's size from VirtualQuery (whole pages).
+ */
 function mappingSize(w: Kernel32, handle: bigint, address: bigint): number {
   const query = w.nt?.symbols.NtQuerySection;
   if (query) {
