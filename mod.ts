@@ -27,3 +27,5 @@ export type { TypedArray, TypedArrayConstructor } from "./region.ts";
 export { ShmError } from "./errors.ts";
 export type { ShmErrorInit } from "./errors.ts";
 export { uniqueName } from "./names.ts";
+export { SysvSegment } from "./sysv_segment.ts";
+export type { SysvCreateOptions, SysvOpenOptions } from "./sysv_segment.ts";
