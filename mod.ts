@@ -29,3 +29,5 @@ export type { ShmErrorInit } from "./errors.ts";
 export { uniqueName } from "./names.ts";
 export { SysvSegment } from "./sysv_segment.ts";
 export type { SysvCreateOptions, SysvOpenOptions } from "./sysv_segment.ts";
+export { MappedFile } from "./mapped_file.ts";
+export type { MappedFileOptions } from "./mapped_file.ts";

@@ -41,6 +41,8 @@ export interface PosixConstants {
   readonly maxSize: number;
   /** `open(2)` flag: close on exec (Linux 0o2000000, Darwin 0x1000000). */
   readonly O_CLOEXEC: number;
+  /** `open(2)` flag: do not block opening a FIFO or device (Linux 0o4000, Darwin 0x4). */
+  readonly O_NONBLOCK: number;
   /** `mmap(2)` flag: memory backed by no file (Linux 0x20, Darwin 0x1000). */
   readonly MAP_ANONYMOUS: number;
   /** `msync(2)` flag: write back and wait (Linux 4, Darwin 0x10). */
@@ -118,6 +120,7 @@ const LINUX: PosixConstants = {
   errnoLocation: "__errno_location",
   maxSize: 2 ** 47,
   O_CLOEXEC: 0o2000000,
+  O_NONBLOCK: 0o4000,
   MAP_ANONYMOUS: 0x20,
   MS_SYNC: 4,
   // glibc's struct stat: x86-64 (st_mode u32 at 24) and the generic layout of arm64 (at 16).
@@ -181,6 +184,7 @@ const DARWIN: PosixConstants = {
   errnoLocation: "__error",
   maxSize: 2 ** 47,
   O_CLOEXEC: 0x1000000,
+  O_NONBLOCK: 0x4,
   MAP_ANONYMOUS: 0x1000,
   MS_SYNC: 0x10,
   // struct stat with 64-bit inodes: st_mode (u16) at 4, st_size at 96.

@@ -21,6 +21,20 @@ import { requireLibc } from "./support.ts";
 const MAP_FAILED = (1n << 64n) - 1n;
 const FEATURE = "System V shared memory";
 
+/** What to do about a failed System V call. */
+const HINTS: Readonly<Record<string, string>> = {
+  EEXIST:
+    "A System V segment with this key exists: open it with SysvSegment.openKey(), remove it (ipcrm -M <key>), or pick another key",
+  ENOENT: "No System V segment has this key: create it first (ipcs -m lists the segments)",
+  EACCES: "Permission denied: another user owns it, or its mode does not allow this access (try { readOnly: true })",
+  EPERM: "Only the segment's owner or creator (or root) may remove it",
+  EINVAL:
+    "The size is outside the system's limits (Linux: kernel.shmmax and shmmin; macOS: kern.sysv.shmmax, 4 MiB by default), or the segment is gone",
+  ENOSPC: "The system has too many System V segments, or too much memory in them (kernel.shmmni, kernel.shmall)",
+  ENOMEM: "Not enough memory or address space for this size",
+  EIDRM: "The segment was removed",
+};
+
 /** What `shmctl(IPC_STAT)` reports. */
 export interface SysvStat {
   /** The key, as an unsigned 32-bit number (0 for a private or removed segment). */
@@ -58,6 +72,7 @@ function removedError(id: number): ShmError {
     syscall: "shmctl",
     path: String(id),
     message: `System V segment ${id} does not exist (it was removed, or the id is wrong)`,
+    hint: "ipcs -m lists the segments",
   });
 }
 
@@ -70,7 +85,7 @@ export function sysvStat(id: number): SysvStat {
   if (lib.symbols.shmctl!(id, s.IPC_STAT, ds) !== 0) {
     const errno = l.errno();
     if (errno === 22 /* EINVAL on Linux and Darwin */ || errno === 43 /* Linux EIDRM */) throw removedError(id);
-    throw errnoError(c.os, "shmctl", errno, String(id));
+    throw errnoError(c.os, "shmctl", errno, String(id), HINTS);
   }
   const data = new DataView(ds.buffer);
   const mode = data.getUint16(s.modeOffset, true);
@@ -90,7 +105,7 @@ export function sysvStat(id: number): SysvStat {
 export function sysvIdOf(key: number): number {
   const l = sysv();
   const id = l.lib.symbols.shmget!(key, 0, 0) as number;
-  if (id < 0) throw errnoError(l.c.os, "shmget", l.errno(), `key 0x${(key >>> 0).toString(16)}`);
+  if (id < 0) throw errnoError(l.c.os, "shmget", l.errno(), `key 0x${(key >>> 0).toString(16)}`, HINTS);
   return id;
 }
 
@@ -100,14 +115,14 @@ export function sysvRemove(id: number): void {
   if (l.lib.symbols.shmctl!(id, l.c.sysv.IPC_RMID, new Uint8Array(l.c.sysv.dsBytes)) !== 0) {
     const errno = l.errno();
     if (errno === 22 || errno === 43) throw removedError(id);
-    throw errnoError(l.c.os, "shmctl", errno, String(id));
+    throw errnoError(l.c.os, "shmctl", errno, String(id), HINTS);
   }
 }
 
 function attach(l: Libc, id: number, readOnly: boolean): bigint {
   const flags = readOnly ? l.c.sysv.SHM_RDONLY : 0;
   const address = l.lib.symbols.shmat!(id, 0n, flags) as bigint;
-  if (address === MAP_FAILED || address === 0n) throw errnoError(l.c.os, "shmat", l.errno(), String(id));
+  if (address === MAP_FAILED || address === 0n) throw errnoError(l.c.os, "shmat", l.errno(), String(id), HINTS);
   return address;
 }
 
@@ -171,7 +186,7 @@ export function sysvAttach(id: number, copy: boolean): SysvAttachment {
       -1,
       0,
     ) as bigint;
-    if (address === MAP_FAILED || address === 0n) throw errnoError(c.os, "mmap", l.errno(), String(id));
+    if (address === MAP_FAILED || address === 0n) throw errnoError(c.os, "mmap", l.errno(), String(id), HINTS);
     lib.symbols.memcpy(address, shared, stat.size);
   } catch (error) {
     lib.symbols.shmdt!(shared);
