@@ -31,3 +31,5 @@ export { SysvSegment } from "./sysv_segment.ts";
 export type { SysvCreateOptions, SysvOpenOptions } from "./sysv_segment.ts";
 export { MappedFile } from "./mapped_file.ts";
 export type { MappedFileOptions } from "./mapped_file.ts";
+export { AnonymousSegment } from "./anonymous_segment.ts";
+export type { AnonymousCreateOptions, AnonymousOpenOptions } from "./anonymous_segment.ts";

@@ -154,6 +154,7 @@ export function sysvCreate(size: number, key: number | undefined, mode: number):
       "shmget",
       l.errno(),
       key === undefined ? "IPC_PRIVATE" : `key 0x${(key >>> 0).toString(16)}`,
+      HINTS,
     );
   }
   try {
