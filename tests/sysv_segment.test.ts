@@ -139,7 +139,8 @@ test("thousands of create/open/close cycles leak no descriptor, mapping or segme
     assert.throws(() => SysvSegment.open(2 ** 31 - 3), ShmError);
   }
   assert.equal(fdCount(), fds);
-  assert.equal(mapCount(), maps);
+  // The runtime itself maps and unmaps heap as it goes: a leak would show as thousands of lines.
+  assert.ok(mapCount() <= maps + 16, `${mapCount() - maps} more mappings`);
   assert.equal(mapsMentioning("SYSV"), 0);
   assert.deepEqual(ownSegments(), before);
 });
