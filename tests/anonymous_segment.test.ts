@@ -146,8 +146,8 @@ test("thousands of create/open/close cycles leak no descriptor or mapping", { sk
     assert.throws(() => AnonymousSegment.open(seg.handle), ShmError);
   }
   assert.equal(fdCount(), fds);
-  // The runtime itself maps and unmaps heap as it goes: a leak would show as thousands of lines.
-  assert.ok(mapCount() <= maps + 16, `${mapCount() - maps} more mappings`);
+  // The runtime maps and unmaps heap as it goes (tens of lines); a leak would add thousands.
+  assert.ok(mapCount() <= maps + 200, `${mapCount() - maps} more mappings`);
   assert.equal(mapsMentioning("memfd:shmem"), 0);
 });
 

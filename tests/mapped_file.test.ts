@@ -182,8 +182,8 @@ test("thousands of open/close cycles leak no descriptor or mapping", () => {
     assert.throws(() => MappedFile.open(dir), ShmError);
   }
   assert.equal(fdCount(), fds);
-  // The runtime itself maps and unmaps heap as it goes: a leak would show as thousands of lines.
-  assert.ok(mapCount() <= maps + 16, `${mapCount() - maps} more mappings`);
+  // The runtime maps and unmaps heap as it goes (tens of lines); a leak would add thousands.
+  assert.ok(mapCount() <= maps + 200, `${mapCount() - maps} more mappings`);
   assert.equal(mapsMentioning(path), 0);
   rmSync(path);
 });

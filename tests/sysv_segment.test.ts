@@ -139,8 +139,8 @@ test("thousands of create/open/close cycles leak no descriptor, mapping or segme
     assert.throws(() => SysvSegment.open(2 ** 31 - 3), ShmError);
   }
   assert.equal(fdCount(), fds);
-  // The runtime itself maps and unmaps heap as it goes: a leak would show as thousands of lines.
-  assert.ok(mapCount() <= maps + 16, `${mapCount() - maps} more mappings`);
+  // The runtime maps and unmaps heap as it goes (tens of lines); a leak would add thousands.
+  assert.ok(mapCount() <= maps + 200, `${mapCount() - maps} more mappings`);
   assert.equal(mapsMentioning("SYSV"), 0);
   assert.deepEqual(ownSegments(), before);
 });
