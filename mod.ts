@@ -21,6 +21,7 @@
  */
 export { Segment } from "./segment.ts";
 export type { CreateOptions, OpenOptions } from "./segment.ts";
+export type { Namespace } from "./backend.ts";
 export { MappedMemory } from "./mapped_memory.ts";
 export { Region } from "./region.ts";
 export type { TypedArray, TypedArrayConstructor } from "./region.ts";
