@@ -12,10 +12,10 @@ import {
   writeSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { MappedFile, ShmError } from "../mod.ts";
-import { child, ok, run, RUNTIMES } from "./helpers.ts";
+import { child, command, ok, ROOT, run, RUNTIMES } from "./helpers.ts";
 import { fdCount, mapCount, mapsMentioning } from "./resources.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "shmem-file-"));
@@ -202,6 +202,35 @@ for (const runtime of RUNTIMES) {
       assert.equal(readFileSync(path)[4096], 0);
     }
     rmSync(path);
+  });
+}
+
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+const quote = (args: string[]) => args.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+
+for (const runtime of RUNTIMES) {
+  test(`${runtime}: a full disk fails at open with ENOSPC, never SIGBUS later, and undoes the growth`, {
+    skip: !isRoot && "needs root for a private tmpfs mount",
+  }, () => {
+    const mount = mkdtempSync(join(tmpdir(), "shmem-full-"));
+    try {
+      const cmd = quote([...command(runtime), child("file_enospc.ts"), mount]);
+      const r = spawnSync("unshare", [
+        "--mount",
+        "sh",
+        "-c",
+        `mount -t tmpfs -o size=1m tmpfs '${mount}' && exec ${cmd}`,
+      ], {
+        encoding: "utf8",
+        cwd: ROOT,
+        timeout: 120_000,
+      });
+      assert.equal(r.signal, null, r.stderr);
+      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+      assert.equal(r.stdout.trim(), "ok");
+    } finally {
+      rmSync(mount, { recursive: true, force: true });
+    }
   });
 }
 
