@@ -45,6 +45,8 @@ export interface PosixConstants {
   readonly O_NONBLOCK: number;
   /** `mmap(2)` flag: memory backed by no file (Linux 0x20, Darwin 0x1000). */
   readonly MAP_ANONYMOUS: number;
+  /** `mmap(2)` flag: fault every page in at once (Linux 0x8000; Darwin has none: 0). */
+  readonly MAP_POPULATE: number;
   /** `msync(2)` flag: write back and wait (Linux 4, Darwin 0x10). */
   readonly MS_SYNC: number;
   /** `struct stat` layout per architecture, for the file type and size of an open descriptor. */
@@ -122,6 +124,7 @@ const LINUX: PosixConstants = {
   O_CLOEXEC: 0o2000000,
   O_NONBLOCK: 0o4000,
   MAP_ANONYMOUS: 0x20,
+  MAP_POPULATE: 0x8000,
   MS_SYNC: 4,
   // glibc's struct stat: x86-64 (st_mode u32 at 24) and the generic layout of arm64 (at 16).
   stat: {
@@ -186,6 +189,7 @@ const DARWIN: PosixConstants = {
   O_CLOEXEC: 0x1000000,
   O_NONBLOCK: 0x4,
   MAP_ANONYMOUS: 0x1000,
+  MAP_POPULATE: 0,
   MS_SYNC: 0x10,
   // struct stat with 64-bit inodes: st_mode (u16) at 4, st_size at 96.
   stat: {

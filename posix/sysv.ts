@@ -183,7 +183,7 @@ export function sysvAttach(id: number, copy: boolean): SysvAttachment {
       0n,
       stat.size,
       c.PROT_READ | c.PROT_WRITE,
-      c.MAP_PRIVATE | c.MAP_ANONYMOUS,
+      c.MAP_PRIVATE | c.MAP_ANONYMOUS | c.MAP_POPULATE,
       -1,
       0,
     ) as bigint;
