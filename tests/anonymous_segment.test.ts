@@ -16,7 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AnonymousSegment, ShmError } from "../mod.ts";
-import { child, command, ok, OS, ROOT, run, RUNTIMES } from "./helpers.ts";
+import { child, CHILD_RUNTIMES, command, ok, OS, ROOT, run } from "./helpers.ts";
 import type { Runtime } from "./helpers.ts";
 import { fdCount, mapCount, mapsMentioning } from "./resources.ts";
 
@@ -151,7 +151,7 @@ test("thousands of create/open/close cycles leak no descriptor or mapping", { sk
   assert.equal(mapsMentioning("memfd:shmem"), 0);
 });
 
-for (const runtime of RUNTIMES) {
+for (const runtime of CHILD_RUNTIMES) {
   test(`a ${runtime} child opens this process's handle; its read-only writes stay its own`, { skip: !linux }, () => {
     using seg = AnonymousSegment.create({ size: 8192 });
     seg.bytes()[100] = 3;
@@ -162,6 +162,7 @@ for (const runtime of RUNTIMES) {
 }
 
 const PAIRS: [Runtime, Runtime][] = [["deno", "bun"], ["bun", "node"], ["node", "deno"]];
+if (CHILD_RUNTIMES.includes("node22")) PAIRS.push(["node22", "bun"], ["deno", "node22"]);
 for (const [maker, opener] of PAIRS) {
   test(
     `memory outlives its SIGKILLed ${maker} creator while a ${opener} child holds it, and vanishes with the last holder`,

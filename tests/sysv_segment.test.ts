@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { ShmError, SysvSegment } from "../mod.ts";
-import { child, ok, OS, run, RUNTIMES } from "./helpers.ts";
+import { child, CHILD_RUNTIMES, ok, OS, run } from "./helpers.ts";
 import { fdCount, ipcsRow, mapCount, mapsMentioning, ownSegments, testKey } from "./resources.ts";
 
 const linux = OS === "linux";
@@ -180,7 +180,7 @@ test(
   },
 );
 
-for (const runtime of RUNTIMES) {
+for (const runtime of CHILD_RUNTIMES) {
   test(`a ${runtime} child opens by id and by key, reads and writes; its read-only and private writes stay its own`, () => {
     const key = testKey();
     using seg = SysvSegment.create({ size: 8192, key });
