@@ -33,6 +33,8 @@ export interface CreateRequest {
   readonly size: number;
   readonly mode: number;
   readonly reserve: boolean;
+  /** Mark the segment as created by shmem, so a collector may remove it once nobody holds it (default true). */
+  readonly track?: boolean;
 }
 
 /** Options of {@link NamedBackend.open}, already validated. */

@@ -27,3 +27,4 @@ export type { TypedArray, TypedArrayConstructor } from "./region.ts";
 export { ShmError } from "./errors.ts";
 export type { ShmErrorInit } from "./errors.ts";
 export { uniqueName } from "./names.ts";
+export type { CollectOptions, SegmentInfo } from "./inventory.ts";

@@ -43,6 +43,14 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     },
     // int *__errno_location(void);  (Darwin: int *__error(void))
     errno_location: { parameters: [], result: "pointer", name: c.errnoLocation },
+    // int fcntl(int fd, int cmd, ... /* struct flock *lock */);  variadic: declared with a fixed pointer third argument
+    fcntl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+    // int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags);  (Linux; Darwin has two more arguments)
+    fsetxattr: { parameters: ["i32", "buffer", "buffer", "usize", "i32"], result: "i32", optional: true },
+    // ssize_t fgetxattr(int fd, const char *name, void *value, size_t size);  (Linux; Darwin has two more arguments)
+    fgetxattr: { parameters: ["i32", "buffer", "buffer", "usize"], result: "i64", optional: true },
+    // uid_t geteuid(void);
+    geteuid: { parameters: [], result: "u32" },
   } as const satisfies SymbolTable;
 }
 
