@@ -52,6 +52,9 @@ function install(): void {
   const deno = (globalThis as { Deno?: DenoLike }).Deno;
   if (deno !== undefined) {
     globalThis.addEventListener("unload", runAll);
+    // An uncaught error ends Deno without "unload"; these events come first.
+    globalThis.addEventListener("error", runAll);
+    globalThis.addEventListener("unhandledrejection", runAll);
     for (const [signal, number] of SIGNALS) {
       deno.addSignalListener(signal, () => {
         runAll();

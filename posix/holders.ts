@@ -48,6 +48,8 @@ export interface HolderConstants {
   readonly ENOENT: number;
   /** errno values meaning "extended attributes are not supported here" or "no such attribute". */
   readonly noXattr: readonly number[];
+  /** errno of `fgetxattr` when the object has no such attribute. */
+  readonly ENODATA: number;
   /** `O_NONBLOCK`: a FIFO swapped in under a name never blocks an open. */
   readonly O_NONBLOCK: number;
   /** `struct stat`: its size and the offset of `st_ino` (u64). */
@@ -67,7 +69,9 @@ const LINUX: HolderConstants = {
   conflict: [11, /* EAGAIN */ 13 /* EACCES */],
   EINTR: 4,
   ENOENT: 2,
-  noXattr: [61, /* ENODATA */ 95, /* EOPNOTSUPP */ 38 /* ENOSYS */],
+  // ENODATA, EOPNOTSUPP, ENOSYS
+  noXattr: [61, 95, 38],
+  ENODATA: 61,
   O_NONBLOCK: 0o4000,
   // x86-64: 144 bytes; arm64: 128 bytes; st_ino at 8 on both.
   stat: { bytes: 144, ino: 8 },
@@ -188,7 +192,7 @@ export function readMark(l: Libc, h: HolderConstants, fd: number): Mark | null |
   const n = Number(fgetxattr(fd, markName, buf, buf.length));
   if (n < 0) {
     const errno = l.errno();
-    return errno === 61 /* ENODATA */ ? null : undefined;
+    return errno === h.ENODATA ? null : undefined;
   }
   try {
     const parsed = JSON.parse(new TextDecoder().decode(buf.subarray(0, n)));
