@@ -6,6 +6,8 @@
  */
 import { ShmError } from "./errors.ts";
 import { ffi } from "./ffi/mod.ts";
+import { namedBackend } from "./backend.ts";
+import { portableName } from "./names.ts";
 import { collectPosixSegments, inspectPosixSegment, listPosixSegments } from "./posix/inventory.ts";
 import type { SegmentRecord } from "./posix/inventory.ts";
 
@@ -53,8 +55,9 @@ export function listSegments(): SegmentInfo[] {
 
 /** One segment by its portable name (Linux); ShmError `ENOENT` when there is none. */
 export function inspectSegment(name: string): SegmentInfo {
+  const bare = portableName(name, namedBackend().nameRules);
   if (ffi.os !== "linux") throw unsupported("Inspecting segments");
-  return inspectPosixSegment(name);
+  return inspectPosixSegment(bare);
 }
 
 function checkOptions(options: unknown): { dryRun: boolean; graceMs: number; prefix: string } {

@@ -19,10 +19,10 @@
  *
  * @module
  */
-import { lstatSync } from "node:fs";
 import { ShmError } from "../errors.ts";
 import { errnoError } from "./fail.ts";
 import type { Libc } from "./libc.ts";
+import { statDescriptor, statPath } from "./files.ts";
 
 /** OFD lock numbers, `struct flock` and `struct stat` layout, as data. */
 export interface HolderConstants {
@@ -52,8 +52,6 @@ export interface HolderConstants {
   readonly ENODATA: number;
   /** `O_NONBLOCK`: a FIFO swapped in under a name never blocks an open. */
   readonly O_NONBLOCK: number;
-  /** `struct stat`: its size and the offset of `st_ino` (u64). */
-  readonly stat: { readonly bytes: number; readonly ino: number };
   /** The directory where the named objects are visible as files. */
   readonly dir: string;
 }
@@ -73,8 +71,6 @@ const LINUX: HolderConstants = {
   noXattr: [61, 95, 38],
   ENODATA: 61,
   O_NONBLOCK: 0o4000,
-  // x86-64: 144 bytes; arm64: 128 bytes; st_ino at 8 on both.
-  stat: { bytes: 144, ino: 8 },
   dir: "/dev/shm",
 };
 
@@ -145,21 +141,13 @@ export function isHeld(l: Libc, h: HolderConstants, fd: number, name: string): b
 }
 
 /** The inode number of the object behind `fd`, or `undefined` when fstat is unavailable. */
-export function descriptorInode(l: Libc, h: HolderConstants, fd: number, name: string): bigint | undefined {
-  const fstat = l.lib.symbols.fstat;
-  if (!fstat) return undefined;
-  const buf = new Uint8Array(h.stat.bytes);
-  if (fstat(fd, buf) !== 0) throw errnoError(l.c.os, "fstat", l.errno(), name);
-  return new DataView(buf.buffer).getBigUint64(h.stat.ino, true);
+export function descriptorInode(l: Libc, fd: number, name: string): bigint | undefined {
+  return statDescriptor(l, fd, name)?.ino;
 }
 
 /** The inode number the name refers to now, or `undefined` when the name is gone. */
-export function nameInode(h: HolderConstants, name: string): bigint | undefined {
-  try {
-    return lstatSync(`${h.dir}/${name}`, { bigint: true }).ino;
-  } catch {
-    return undefined;
-  }
+export function nameInode(l: Libc, h: HolderConstants, name: string): bigint | undefined {
+  return statPath(l, `${h.dir}/${name}`)?.ino;
 }
 
 /** What the `user.shmem` attribute records. */
@@ -242,15 +230,15 @@ export function openHeld(l: Libc, name: string, oflag: number): number {
     let same: boolean;
     try {
       held = takeHold(l, h, fd, name);
-      const ino = held ? descriptorInode(l, h, fd, name) : undefined;
-      same = ino === undefined || nameInode(h, name) === ino;
+      const ino = held ? descriptorInode(l, fd, name) : undefined;
+      same = ino === undefined || nameInode(l, h, name) === ino;
     } catch (error) {
       lib.symbols.close(fd);
       throw error;
     }
     if (held && same) return fd;
     lib.symbols.close(fd);
-    if (held && nameInode(h, name) === undefined) throw errnoError(c.os, "shm_open", h.ENOENT, name);
+    if (held && nameInode(l, h, name) === undefined) throw errnoError(c.os, "shm_open", h.ENOENT, name);
     sleep(1);
   }
   throw new ShmError({

@@ -16,7 +16,8 @@ import { libc } from "./libc.ts";
 export function sameObject(name: string, handle: number | bigint): () => boolean {
   const h = holderConstants(ffi.os);
   if (!h || typeof handle !== "number" || handle < 0) return () => true;
-  const ino = descriptorInode(libc(), h, handle, name);
+  const l = libc();
+  const ino = descriptorInode(l, handle, name);
   if (ino === undefined) return () => true;
-  return () => nameInode(h, name) === ino;
+  return () => nameInode(l, h, name) === ino;
 }

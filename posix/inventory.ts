@@ -10,13 +10,13 @@
  *
  * @module
  */
-import { lstatSync, readdirSync } from "node:fs";
-import type { BigIntStats } from "node:fs";
 import { libc } from "./libc.ts";
 import type { Libc } from "./libc.ts";
 import { errnoError } from "./fail.ts";
 import { descriptorInode, holderConstants, isHeld, nameInode, readMark, tryExclusive } from "./holders.ts";
 import type { HolderConstants } from "./holders.ts";
+import { DT_REG, DT_UNKNOWN, readDirectory, statPath } from "./files.ts";
+import type { FileStatus } from "./files.ts";
 
 /** One named segment as the file system and its holders describe it. */
 export interface SegmentRecord {
@@ -56,12 +56,15 @@ export function isSegmentName(name: string): boolean {
   return !name.startsWith("sem.");
 }
 
-function statOf(h: HolderConstants, name: string): BigIntStats | undefined {
-  try {
-    return lstatSync(`${h.dir}/${name}`, { bigint: true });
-  } catch {
-    return undefined;
-  }
+function statOf(l: Libc, h: HolderConstants, name: string): FileStatus | undefined {
+  return statPath(l, `${h.dir}/${name}`);
+}
+
+/** The names in the directory that may be segments: regular files (or unknown types), no semaphores. */
+function candidates(l: Libc, h: HolderConstants): string[] {
+  return readDirectory(l, h.dir)
+    .filter((e) => (e.type === DT_REG || e.type === DT_UNKNOWN) && isSegmentName(e.name))
+    .map((e) => e.name);
 }
 
 /** Opens the object `name` only if it is still the file `ino`; -1 otherwise. */
@@ -69,7 +72,7 @@ function openSame(l: Libc, h: HolderConstants, name: string, oflag: number, ino:
   const fd = l.lib.symbols.shm_open(cName(name), oflag | h.O_NONBLOCK, 0) as number;
   if (fd < 0) return -1;
   try {
-    if (descriptorInode(l, h, fd, name) === ino) return fd;
+    if (descriptorInode(l, fd, name) === ino) return fd;
   } catch {
     // Treated as not the same object.
   }
@@ -77,7 +80,7 @@ function openSame(l: Libc, h: HolderConstants, name: string, oflag: number, ino:
   return -1;
 }
 
-function record(l: Libc, h: HolderConstants, name: string, st: BigIntStats): SegmentRecord {
+function record(l: Libc, h: HolderConstants, name: string, st: FileStatus): SegmentRecord {
   let held: boolean | undefined;
   let tracked: boolean | undefined;
   let created: Date | undefined;
@@ -100,10 +103,10 @@ function record(l: Libc, h: HolderConstants, name: string, st: BigIntStats): Seg
   }
   return {
     name,
-    size: Number(st.size),
-    mode: Number(st.mode) & 0o777,
-    uid: Number(st.uid),
-    changed: new Date(Number(st.ctimeMs)),
+    size: st.size,
+    mode: st.mode & 0o777,
+    uid: st.uid,
+    changed: new Date(st.ctimeMs),
     held,
     tracked,
     created,
@@ -122,11 +125,10 @@ function constants(): { l: Libc; h: HolderConstants } {
 export function listPosixSegments(): SegmentRecord[] {
   const { l, h } = constants();
   const out: SegmentRecord[] = [];
-  for (const entry of readdirSync(h.dir, { withFileTypes: true })) {
-    if (!entry.isFile() || !isSegmentName(entry.name)) continue;
-    const st = statOf(h, entry.name);
-    if (!st || !st.isFile()) continue;
-    out.push(record(l, h, entry.name, st));
+  for (const name of candidates(l, h)) {
+    const st = statOf(l, h, name);
+    if (!st || !st.isFile) continue;
+    out.push(record(l, h, name, st));
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -134,8 +136,8 @@ export function listPosixSegments(): SegmentRecord[] {
 /** One segment by its portable name; throws ENOENT when there is none. */
 export function inspectPosixSegment(name: string): SegmentRecord {
   const { l, h } = constants();
-  const st = isSegmentName(name) ? statOf(h, name) : undefined;
-  if (!st || !st.isFile()) throw errnoError(l.c.os, "stat", h.ENOENT, name);
+  const st = isSegmentName(name) ? statOf(l, h, name) : undefined;
+  if (!st || !st.isFile) throw errnoError(l.c.os, "stat", h.ENOENT, name);
   return record(l, h, name, st);
 }
 
@@ -160,11 +162,10 @@ export function collectPosixSegments(request: CollectRequest): SegmentRecord[] {
   const { l, h } = constants();
   const removed: SegmentRecord[] = [];
   const now = Date.now();
-  for (const entry of readdirSync(h.dir, { withFileTypes: true })) {
-    const name = entry.name;
-    if (!entry.isFile() || !isSegmentName(name) || !name.startsWith(request.prefix)) continue;
-    const st = statOf(h, name);
-    if (!st || !st.isFile()) continue;
+  for (const name of candidates(l, h)) {
+    if (!name.startsWith(request.prefix)) continue;
+    const st = statOf(l, h, name);
+    if (!st || !st.isFile) continue;
     const fd = openSame(l, h, name, l.c.O_RDWR, st.ino);
     if (fd < 0) continue; // gone, replaced, or not ours to write
     try {
@@ -172,7 +173,7 @@ export function collectPosixSegments(request: CollectRequest): SegmentRecord[] {
       if (!mark) continue; // not made by shmem with tracking
       if (now - mark.created < request.graceMs) continue; // its creator may still be starting
       if (!tryExclusive(l, h, fd, name)) continue; // held by a live process
-      if (nameInode(h, name) !== st.ino) continue; // removed or replaced meanwhile
+      if (nameInode(l, h, name) !== st.ino) continue; // removed or replaced meanwhile
       const info = record(l, h, name, st);
       if (!request.dryRun) {
         // ENOENT: someone else removed it; EPERM/EACCES: another user's (sticky /dev/shm).

@@ -51,6 +51,14 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     fgetxattr: { parameters: ["i32", "buffer", "buffer", "usize"], result: "i64", optional: true },
     // uid_t geteuid(void);
     geteuid: { parameters: [], result: "u32" },
+    // int lstat(const char *path, struct stat *buf);  (glibc >= 2.33 exports it; older ones only __lxstat)
+    lstat: { parameters: ["buffer", "buffer"], result: "i32", optional: true },
+    // DIR *opendir(const char *name);
+    opendir: { parameters: ["buffer"], result: "pointer", optional: true },
+    // struct dirent *readdir(DIR *dirp);  (64-bit inodes and offsets on 64-bit Linux)
+    readdir: { parameters: ["pointer"], result: "pointer", optional: true },
+    // int closedir(DIR *dirp);
+    closedir: { parameters: ["pointer"], result: "i32", optional: true },
   } as const satisfies SymbolTable;
 }
 

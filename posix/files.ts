@@ -1,0 +1,143 @@
+/**
+ * Reading a directory and a file's status through libc, not `node:fs`: Deno
+ * asks for `--allow-all` before `node:fs` may touch /dev/shm (denoland/deno
+ * issue 30979), while shmem already runs with `--allow-ffi`.
+ *
+ * `struct stat` and `struct dirent` layouts are data, per architecture.
+ *
+ * @module
+ */
+import { ffi } from "../ffi/mod.ts";
+import { errnoError } from "./fail.ts";
+import type { Libc } from "./libc.ts";
+
+/** Where the fields shmem reads sit in `struct stat` and `struct dirent` (Linux). */
+interface Layout {
+  readonly statBytes: number;
+  readonly ino: number;
+  readonly mode: number;
+  readonly uid: number;
+  readonly size: number;
+  /** `st_ctim`: `tv_sec` (i64) then `tv_nsec` (i64). */
+  readonly ctime: number;
+  /** `struct dirent`: `d_reclen` (u16), `d_type` (u8), `d_name` (char[256]). */
+  readonly dirent: { readonly reclen: number; readonly type: number; readonly name: number };
+}
+
+const LAYOUTS: Readonly<Record<string, Layout>> = {
+  // x86-64: dev, ino, nlink (u64), mode, uid, gid (u32), pad, rdev, size, ...
+  x64: {
+    statBytes: 144,
+    ino: 8,
+    mode: 24,
+    uid: 28,
+    size: 48,
+    ctime: 104,
+    dirent: { reclen: 16, type: 18, name: 19 },
+  },
+  // arm64 (asm-generic): dev, ino (u64), mode, nlink, uid, gid (u32), rdev, pad, size, ...
+  arm64: {
+    statBytes: 128,
+    ino: 8,
+    mode: 16,
+    uid: 24,
+    size: 48,
+    ctime: 104,
+    dirent: { reclen: 16, type: 18, name: 19 },
+  },
+};
+
+/** `d_type` values (Linux). */
+export const DT_UNKNOWN = 0;
+export const DT_REG = 8;
+/** `S_IFMT` and `S_IFREG` of `st_mode`. */
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
+/** The status fields shmem uses. */
+export interface FileStatus {
+  readonly ino: bigint;
+  readonly mode: number;
+  readonly uid: number;
+  readonly size: number;
+  /** Last status change, in ms since 1970. */
+  readonly ctimeMs: number;
+  readonly isFile: boolean;
+}
+
+/** One directory entry: its name and `d_type`. */
+export interface DirEntry {
+  readonly name: string;
+  readonly type: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function layout(): Layout {
+  const l = LAYOUTS[ffi.arch];
+  if (!l) throw new Error(`shmem does not know struct stat on '${ffi.arch}'`);
+  return l;
+}
+
+/** Decodes a `struct stat` buffer. */
+export function decodeStatus(buf: Uint8Array): FileStatus {
+  const l = layout();
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const mode = v.getUint32(l.mode, true);
+  return {
+    ino: v.getBigUint64(l.ino, true),
+    mode,
+    uid: v.getUint32(l.uid, true),
+    size: Number(v.getBigInt64(l.size, true)),
+    ctimeMs: Number(v.getBigInt64(l.ctime, true)) * 1000 + Math.floor(Number(v.getBigInt64(l.ctime + 8, true)) / 1e6),
+    isFile: (mode & S_IFMT) === S_IFREG,
+  };
+}
+
+/** `fstat(fd)`; `undefined` when libc lacks `fstat`. */
+export function statDescriptor(c: Libc, fd: number, name?: string): FileStatus | undefined {
+  const fstat = c.lib.symbols.fstat;
+  if (!fstat) return undefined;
+  const buf = new Uint8Array(layout().statBytes);
+  if (fstat(fd, buf) !== 0) throw errnoError(c.c.os, "fstat", c.errno(), name);
+  return decodeStatus(buf);
+}
+
+/** `lstat(path)`; `undefined` when the path does not exist (or cannot be read). */
+export function statPath(c: Libc, path: string): FileStatus | undefined {
+  const lstat = c.lib.symbols.lstat;
+  if (!lstat) throw new Error("lstat is missing from libc (glibc 2.33 or newer is needed to list segments)");
+  const buf = new Uint8Array(layout().statBytes);
+  if (lstat(encoder.encode(`${path}\0`), buf) !== 0) return undefined;
+  return decodeStatus(buf);
+}
+
+/** The entries of directory `path` (without `.` and `..`). */
+export function readDirectory(c: Libc, path: string): DirEntry[] {
+  const { opendir, readdir, closedir } = c.lib.symbols;
+  if (!opendir || !readdir || !closedir) throw new Error("opendir/readdir are missing from libc");
+  const dir = opendir(encoder.encode(`${path}\0`)) as bigint;
+  if (dir === 0n) throw errnoError(c.c.os, "opendir", c.errno(), path);
+  const d = layout().dirent;
+  const out: DirEntry[] = [];
+  try {
+    for (;;) {
+      const entry = readdir(dir) as bigint;
+      if (entry === 0n) break;
+      const head = ffi.view(entry, d.name);
+      const reclen = new DataView(head).getUint16(d.reclen, true);
+      const type = new Uint8Array(head)[d.type];
+      head.transfer(0);
+      const buffer = ffi.view(entry, reclen);
+      const bytes = new Uint8Array(buffer, d.name).slice();
+      buffer.transfer(0);
+      const end = bytes.indexOf(0);
+      const name = decoder.decode(end < 0 ? bytes : bytes.subarray(0, end));
+      if (name !== "." && name !== "..") out.push({ name, type });
+    }
+  } finally {
+    closedir(dir);
+  }
+  return out;
+}
