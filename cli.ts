@@ -208,20 +208,22 @@ function details(s: SegmentInfo): string {
 }
 
 /** `hexdump -C` style lines for `bytes` starting at `base`. */
-export function hexLines(bytes: Uint8Array, base: number): string[] {
+export function hexLines(
+  bytes: Uint8Array,
+  base: number,
+  state: { previous: string; starred: boolean } = { previous: "", starred: false },
+): string[] {
   const out: string[] = [];
-  let previous = "";
-  let starred = false;
   for (let i = 0; i < bytes.length; i += 16) {
     const row = bytes.subarray(i, Math.min(i + 16, bytes.length));
     const key = Array.from(row).join(",");
-    if (key === previous && row.length === 16 && i + 16 < bytes.length) {
-      if (!starred) out.push("*");
-      starred = true;
+    if (key === state.previous && row.length === 16) {
+      if (!state.starred) out.push("*");
+      state.starred = true;
       continue;
     }
-    previous = key;
-    starred = false;
+    state.previous = key;
+    state.starred = false;
     let hex = "";
     let text = "";
     for (let j = 0; j < 16; j++) {
@@ -248,13 +250,14 @@ async function dump(name: string, flags: Map<string, string | true>, hex: boolea
   try {
     const region = seg.region(offset, length);
     const step = 1 << 20;
+    const state = { previous: "", starred: false };
     for (let at = 0; at < region.length || (hex && at === 0); at += step) {
       // Copy before writing: stdout may still be writing after the segment closes.
       const bytes = seg.region(offset + at, Math.min(step, region.length - at)).bytes().slice();
       if (hex) {
-        const lines = hexLines(bytes, offset + at);
+        const lines = hexLines(bytes, offset + at, state);
         if (at + step < region.length) lines.pop();
-        await write(lines.join("\n") + "\n");
+        if (lines.length > 0) await write(lines.join("\n") + "\n");
       } else {
         await write(bytes);
       }

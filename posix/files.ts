@@ -104,6 +104,11 @@ export function statDescriptor(c: Libc, fd: number, name?: string): FileStatus |
   return decodeStatus(buf);
 }
 
+/** Whether {@link statPath} works here (glibc < 2.33 exports no `lstat`). */
+export function canStatPaths(c: Libc): boolean {
+  return c.lib.symbols.lstat !== undefined;
+}
+
 /** `lstat(path)`; `undefined` when the path does not exist (or cannot be read). */
 export function statPath(c: Libc, path: string): FileStatus | undefined {
   const lstat = c.lib.symbols.lstat;

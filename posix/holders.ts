@@ -22,7 +22,7 @@
 import { ShmError } from "../errors.ts";
 import { errnoError } from "./fail.ts";
 import type { Libc } from "./libc.ts";
-import { statDescriptor, statPath } from "./files.ts";
+import { canStatPaths, statDescriptor, statPath } from "./files.ts";
 
 /** OFD lock numbers, `struct flock` and `struct stat` layout, as data. */
 export interface HolderConstants {
@@ -230,7 +230,8 @@ export function openHeld(l: Libc, name: string, oflag: number): number {
     let same: boolean;
     try {
       held = takeHold(l, h, fd, name);
-      const ino = held ? descriptorInode(l, fd, name) : undefined;
+      // Without fstat/lstat (glibc < 2.33) the identity check is skipped.
+      const ino = held && canStatPaths(l) ? descriptorInode(l, fd, name) : undefined;
       same = ino === undefined || nameInode(l, h, name) === ino;
     } catch (error) {
       lib.symbols.close(fd);

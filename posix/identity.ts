@@ -7,6 +7,7 @@
 import { ffi } from "../ffi/mod.ts";
 import { descriptorInode, holderConstants, nameInode } from "./holders.ts";
 import { libc } from "./libc.ts";
+import { canStatPaths } from "./files.ts";
 
 /**
  * Records the identity of the object behind `handle` now, and returns a check
@@ -17,6 +18,7 @@ export function sameObject(name: string, handle: number | bigint): () => boolean
   const h = holderConstants(ffi.os);
   if (!h || typeof handle !== "number" || handle < 0) return () => true;
   const l = libc();
+  if (!canStatPaths(l)) return () => true;
   const ino = descriptorInode(l, handle, name);
   if (ino === undefined) return () => true;
   return () => nameInode(l, h, name) === ino;

@@ -49,8 +49,6 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     fsetxattr: { parameters: ["i32", "buffer", "buffer", "usize", "i32"], result: "i32", optional: true },
     // ssize_t fgetxattr(int fd, const char *name, void *value, size_t size);  (Linux; Darwin has two more arguments)
     fgetxattr: { parameters: ["i32", "buffer", "buffer", "usize"], result: "i64", optional: true },
-    // uid_t geteuid(void);
-    geteuid: { parameters: [], result: "u32" },
     // int lstat(const char *path, struct stat *buf);  (glibc >= 2.33 exports it; older ones only __lxstat)
     lstat: { parameters: ["buffer", "buffer"], result: "i32", optional: true },
     // DIR *opendir(const char *name);

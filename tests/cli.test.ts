@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { Segment } from "../mod.ts";
 import { OS, ROOT, RUNTIMES, shmExists, testName } from "./helpers.ts";
 import type { Runtime } from "./helpers.ts";
@@ -141,3 +141,23 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+test("shmem hexdump prints what hexdump -C prints, across its 1 MiB chunks", {
+  skip: !linux || spawnSync("hexdump", ["-C", "/dev/null"]).status !== 0,
+}, () => {
+  const name = testName();
+  const bytes = new Uint8Array(3 << 20);
+  bytes.set(new TextEncoder().encode("hello, shmem!"), 100);
+  bytes[(1 << 20) + 5] = 0xff;
+  bytes[2 << 20] = 1;
+  bytes.set(Array.from({ length: 256 }, (_, i) => i), (3 << 20) - 300);
+  writeFileSync(`/dev/shm/${name}`, bytes);
+  try {
+    const expected = spawnSync("hexdump", ["-C", `/dev/shm/${name}`], { encoding: "utf8" }).stdout;
+    for (const runtime of RUNTIMES) assert.equal(shmem(runtime, ["hexdump", name]).text, expected, runtime);
+    const window = spawnSync("hexdump", ["-C", "-s", "17", "-n", "99", `/dev/shm/${name}`], { encoding: "utf8" });
+    assert.equal(shmem(RUNTIMES[0], ["hexdump", name, "--offset", "17", "--length", "99"]).text, window.stdout);
+  } finally {
+    rmSync(`/dev/shm/${name}`, { force: true });
+  }
+});
