@@ -35,7 +35,12 @@ export interface CreateRequest {
   readonly reserve: boolean;
   /** Mark the segment as created by shmem, so a collector may remove it once nobody holds it (default true). */
   readonly track?: boolean;
+  /** Windows: the kernel object namespace (`Local\` or `Global\`); ignored elsewhere. */
+  readonly namespace: Namespace;
 }
+
+/** Windows' kernel object namespaces: `Local\` (this session) or `Global\` (all sessions). */
+export type Namespace = "local" | "global";
 
 /** Options of {@link NamedBackend.open}, already validated. */
 export interface OpenRequest {
@@ -43,6 +48,8 @@ export interface OpenRequest {
   readonly readOnly: boolean;
   /** Copy-on-write: this process's writes are never seen by others. */
   readonly private: boolean;
+  /** Windows: the kernel object namespace; ignored elsewhere. */
+  readonly namespace: Namespace;
 }
 
 /** Named shared memory on one platform. Names arrive validated and portable (no leading `/`). */
@@ -55,7 +62,7 @@ export interface NamedBackend {
   readonly persistent: boolean;
   create(name: string, request: CreateRequest): RawMapping;
   open(name: string, request: OpenRequest): RawMapping;
-  unlink(name: string): void;
+  unlink(name: string, namespace: Namespace): void;
 }
 
 function unsupported(os: string): NamedBackend {

@@ -21,6 +21,7 @@
  */
 export { Segment } from "./segment.ts";
 export type { CreateOptions, OpenOptions } from "./segment.ts";
+export type { Namespace } from "./backend.ts";
 export { MappedMemory } from "./mapped_memory.ts";
 export { Region } from "./region.ts";
 export type { TypedArray, TypedArrayConstructor } from "./region.ts";
@@ -28,3 +29,7 @@ export { ShmError } from "./errors.ts";
 export type { ShmErrorInit } from "./errors.ts";
 export { uniqueName } from "./names.ts";
 export type { CollectOptions, SegmentInfo } from "./inventory.ts";
+export { notify, wait, waitAsync } from "./wait.ts";
+export type { WaitResult } from "./wait.ts";
+export { Mutex } from "./mutex.ts";
+export type { LockResult, TryLockResult } from "./mutex.ts";

@@ -15,6 +15,6 @@ export function unlinkOnExit(name: string, handle: number | bigint): () => void 
   if (!backend.persistent) return () => {};
   const check = sameObject(name, handle);
   return atExit(() => {
-    if (check()) backend.unlink(name);
+    if (check()) backend.unlink(name, "local");
   });
 }
