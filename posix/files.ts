@@ -15,6 +15,8 @@ import type { Libc } from "./libc.ts";
 interface Layout {
   readonly statBytes: number;
   readonly ino: number;
+  /** `st_nlink`: its offset and width (8 bytes on x86-64, 4 on arm64). */
+  readonly nlink: { readonly offset: number; readonly bytes: 4 | 8 };
   readonly mode: number;
   readonly uid: number;
   readonly size: number;
@@ -29,6 +31,7 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
   x64: {
     statBytes: 144,
     ino: 8,
+    nlink: { offset: 16, bytes: 8 },
     mode: 24,
     uid: 28,
     size: 48,
@@ -39,6 +42,7 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
   arm64: {
     statBytes: 128,
     ino: 8,
+    nlink: { offset: 20, bytes: 4 },
     mode: 16,
     uid: 24,
     size: 48,
@@ -57,6 +61,8 @@ const S_IFREG = 0o100000;
 /** The status fields shmem uses. */
 export interface FileStatus {
   readonly ino: bigint;
+  /** Names referring to it: 0 once it was unlinked. */
+  readonly nlink: number;
   readonly mode: number;
   readonly uid: number;
   readonly size: number;
@@ -74,10 +80,27 @@ export interface DirEntry {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+let cached: { layout: Layout; stat: Uint8Array; path: Uint8Array } | undefined;
+
 function layout(): Layout {
+  return scratch().layout;
+}
+
+/** The layout and reusable buffers (one stat buffer, one path buffer: calls are synchronous). */
+function scratch(): { layout: Layout; stat: Uint8Array; path: Uint8Array } {
+  if (cached) return cached;
   const l = LAYOUTS[ffi.arch];
   if (!l) throw new Error(`shmem does not know struct stat on '${ffi.arch}'`);
-  return l;
+  return cached = { layout: l, stat: new Uint8Array(l.statBytes), path: new Uint8Array(4097) };
+}
+
+/** `path` as a NUL-terminated C string in the reusable buffer (or a fresh one when long). */
+function cPath(path: string): Uint8Array {
+  const buf = scratch().path;
+  const { read, written } = encoder.encodeInto(path, buf.subarray(0, buf.length - 1));
+  if (read !== path.length) return encoder.encode(`${path}\0`);
+  buf[written] = 0;
+  return buf;
 }
 
 /** Decodes a `struct stat` buffer. */
@@ -87,6 +110,7 @@ export function decodeStatus(buf: Uint8Array): FileStatus {
   const mode = v.getUint32(l.mode, true);
   return {
     ino: v.getBigUint64(l.ino, true),
+    nlink: l.nlink.bytes === 8 ? Number(v.getBigUint64(l.nlink.offset, true)) : v.getUint32(l.nlink.offset, true),
     mode,
     uid: v.getUint32(l.uid, true),
     size: Number(v.getBigInt64(l.size, true)),
@@ -99,7 +123,7 @@ export function decodeStatus(buf: Uint8Array): FileStatus {
 export function statDescriptor(c: Libc, fd: number, name?: string): FileStatus | undefined {
   const fstat = c.lib.symbols.fstat;
   if (!fstat) return undefined;
-  const buf = new Uint8Array(layout().statBytes);
+  const buf = scratch().stat;
   if (fstat(fd, buf) !== 0) throw errnoError(c.c.os, "fstat", c.errno(), name);
   return decodeStatus(buf);
 }
@@ -113,8 +137,8 @@ export function canStatPaths(c: Libc): boolean {
 export function statPath(c: Libc, path: string): FileStatus | undefined {
   const lstat = c.lib.symbols.lstat;
   if (!lstat) throw new Error("lstat is missing from libc (glibc 2.33 or newer is needed to list segments)");
-  const buf = new Uint8Array(layout().statBytes);
-  if (lstat(encoder.encode(`${path}\0`), buf) !== 0) return undefined;
+  const buf = scratch().stat;
+  if (lstat(cPath(path), buf) !== 0) return undefined;
   return decodeStatus(buf);
 }
 

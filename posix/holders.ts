@@ -98,10 +98,13 @@ function cName(name: string): Uint8Array {
   return encoder.encode(`/${name}\0`);
 }
 
+let flockBuffer: Uint8Array | undefined;
+let flockView: DataView | undefined;
+
 /** Runs one OFD lock command on the holder byte; returns 0 or the errno. */
 function lock(l: Libc, h: HolderConstants, fd: number, cmd: number, type: number): { errno: number; flock: DataView } {
-  const buf = new Uint8Array(h.flock.bytes);
-  const v = new DataView(buf.buffer);
+  const buf = flockBuffer ??= new Uint8Array(h.flock.bytes);
+  const v = flockView ??= new DataView(buf.buffer);
   v.setInt16(h.flock.type, type, true);
   v.setInt16(h.flock.whence, 0, /* SEEK_SET */ true);
   v.setBigInt64(h.flock.start, HOLD_OFFSET, true);
@@ -230,16 +233,19 @@ export function openHeld(l: Libc, name: string, oflag: number): number {
     let same: boolean;
     try {
       held = takeHold(l, h, fd, name);
-      // Without fstat/lstat (glibc < 2.33) the identity check is skipped.
-      const ino = held && canStatPaths(l) ? descriptorInode(l, fd, name) : undefined;
-      same = ino === undefined || nameInode(l, h, name) === ino;
+      // Once held, no collector can unlink it; if one did just before, its link count is 0.
+      // Without fstat (glibc < 2.33) the check is skipped.
+      const st = held ? statDescriptor(l, fd, name) : undefined;
+      same = st === undefined || st.nlink > 0;
     } catch (error) {
       lib.symbols.close(fd);
       throw error;
     }
     if (held && same) return fd;
     lib.symbols.close(fd);
-    if (held && nameInode(l, h, name) === undefined) throw errnoError(c.os, "shm_open", h.ENOENT, name);
+    if (held && canStatPaths(l) && nameInode(l, h, name) === undefined) {
+      throw errnoError(c.os, "shm_open", h.ENOENT, name);
+    }
     sleep(1);
   }
   throw new ShmError({

@@ -183,6 +183,34 @@ test("collectors racing in three runtimes remove each orphan once and nothing el
   }
 });
 
+for (const [i, runtime] of RUNTIMES.entries()) {
+  test(`${runtime} opener racing a ${next(i)} collector: never holds a removed segment, never loses one it holds`, {
+    skip: !linux,
+  }, async () => {
+    const prefix = testName();
+    const count = 40;
+    const orphans = Array.from({ length: count }, (_, k) => `${prefix}_o${k}`);
+    for (const name of orphans) Segment.create(name, { size: 4096 }).close();
+    const startAt = String(Date.now() + 1500);
+    const opener = start(runtime, child("opener.ts"), [prefix, String(count), startAt]);
+    try {
+      const collector = await runAsync(next(i), child("collect.ts"), [prefix, startAt]);
+      const removed = JSON.parse(ok(collector, "collector").trim()) as string[];
+      await opener.ready;
+      const heldNow = orphans.filter((name) => Segment.list().find((s) => s.name === name)?.held);
+      for (const name of orphans) assert.equal(shmExists(name), !removed.includes(name), name);
+      assert.deepEqual([...removed, ...heldNow].sort(), [...orphans].sort(), "each orphan removed or held, not both");
+      opener.process.stdin!.end();
+      const r = await opener.ended;
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual((JSON.parse(r.stdout.split("\n")[0]) as string[]).sort(), heldNow.sort());
+    } finally {
+      opener.process.kill("SIGKILL");
+      cleanup(...orphans);
+    }
+  });
+}
+
 for (const runtime of RUNTIMES) {
   for (const how of ["SIGINT", "SIGTERM"] as const) {
     test(`${runtime}: unlinkOnExit removes the name on ${how}`, { skip: !linux }, async () => {

@@ -3,6 +3,7 @@
 import { Segment } from "../../mod.ts";
 
 const [prefix, startAt] = process.argv.slice(2);
+Segment.collect({ prefix: `${prefix}_warm-up_`, graceMs: 0 }); // load libc before the start
 while (startAt !== undefined && Date.now() < Number(startAt)) {
   // Spin until the agreed start, to make the collectors race.
 }
