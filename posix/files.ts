@@ -170,3 +170,34 @@ export function readDirectory(c: Libc, path: string): DirEntry[] {
   }
   return out;
 }
+
+/** The whole text of a small file such as /proc/sysvipc/shm, read through libc. */
+export function readText(c: Libc, path: string): string {
+  const { open, read } = c.lib.symbols;
+  if (!open || !read) throw new Error("open/read are missing from libc");
+  const fd = open(cPath(path), c.c.O_RDONLY, 0) as number;
+  if (fd < 0) throw errnoError(c.c.os, "open", c.errno(), path);
+  const chunks: Uint8Array[] = [];
+  try {
+    for (;;) {
+      const chunk = new Uint8Array(65536);
+      const n = Number(read(fd, chunk, chunk.length));
+      if (n < 0) {
+        const errno = c.errno();
+        if (errno === 4 /* EINTR */) continue;
+        throw errnoError(c.c.os, "read", errno, path);
+      }
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+    }
+  } finally {
+    c.lib.symbols.close(fd);
+  }
+  const all = new Uint8Array(chunks.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of chunks) {
+    all.set(b, at);
+    at += b.length;
+  }
+  return decoder.decode(all);
+}

@@ -57,6 +57,10 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     readdir: { parameters: ["pointer"], result: "pointer", optional: true },
     // int closedir(DIR *dirp);
     closedir: { parameters: ["pointer"], result: "i32", optional: true },
+    // int open(const char *path, int flags, ... /* mode_t mode */);  variadic: declared with a fixed mode
+    open: { parameters: ["buffer", "i32", "u32"], result: "i32", optional: true },
+    // ssize_t read(int fd, void *buf, size_t count);
+    read: { parameters: ["i32", "buffer", "usize"], result: "i64", optional: true },
   } as const satisfies SymbolTable;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Listing System V shared-memory segments on Linux, from /proc/sysvipc/shm,
- * as plain records (for `SysvSegment.list()`).
+ * as plain records (for `SysvSegment.list()`). Also tells segments marked for
+ * removal (`IPC_RMID`, the kernel's `SHM_DEST` bit 0o1000 in `perms`).
  *
  * A System V segment whose creator marked it for removal (`IPC_RMID`) is
  * freed when its last attachment goes; one never marked stays until reboot or
@@ -9,7 +10,8 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
+import { libc } from "./libc.ts";
+import { readText } from "./files.ts";
 
 /** One System V segment, as /proc/sysvipc/shm describes it. */
 export interface SysvRecord {
@@ -19,6 +21,8 @@ export interface SysvRecord {
   readonly id: number;
   /** Permission bits (`0o600`, ...). */
   readonly mode: number;
+  /** Marked for removal (`IPC_RMID`): freed when the last attachment goes. */
+  readonly removed: boolean;
   /** Size in bytes. */
   readonly size: number;
   /** Process id of the creator. */
@@ -59,6 +63,7 @@ export function parseSysvTable(text: string): SysvRecord[] {
       key: num("key"),
       id: num("shmid"),
       mode: parseInt(cols[at.perms], 8) & 0o777,
+      removed: (parseInt(cols[at.perms], 8) & 0o1000) !== 0,
       size: num("size"),
       creatorPid: num("cpid"),
       lastPid: num("lpid"),
@@ -78,7 +83,8 @@ export function parseSysvTable(text: string): SysvRecord[] {
 export function listSysvSegments(): SysvRecord[] {
   let text: string;
   try {
-    text = readFileSync("/proc/sysvipc/shm", "utf8");
+    // Through libc: Deno's node:fs asks for --allow-all under /proc.
+    text = readText(libc(), "/proc/sysvipc/shm");
   } catch (error) {
     throw new Error("Listing System V segments needs Linux's /proc/sysvipc/shm, which is not available here", {
       cause: error,

@@ -285,6 +285,7 @@ test("System V listing parses /proc/sysvipc/shm and finds a live segment", { ski
     key: 12345678,
     id: 42,
     mode: 0o600,
+    removed: true,
     size: 65536,
     creatorPid: 100,
     lastPid: 101,
@@ -312,6 +313,7 @@ test("System V listing parses /proc/sysvipc/shm and finds a live segment", { ski
       assert.equal(found.size, 12288);
       assert.equal(found.mode, 0o600);
       assert.equal(found.attachments, 0);
+      assert.equal(found.removed, false);
     } finally {
       spawnSync("ipcrm", ["-m", String(id)]);
     }
