@@ -28,6 +28,7 @@ export type { TypedArray, TypedArrayConstructor } from "./region.ts";
 export { ShmError } from "./errors.ts";
 export type { ShmErrorInit } from "./errors.ts";
 export { uniqueName } from "./names.ts";
+export type { CollectOptions, SegmentInfo } from "./inventory.ts";
 export { notify, wait, waitAsync } from "./wait.ts";
 export type { WaitResult } from "./wait.ts";
 export { Mutex } from "./mutex.ts";

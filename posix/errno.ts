@@ -42,6 +42,7 @@ const ERRNO: ReadonlyArray<readonly [name: string, linux: number, darwin: number
   ["EOWNERDEAD", 130, 105, "Owner died"],
   ["ENOTRECOVERABLE", 131, 104, "State not recoverable"],
   ["ENXIO", 6, 6, "No such device or address"],
+  ["ENODATA", 61, 96, "No data available"],
 ];
 
 /** An errno table for one OS. */

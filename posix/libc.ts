@@ -67,6 +67,22 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     memfd_create: { parameters: ["buffer", "u32"], result: "i32", optional: true },
     // int fcntl(int fd, int cmd, int arg);  variadic; the int argument of F_ADD_SEALS goes in a register on Linux
     fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+    // int fcntl(int fd, int cmd, ... /* struct flock *lock */);  the same variadic fcntl, with a pointer third argument
+    fcntl_lock: { parameters: ["i32", "i32", "buffer"], result: "i32", name: "fcntl" },
+    // int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags);  (Linux; Darwin has two more arguments)
+    fsetxattr: { parameters: ["i32", "buffer", "buffer", "usize", "i32"], result: "i32", optional: true },
+    // ssize_t fgetxattr(int fd, const char *name, void *value, size_t size);  (Linux; Darwin has two more arguments)
+    fgetxattr: { parameters: ["i32", "buffer", "buffer", "usize"], result: "i64", optional: true },
+    // int lstat(const char *path, struct stat *buf);  (glibc >= 2.33 exports it; older ones only __lxstat)
+    lstat: { parameters: ["buffer", "buffer"], result: "i32", optional: true },
+    // DIR *opendir(const char *name);
+    opendir: { parameters: ["buffer"], result: "pointer", optional: true },
+    // struct dirent *readdir(DIR *dirp);  (64-bit inodes and offsets on 64-bit Linux)
+    readdir: { parameters: ["pointer"], result: "pointer", optional: true },
+    // int closedir(DIR *dirp);
+    closedir: { parameters: ["pointer"], result: "i32", optional: true },
+    // ssize_t read(int fd, void *buf, size_t count);
+    read: { parameters: ["i32", "buffer", "usize"], result: "i64", optional: true },
   } as const satisfies SymbolTable;
 }
 
