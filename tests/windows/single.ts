@@ -4,7 +4,7 @@
 // expectations. Crash-prone steps (touching views after close, writing through
 // read-only opens) run here, so a crash shows as a failed exit code.
 // Usage: single.ts
-import { Segment, ShmError, uniqueName } from "../../mod.ts";
+import { AnonymousSegment, MappedFile, Segment, ShmError, SysvSegment, uniqueName } from "../../mod.ts";
 import { ffi } from "../../ffi/mod.ts";
 import { kernel32, WIN } from "../../windows/kernel32.ts";
 
@@ -334,6 +334,22 @@ seen.ntQuerySection = w.nt?.symbols.NtQuerySection !== undefined;
   attempt("eventCreate", () => Segment.create(name, { size: 4096 }));
   attempt("eventOpen", () => Segment.open(name));
   w.k.symbols.CloseHandle(event);
+}
+
+// --- POSIX-only options and kinds: harmless or a clear ERR_UNSUPPORTED -----
+{
+  const name = uniqueName("shmw_");
+  attempt("posixOptions", () => {
+    const seg = Segment.create(name, { size: 4096, mode: 0o644, reserve: false, track: false, unlinkOnExit: true });
+    const size = seg.size;
+    seg.close();
+    return { size, gone: exists(name) === false };
+  });
+  attempt("list", () => Segment.list());
+  attempt("collect", () => Segment.collect());
+  attempt("sysv", () => SysvSegment.create({ size: 4096 }));
+  attempt("anonymous", () => AnonymousSegment.create({ size: 4096 }));
+  attempt("mappedFile", () => MappedFile.open("Z:\\tmp\\shmem-no-such-file"));
 }
 
 console.log("RESULT " + JSON.stringify(seen));

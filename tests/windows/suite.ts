@@ -215,6 +215,14 @@ for (const runtime of RUNTIMES) {
     // Names beyond ASCII.
     assert.deepEqual(seen.unicodeName, { ok: { peerSees: 5, rawFound: true } });
 
+    // POSIX-only options are accepted and harmless; POSIX-only features say so.
+    assert.deepEqual(seen.posixOptions, { ok: { size: 4096, gone: true } });
+    assert.deepEqual(seen.collect, { ok: [] });
+    const unsupported = { error: { class: "ShmError", code: "ERR_UNSUPPORTED", errno: 0 } };
+    for (const label of ["list", "sysv", "anonymous", "mappedFile"]) {
+      assert.deepEqual(outcome(seen, label), unsupported, label);
+    }
+
     // A name held by an event: "exists" to create, "no segment" to open.
     assert.deepEqual(outcome(seen, "eventCreate"), error("EEXIST", 6, "CreateFileMappingW"));
     assert.deepEqual(outcome(seen, "eventOpen"), error("ENOENT", 6, "OpenFileMappingW"));
