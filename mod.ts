@@ -35,6 +35,7 @@ export { Mutex } from "./mutex.ts";
 export type { LockResult, TryLockResult } from "./mutex.ts";
 export { SysvSegment } from "./sysv_segment.ts";
 export type { SysvCreateOptions, SysvOpenOptions } from "./sysv_segment.ts";
+export type { SysvRecord } from "./posix/sysv_list.ts";
 export { MappedFile } from "./mapped_file.ts";
 export type { MappedFileOptions } from "./mapped_file.ts";
 export { AnonymousSegment } from "./anonymous_segment.ts";

@@ -7,6 +7,7 @@ import { namedBackend } from "./backend.ts";
 import type { Namespace } from "./backend.ts";
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
 import { portableName } from "./names.ts";
+import { checkBoolean, checkMode, checkOptions, checkSize } from "./options.ts";
 import { Views } from "./views.ts";
 import { collectSegments, listSegments } from "./inventory.ts";
 import type { CollectOptions, SegmentInfo } from "./inventory.ts";
@@ -69,48 +70,12 @@ export interface OpenOptions {
   namespace?: Namespace;
 }
 
-function checkOptions(options: unknown, what: string): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`${what} options must be an object, got ${options === null ? "null" : typeof options}`);
-  }
-  return options as Record<string, unknown>;
-}
-
-function checkBoolean(value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw new TypeError(`Option '${name}' must be a boolean, got ${typeof value}`);
-  return value;
-}
-
 function checkNamespace(value: unknown): Namespace {
   if (value === undefined) return "local";
   if (value !== "local" && value !== "global") {
     throw new TypeError(`Option 'namespace' must be "local" or "global", got ${JSON.stringify(value)}`);
   }
   return value;
-}
-
-function checkSize(size: unknown, max: number): number {
-  if (typeof size !== "number") {
-    throw new TypeError(`Segment size must be a number of bytes, got ${size === undefined ? "nothing" : typeof size}`);
-  }
-  if (!Number.isSafeInteger(size) || size <= 0) {
-    throw new RangeError(`Segment size must be a positive integer, got ${size}`);
-  }
-  if (size > max) {
-    throw new RangeError(`Segment size ${size} is more than this platform can map (at most ${max} bytes)`);
-  }
-  return size;
-}
-
-function checkMode(mode: unknown): number {
-  if (mode === undefined) return 0o600;
-  if (typeof mode !== "number") throw new TypeError(`Option 'mode' must be a number, got ${typeof mode}`);
-  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
-    throw new RangeError(`Option 'mode' must be permission bits from 0 to 0o777, got ${mode}`);
-  }
-  return mode;
 }
 
 let make: (name: string, views: Views, cancelExit?: () => void) => Segment;
@@ -182,8 +147,8 @@ export class Segment extends MappedMemory {
     const backend = namedBackend();
     const bare = portableName(name, backend.nameRules);
     const o = checkOptions(options, "Segment.create");
-    const size = checkSize(o.size, backend.maxSize);
-    const mode = checkMode(o.mode);
+    const size = checkSize(o.size, backend.maxSize, "Segment size");
+    const mode = checkMode(o.mode, 0o600);
     const reserve = checkBoolean(o.reserve, "reserve", true);
     const track = checkBoolean(o.track, "track", true);
     const atExit = checkBoolean(o.unlinkOnExit, "unlinkOnExit", false);

@@ -7,6 +7,8 @@
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
 import { checkBoolean, checkMode, checkOptions, checkSize } from "./options.ts";
 import { sysvAttach, sysvCreate, sysvIdOf, sysvRemove, sysvStat } from "./posix/sysv.ts";
+import { listSysvSegments } from "./posix/sysv_list.ts";
+import type { SysvRecord } from "./posix/sysv_list.ts";
 import type { SysvAttachment } from "./posix/sysv.ts";
 import { checkBounds } from "./region.ts";
 import { Views } from "./views.ts";
@@ -196,6 +198,25 @@ export class SysvSegment extends MappedMemory {
    */
   static remove(id: number): void {
     sysvRemove(checkId(id));
+  }
+
+  /**
+   * Every System V segment this user can see (Linux, from
+   * `/proc/sysvipc/shm`), like `ipcs -m`: key, id, mode, size, creator and
+   * last pids, attachments, owner, last change, and whether it is marked for
+   * removal. A segment with no attachments that is not marked for removal
+   * stays until reboot: that is a leak. Throws where the system has no such
+   * table (macOS, Windows).
+   *
+   * @example Find leaked segments
+   * ```ts
+   * import { SysvSegment } from "./mod.ts";
+   * const leaked = SysvSegment.list().filter((s) => s.attachments === 0 && !s.removed);
+   * console.log(leaked.map((s) => `${s.id}: ${s.size} bytes`));
+   * ```
+   */
+  static list(): SysvRecord[] {
+    return listSysvSegments();
   }
 
   /**

@@ -200,3 +200,24 @@ for (const runtime of CHILD_RUNTIMES) {
     }
   });
 }
+
+test(
+  "SysvSegment.list() shows a segment like ipcs does",
+  { skip: process.platform !== "linux" && "Linux only" },
+  () => {
+    const seg = SysvSegment.create({ size: 12345, mode: 0o640 });
+    try {
+      const found = SysvSegment.list().find((s) => s.id === seg.id);
+      assert.ok(found, "the new segment is listed");
+      assert.equal(found.size, 12345);
+      assert.equal(found.mode, 0o640);
+      assert.equal(found.attachments, 1);
+      assert.equal(found.removed, false);
+      seg.remove();
+      assert.equal(SysvSegment.list().find((s) => s.id === seg.id)?.removed, true);
+    } finally {
+      seg.close();
+    }
+    assert.equal(SysvSegment.list().some((s) => s.id === seg.id), false);
+  },
+);
