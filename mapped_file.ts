@@ -6,7 +6,7 @@
  */
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
 import { checkBoolean, checkMode, checkOptions, checkSize } from "./options.ts";
-import { mapFile } from "./posix/file.ts";
+import { fileBackend } from "./file_backend.ts";
 import { checkBounds } from "./region.ts";
 import { Views } from "./views.ts";
 
@@ -15,13 +15,17 @@ export interface MappedFileOptions {
   /**
    * Bytes to map, from the start of the file. Default: the whole file. A
    * shorter file is grown to this size (the space reserved with
-   * `posix_fallocate` on Linux, so a full disk fails here with `ENOSPC`);
-   * a longer one keeps its length and only `size` bytes are mapped.
+   * `posix_fallocate` on Linux, and allocated by `SetEndOfFile` on Windows'
+   * NTFS, so a full disk fails here with `ENOSPC`); a longer one keeps its
+   * length and only `size` bytes are mapped.
    */
   size?: number;
   /** Create the file when it does not exist. Default `false`. Needs a writable open. */
   create?: boolean;
-  /** Permission bits of a file this call creates, applied exactly (the umask does not narrow them). Default `0o600`. */
+  /**
+   * Permission bits of a file this call creates, applied exactly (the umask does not narrow them). Default `0o600`.
+   * Ignored on Windows, where a new file gets its folder's inherited permissions.
+   */
   mode?: number;
   /**
    * Map for reading only. Default `false`. Needs only read permission.
@@ -30,7 +34,10 @@ export interface MappedFileOptions {
    * of that page, which then stops following the file).
    */
   readOnly?: boolean;
-  /** Copy-on-write (`MAP_PRIVATE`). Default `false`. This process's writes stay its own: the file and others never see them. */
+  /**
+   * Copy-on-write (`MAP_PRIVATE`; `FILE_MAP_COPY` on Windows). Default `false`. This process's writes stay its own:
+   * the file and others never see them.
+   */
   private?: boolean;
 }
 
@@ -50,11 +57,15 @@ function checkPath(path: unknown): string {
  *
  * Safety: the mapping never reaches past the end of the file (an empty
  * file, a directory, or a `size` larger than a read-only file holds is an
- * error, never a crash). One thing no library can prevent: if another
- * process truncates the file while it is mapped, touching the lost pages
- * kills this process with SIGBUS. Do not truncate files others map.
+ * error, never a crash). One thing no library can prevent on POSIX: if
+ * another process truncates the file while it is mapped, touching the lost
+ * pages kills this process with SIGBUS. Do not truncate files others map.
+ * Windows refuses such a truncation instead (`ERROR_USER_MAPPED_FILE`).
  *
- * POSIX only for now (Linux, macOS): on Windows this throws `ERR_UNSUPPORTED`.
+ * On Windows the file is opened with `CreateFileW` sharing read, write and
+ * delete, and mapped with `CreateFileMappingW` + `MapViewOfFile`; paths may
+ * use `/` or `\`. Errors carry the POSIX code (`ENOENT`, `EACCES`,
+ * `EISDIR`, ...) and the Win32 error number in `errno`.
  *
  * @example Write a file through memory
  * ```ts
@@ -107,14 +118,15 @@ export class MappedFile extends MappedMemory {
         `Option 'create' needs a writable mapping, got create: true with ${readOnly ? "readOnly" : "private"}: true`,
       );
     }
-    const { raw, flush } = mapFile(checked, { size, create, mode, copy });
+    const { raw, flush } = fileBackend()(checked, { size, create, mode, copy });
     return new MappedFile(checked, new Views(raw, copy, `MappedFile '${checked}'`), flush);
   }
 
   /**
    * Writes the mapped bytes `[offset, offset + length)` to the file and
-   * waits until they are on disk (`msync` with `MS_SYNC`; the start is
-   * aligned down to a page). After `flush()` the data survives this process
+   * waits until they are on disk (`msync` with `MS_SYNC`; on Windows
+   * `FlushViewOfFile` + `FlushFileBuffers`; the start is aligned down to a
+   * page). After `flush()` the data survives this process
    * and a system crash. Without it the system still writes the bytes back
    * eventually, even after close() or a crash of this process. Does nothing
    * on a read-only or private mapping.

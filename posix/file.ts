@@ -10,6 +10,7 @@
  * @module
  */
 import type { RawMapping } from "../backend.ts";
+import type { FileRequest, MappedFileRaw } from "../file_backend.ts";
 import { ShmError } from "../errors.ts";
 import { mapDescriptor } from "./shm.ts";
 import { errnoError } from "./fail.ts";
@@ -30,23 +31,6 @@ const HINTS: Readonly<Record<string, string>> = {
   ENOTDIR: "A part of the path is not a directory",
   ETXTBSY: "The file is a running program",
 };
-
-/** Options of {@link mapFile}, already validated. */
-export interface FileRequest {
-  /** Bytes to map; `undefined` maps the whole file. */
-  readonly size: number | undefined;
-  readonly create: boolean;
-  readonly mode: number;
-  /** Map a private copy-on-write view of an `O_RDONLY` descriptor. */
-  readonly copy: boolean;
-}
-
-/** A mapped file and its write-back. */
-export interface MappedFileRaw {
-  readonly raw: RawMapping;
-  /** `msync(MS_SYNC)` of bytes `[offset, offset + length)`, start aligned down to a page. */
-  readonly flush: (offset: number, length: number) => void;
-}
 
 function invalid(path: string, syscall: string, message: string, code = "EINVAL", errno = 22): ShmError {
   return new ShmError({ code, errno, syscall, path, message, hint: HINTS[code] ?? "" });

@@ -15,13 +15,20 @@ const WIN32: Readonly<Record<number, readonly [string, string]>> = {
   6: ["EBADF", "ERROR_INVALID_HANDLE"],
   8: ["ENOMEM", "ERROR_NOT_ENOUGH_MEMORY"],
   14: ["ENOMEM", "ERROR_OUTOFMEMORY"],
+  19: ["EROFS", "ERROR_WRITE_PROTECT"],
+  32: ["EBUSY", "ERROR_SHARING_VIOLATION"],
+  33: ["EBUSY", "ERROR_LOCK_VIOLATION"],
+  39: ["ENOSPC", "ERROR_HANDLE_DISK_FULL"],
+  80: ["EEXIST", "ERROR_FILE_EXISTS"],
   87: ["EINVAL", "ERROR_INVALID_PARAMETER"],
   112: ["ENOSPC", "ERROR_DISK_FULL"],
   123: ["EINVAL", "ERROR_INVALID_NAME"],
   161: ["ENOENT", "ERROR_BAD_PATHNAME"],
   183: ["EEXIST", "ERROR_ALREADY_EXISTS"],
   206: ["ENAMETOOLONG", "ERROR_FILENAME_EXCED_RANGE"],
+  267: ["ENOTDIR", "ERROR_DIRECTORY"],
   1006: ["EINVAL", "ERROR_FILE_INVALID"],
+  1224: ["EBUSY", "ERROR_USER_MAPPED_FILE"],
   1314: ["EPERM", "ERROR_PRIVILEGE_NOT_HELD"],
   1455: ["ENOSPC", "ERROR_COMMITMENT_LIMIT"],
 };
@@ -34,7 +41,8 @@ export function win32Code(error: number): string {
 /**
  * A ShmError for `call` failing with Win32 error `error`, about `path`.
  * `code` and `what` override the table where a call gives an error its own
- * meaning (a mapping name taken by an event is ERROR_INVALID_HANDLE).
+ * meaning (a mapping name taken by an event is ERROR_INVALID_HANDLE);
+ * `hint` replaces the default hint for `code`.
  */
 export function win32Error(
   call: string,
@@ -42,6 +50,7 @@ export function win32Error(
   path?: string,
   code = win32Code(error),
   what?: string,
+  hint?: string,
 ): ShmError {
   what ??= WIN32[error]?.[1] ?? `Windows error ${error}`;
   const about = path === undefined ? "" : ` for '${path}'`;
@@ -51,5 +60,6 @@ export function win32Error(
     syscall: call,
     path,
     message: `${call} failed${about}: ${code} (${what})`,
+    hint,
   });
 }

@@ -27,6 +27,34 @@ export const KERNEL32 = {
   GetLastError: { parameters: [], result: "u32" },
   // SIZE_T VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength);
   VirtualQuery: { parameters: ["pointer", "buffer", "usize"], result: "usize" },
+  // Files (MappedFile). The HANDLE of CreateFileW may be INVALID_HANDLE_VALUE: `usize`.
+  // HANDLE CreateFileW(LPCWSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode,
+  //                    LPSECURITY_ATTRIBUTES lpSecurityAttributes, DWORD dwCreationDisposition,
+  //                    DWORD dwFlagsAndAttributes, HANDLE hTemplateFile);
+  CreateFileW: { parameters: ["buffer", "u32", "u32", "pointer", "u32", "u32", "pointer"], result: "usize" },
+  // The same CreateFileMappingW, for a file: lpName is NULL (an unnamed mapping).
+  CreateFileMappingOfFile: {
+    name: "CreateFileMappingW",
+    parameters: ["pointer", "pointer", "u32", "u32", "u32", "pointer"],
+    result: "pointer",
+  },
+  // DWORD GetFileType(HANDLE hFile);
+  GetFileType: { parameters: ["pointer"], result: "u32" },
+  // DWORD GetFileAttributesW(LPCWSTR lpFileName);
+  GetFileAttributesW: { parameters: ["buffer"], result: "u32" },
+  // BOOL GetFileSizeEx(HANDLE hFile, PLARGE_INTEGER lpFileSize);
+  GetFileSizeEx: { parameters: ["pointer", "buffer"], result: "i32" },
+  // BOOL SetFilePointerEx(HANDLE hFile, LARGE_INTEGER liDistanceToMove, PLARGE_INTEGER lpNewFilePointer,
+  //                       DWORD dwMoveMethod);
+  SetFilePointerEx: { parameters: ["pointer", "i64", "pointer", "u32"], result: "i32" },
+  // BOOL SetEndOfFile(HANDLE hFile);
+  SetEndOfFile: { parameters: ["pointer"], result: "i32" },
+  // BOOL FlushViewOfFile(LPCVOID lpBaseAddress, SIZE_T dwNumberOfBytesToFlush);
+  FlushViewOfFile: { parameters: ["pointer", "usize"], result: "i32" },
+  // BOOL FlushFileBuffers(HANDLE hFile);
+  FlushFileBuffers: { parameters: ["pointer"], result: "i32" },
+  // BOOL DeleteFileW(LPCWSTR lpFileName);
+  DeleteFileW: { parameters: ["buffer"], result: "i32" },
 } as const satisfies SymbolTable;
 
 /** ntdll.dll: the exact size of a section (VirtualQuery only knows whole pages). */
@@ -47,6 +75,28 @@ export const WIN = {
   FILE_MAP_READ: 0x0004,
   ERROR_INVALID_HANDLE: 6,
   ERROR_ALREADY_EXISTS: 183,
+  // Files (MappedFile).
+  GENERIC_READ: 0x80000000,
+  GENERIC_WRITE: 0x40000000,
+  FILE_SHARE_READ: 0x1,
+  FILE_SHARE_WRITE: 0x2,
+  FILE_SHARE_DELETE: 0x4,
+  CREATE_NEW: 1,
+  OPEN_EXISTING: 3,
+  FILE_ATTRIBUTE_NORMAL: 0x80,
+  FILE_ATTRIBUTE_DIRECTORY: 0x10,
+  INVALID_FILE_ATTRIBUTES: 0xffffffff,
+  FILE_TYPE_DISK: 1,
+  FILE_BEGIN: 0,
+  PAGE_READONLY: 0x02,
+  PAGE_WRITECOPY: 0x08,
+  ERROR_FILE_NOT_FOUND: 2,
+  ERROR_ACCESS_DENIED: 5,
+  ERROR_FILE_EXISTS: 80,
+  ERROR_FILE_INVALID: 1006,
+  ERROR_INVALID_PARAMETER: 87,
+  /** The smallest unit FlushViewOfFile writes back (x64 and arm64 pages). */
+  PAGE_SIZE: 4096,
   /** SectionBasicInformation: { PVOID BaseAddress; ULONG AllocationAttributes; LARGE_INTEGER MaximumSize; } */
   SECTION_BASIC_INFORMATION: { class: 0, bytes: 24, maximumSizeOffset: 16 },
   /** MEMORY_BASIC_INFORMATION on 64-bit Windows: RegionSize is a SIZE_T at byte 24. */

@@ -5,8 +5,12 @@
 // it is once the writer has closed the last other handle. Each prints one line
 // `RESULT <json>`. Synchronisation goes through the shared memory itself,
 // with wait/waitAsync/notify, and both sides bump a counter under one Mutex.
-// Usage: peer.ts writer <name> | peer.ts reader <name>
-import { Mutex, notify, Segment, ShmError, wait, waitAsync } from "../../mod.ts";
+// Given a file path, they also share that file: the writer creates and maps
+// it, the reader reads it with plain fs, maps it, writes the second half,
+// flushes, and tries to truncate it (Windows refuses while it is mapped).
+// Usage: peer.ts writer <name> [file] | peer.ts reader <name> [file]
+import { readFileSync, truncateSync } from "node:fs";
+import { MappedFile, Mutex, notify, Segment, ShmError, wait, waitAsync } from "../../mod.ts";
 
 const SIZE = 3 * 65536 + 100;
 const WRITER = 0x57524954; // "WRIT"
@@ -14,7 +18,8 @@ const READER = 0x52454144; // "READ"
 const LOCKED_ADDS = 1000;
 const MUTEX_AT = 64; // 16 bytes; the counter it guards follows
 const COUNTER_AT = MUTEX_AT + 16;
-const [role, name] = process.argv.slice(2);
+const FILE_SIZE = 65536 + 100;
+const [role, name, file] = process.argv.slice(2);
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : `node ${process.versions.node}`;
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -65,6 +70,9 @@ if (role === "writer") {
   const bytes = seg.bytes();
   for (let i = 128; i < SIZE / 2; i++) bytes[i] = pattern(i, 1);
   const mutex = Mutex.init(seg.region(MUTEX_AT, Mutex.BYTES));
+  const mapped = file === undefined ? undefined : MappedFile.open(file, { size: FILE_SIZE, create: true });
+  if (mapped) { for (let i = 0; i < FILE_SIZE / 2; i++) mapped.bytes()[i] = pattern(i, 3); // not flushed
+   }
   Atomics.store(words, 0, WRITER);
   notify(words, 0);
   bumpUnderLock(mutex, seg);
@@ -76,6 +84,11 @@ if (role === "writer") {
   seen.readerBytes = mismatch(bytes, Math.ceil(SIZE / 2), SIZE, 2);
   seen.readOnlyWriteLeaked = bytes[63] !== 0;
   seen.readerRuntime = new TextDecoder().decode(bytes.subarray(16, 16 + bytes[15]));
+  if (mapped) {
+    seen.fileReaderBytes = mismatch(mapped.bytes(), FILE_SIZE / 2, FILE_SIZE, 4);
+    mapped.flush();
+    mapped.close();
+  }
   seg.close();
   seen.viewAfterClose = bytes.length;
 } else if (role === "reader") {
@@ -101,6 +114,22 @@ if (role === "writer") {
   const bytes = seg.bytes();
   seen.writerBytes = mismatch(bytes, 128, SIZE / 2, 1);
   bumpUnderLock(new Mutex(seg.region(MUTEX_AT, Mutex.BYTES)), seg);
+  if (file !== undefined) {
+    // Another process's plain read sees the writer's bytes, unflushed.
+    seen.fileReadSees = mismatch(readFileSync(file), 0, FILE_SIZE / 2, 3);
+    const mapped = MappedFile.open(file);
+    seen.fileSize = mapped.size;
+    seen.fileMapSees = mismatch(mapped.bytes(), 0, FILE_SIZE / 2, 3);
+    for (let i = FILE_SIZE / 2; i < FILE_SIZE; i++) mapped.bytes()[i] = pattern(i, 4);
+    mapped.flush(FILE_SIZE / 2, FILE_SIZE / 2);
+    try {
+      truncateSync(file, 0);
+      seen.fileTruncateRefused = false;
+    } catch {
+      seen.fileTruncateRefused = true;
+    }
+    mapped.close();
+  }
   // A read-only open in this process writes to page 0: it must stay private.
   const ro = Segment.open(name, { readOnly: true });
   ro.bytes()[63] = 0xee;
@@ -117,7 +146,7 @@ if (role === "writer") {
   // The writer holds the last handle now; once it closes, the name is gone.
   seen.goneAfterWriterClosed = await until(() => !exists(), 60_000);
 } else {
-  console.error("usage: peer.ts writer <name> | peer.ts reader <name>");
+  console.error("usage: peer.ts writer <name> [file] | peer.ts reader <name> [file]");
   process.exit(2);
 }
 console.log("RESULT " + JSON.stringify(seen));

@@ -219,9 +219,10 @@ for (const runtime of RUNTIMES) {
     assert.deepEqual(seen.posixOptions, { ok: { size: 4096, gone: true } });
     assert.deepEqual(seen.collect, { ok: [] });
     const unsupported = { error: { class: "ShmError", code: "ERR_UNSUPPORTED", errno: 0 } };
-    for (const label of ["list", "sysv", "anonymous", "mappedFile"]) {
+    for (const label of ["list", "sysv", "anonymous"]) {
       assert.deepEqual(outcome(seen, label), unsupported, label);
     }
+    assert.deepEqual(outcome(seen, "mappedFile"), error("ENOENT", 2, "CreateFileW"));
 
     // A name held by an event: "exists" to create, "no segment" to open.
     assert.deepEqual(outcome(seen, "eventCreate"), error("EEXIST", 6, "CreateFileMappingW"));
@@ -229,15 +230,107 @@ for (const runtime of RUNTIMES) {
   });
 }
 
+for (const runtime of RUNTIMES) {
+  test(`Windows ${runtime}: MappedFile in one process (tests/windows/file.ts)`, { skip }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "shmem-wine-file-"));
+    try {
+      const seen = ok(await runWin(runtime, "file.ts", [dir]), `file.ts on ${runtime}`);
+      // Created and grown to size; writes are the file's bytes, seen by plain
+      // reads at once and on disk after flush and close; views detach on close.
+      assert.deepEqual(seen.create, {
+        ok: {
+          path: `${dir}/new.bin`,
+          size: 10000,
+          readOnly: false,
+          fileSize: 10000,
+          zeroFilled: true,
+          readBeforeFlush: [1, 2, 3],
+          flushErrors: ["RangeError", "RangeError"],
+          afterClose: [0, 0, "undefined", true],
+          flushAfterClose: "ERR_USE_AFTER_CLOSE",
+          disk: [10000, 0, 1, 2, 3, 0, 4],
+        },
+      });
+      const disk = readFileSync(join(dir, "new.bin")); // and Linux sees the same file
+      assert.deepEqual([disk.length, ...disk.subarray(5000, 5003), disk[9999]], [10000, 1, 2, 3, 4]);
+      // Z:\... with backslashes, Linux-style forward slashes and non-ASCII names all work.
+      assert.deepEqual(seen.paths, { ok: { driveSize: 4, sharedSees: 9, unicode: [4096, 7] } });
+      assert.equal(readFileSync(join(dir, "ü€😀.bin"))[1], 7);
+      assert.deepEqual(seen.existing, {
+        ok: { whole: [3, 9, 8, 7], grown: [8192, 8192, 9, 8, 7, 0], part: [2, 8192], createExisting: [8192, 9] },
+      });
+      // Private and read-only maps are copy-on-write: their writes never reach the file.
+      assert.deepEqual(seen.copyOnWrite, {
+        ok: {
+          flags: [false, true, true],
+          local: [50, 60],
+          sharedSees: [1, 1],
+          copiesFollow: [7, 7],
+          roAfterClose: 0,
+          disk: [1, 1, 7, 8192],
+        },
+      });
+      // Windows refuses to truncate a mapped file (no SIGBUS as on POSIX).
+      assert.deepEqual(seen.truncateWhileMapped, {
+        ok: { refused: true, sizeAfter: 8192, lastByte: 1, afterClose: 0 },
+      });
+      // Errors: errno codes, with the Win32 number kept.
+      const errors: Record<string, ReturnType<typeof error>> = {
+        empty: error("EINVAL", 1006, "CreateFileMappingW"),
+        emptyReadOnly: error("EINVAL", 1006, "CreateFileMappingW"),
+        createEmpty: error("EINVAL", 1006, "CreateFileMappingW"),
+        directory: error("EISDIR", 5, "CreateFileW"),
+        directoryReadOnly: error("EISDIR", 5, "CreateFileW"),
+        directoryCreate: error("EISDIR", 5, "CreateFileW"),
+        missing: error("ENOENT", 2, "CreateFileW"),
+        missingFolder: error("ENOENT", 3, "CreateFileW"),
+        shortReadOnly: error("EINVAL", 87, "CreateFileMappingW"),
+        shortPrivate: error("EINVAL", 87, "CreateFileMappingW"),
+        device: error("EINVAL", 1006, "GetFileType"),
+      };
+      for (const [label, expected] of Object.entries(errors)) assert.deepEqual(seen[label], expected, label);
+      assert.equal(seen.createEmptyLeft, false, "a file created by a failed open was left behind");
+      assert.deepEqual(seen.untouched, [0, 3]);
+      // Failures after growing the file undo it: deleted when created, shrunk back when grown.
+      for (const label of ["createHuge", "growHuge"]) {
+        const e = (seen[label] as { error?: { class: string; code: string } }).error;
+        assert.ok(
+          e?.class === "ShmError" && ["ENOMEM", "ENOSPC", "EINVAL"].includes(e.code),
+          JSON.stringify(seen[label]),
+        );
+      }
+      assert.equal(seen.createHugeLeft, false);
+      assert.equal(seen.growHugeLength, 3);
+      assert.deepEqual(seen.badInput, {
+        notString: "TypeError",
+        empty: "RangeError",
+        nul: "RangeError",
+        sizeZero: "RangeError",
+        sizeHuge: "RangeError",
+        createReadOnly: "RangeError",
+        createType: "TypeError",
+      });
+      assert.equal(seen.badInputLeft, false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 // Every runtime creates once and opens once, always with another runtime.
+const FILE_SIZE = 65536 + 100; // as in peer.ts
 const PAIRS: [WinRuntime, WinRuntime][] = [["bun", "deno"], ["deno", "node"], ["node", "node22"], ["node22", "bun"]];
 for (const [writer, reader] of PAIRS) {
   test(`Windows ${writer} creates, ${reader} opens: two processes, one mapping`, { skip }, async () => {
     const name = uniqueName("shmw_");
+    const dir = mkdtempSync(join(tmpdir(), "shmem-wine-peer-"));
+    const file = `${dir}/shared.bin`;
     const [w, r] = await Promise.all([
-      runWin(writer, "peer.ts", ["writer", name]),
-      runWin(reader, "peer.ts", ["reader", name]),
+      runWin(writer, "peer.ts", ["writer", name, file]),
+      runWin(reader, "peer.ts", ["reader", name, file]),
     ]);
+    const disk = readFileSync(file);
+    rmSync(dir, { recursive: true, force: true });
     const ws = ok(w, `writer (${writer})`);
     const rs = ok(r, `reader (${reader})`);
     assert.equal(rs.writerReady, true);
@@ -252,5 +345,17 @@ for (const [writer, reader] of PAIRS) {
     assert.match(ws.readerRuntime as string, new RegExp(`^${reader === "node22" ? "node 22" : reader}`));
     assert.equal(ws.viewAfterClose, 0);
     assert.equal(rs.goneAfterWriterClosed, true, "the name outlived its last handle");
+    // Both processes map one file: a plain read in the other process sees the
+    // writer's unflushed bytes, each sees the other's writes, and Windows
+    // refuses to truncate the file while it is mapped.
+    assert.equal(rs.fileReadSees, -1, "the reader's plain read of the file missed the writer's bytes");
+    assert.equal(rs.fileSize, FILE_SIZE);
+    assert.equal(rs.fileMapSees, -1);
+    assert.equal(rs.fileTruncateRefused, true);
+    assert.equal(ws.fileReaderBytes, -1, "the reader's writes to the file did not reach the writer's mapping");
+    assert.equal(disk.length, FILE_SIZE);
+    const half = FILE_SIZE / 2;
+    const wrong = disk.findIndex((b, i) => b !== (i * 7 + (i < half ? 3 : 4)) % 256);
+    assert.equal(wrong, -1, "the file on disk holds both processes' bytes");
   });
 }

@@ -1,0 +1,206 @@
+/**
+ * Files mapped into memory on Windows: `CreateFileW`, `GetFileSizeEx`,
+ * `SetFilePointerEx` + `SetEndOfFile` to grow a short file,
+ * `CreateFileMappingW` on the file, `MapViewOfFile`, `FlushViewOfFile` +
+ * `FlushFileBuffers`.
+ *
+ * The file handle stays open for the mapping's lifetime (FlushFileBuffers
+ * needs it). Sharing is `FILE_SHARE_READ | FILE_SHARE_WRITE |
+ * FILE_SHARE_DELETE`, so other processes may open, map, rename or delete the
+ * file as on POSIX. Windows itself refuses to truncate a file while any
+ * process maps it (ERROR_USER_MAPPED_FILE), so the SIGBUS that POSIX cannot
+ * prevent has no Windows counterpart.
+ *
+ * Read-only and private mappings open the file with GENERIC_READ only and
+ * map it `PAGE_WRITECOPY` + `FILE_MAP_COPY`: a write lands in a private copy
+ * of the page and never reaches the file.
+ *
+ * @module
+ */
+import type { FileRequest, MappedFileRaw } from "../file_backend.ts";
+import type { RawMapping } from "../backend.ts";
+import type { ShmError } from "../errors.ts";
+import { kernel32, WIN } from "./kernel32.ts";
+import type { Kernel32 } from "./kernel32.ts";
+import { win32Code, win32Error } from "./errors.ts";
+
+/** What to do about a failed call on a file, by errno code. */
+const HINTS: Readonly<Record<string, string>> = {
+  ENOENT: "No file at this path: check it, or pass { create: true } to create the file",
+  EEXIST: "A file exists at this path",
+  EACCES: "Access denied: open it with { readOnly: true }, or change the file's permissions",
+  EROFS: "The disk is write-protected: open it with { readOnly: true }",
+  ENOSPC: "The disk is full: free space or ask for a smaller size",
+  EISDIR: "Only regular files can be mapped",
+  ENOTDIR: "A part of the path is not a directory",
+  EBUSY: "Another process holds the file in a way that excludes this use (a lock, or a mapping that forbids resizing)",
+};
+
+/** `text` as NUL-terminated UTF-16 (forward slashes work as separators in Win32 paths). */
+function wide(text: string): Uint16Array {
+  const out = new Uint16Array(text.length + 1);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+function fail(w: Kernel32, call: string, path: string, error = w.k.symbols.GetLastError() as number): ShmError {
+  return win32Error(call, error, path, undefined, undefined, HINTS[win32Code(error)]);
+}
+
+function invalid(call: string, error: number, path: string, message: string, code = "EINVAL"): ShmError {
+  return win32Error(call, error, path, code, message, HINTS[code] ?? "");
+}
+
+/** A HANDLE from CreateFileW (`usize`), or `undefined` for INVALID_HANDLE_VALUE. */
+function handleOf(result: number | bigint): bigint | undefined {
+  const handle = BigInt(result);
+  return handle === WIN.INVALID_HANDLE_VALUE ? undefined : handle;
+}
+
+/** Opens `path`; creates it when asked, exactly like O_CREAT|O_EXCL then a plain open on POSIX. */
+function openFile(w: Kernel32, wPath: Uint16Array, path: string, request: FileRequest) {
+  const { k } = w;
+  // `>>> 0`: the OR of bit 31 and bit 30 is negative in JavaScript, and a u32 parameter wants it unsigned.
+  const access = request.copy ? WIN.GENERIC_READ : (WIN.GENERIC_READ | WIN.GENERIC_WRITE) >>> 0;
+  const share = WIN.FILE_SHARE_READ | WIN.FILE_SHARE_WRITE | WIN.FILE_SHARE_DELETE;
+  const open = (disposition: number) =>
+    handleOf(k.symbols.CreateFileW(wPath, access, share, 0n, disposition, WIN.FILE_ATTRIBUTE_NORMAL, 0n));
+  for (let attempt = 0; attempt < 8; attempt++) {
+    if (request.create) {
+      const handle = open(WIN.CREATE_NEW);
+      if (handle !== undefined) return { handle, created: true };
+      const error = k.symbols.GetLastError() as number;
+      if (error !== WIN.ERROR_FILE_EXISTS && error !== WIN.ERROR_ALREADY_EXISTS) {
+        throw openError(w, wPath, path, error);
+      }
+    }
+    const handle = open(WIN.OPEN_EXISTING);
+    if (handle !== undefined) return { handle, created: false };
+    const error = k.symbols.GetLastError() as number;
+    // Removed between the two calls: try creating it again.
+    if (!(request.create && error === WIN.ERROR_FILE_NOT_FOUND)) throw openError(w, wPath, path, error);
+  }
+  throw fail(w, "CreateFileW", path, WIN.ERROR_FILE_NOT_FOUND);
+}
+
+/** CreateFileW's error; a directory (ERROR_ACCESS_DENIED without backup semantics) is EISDIR. */
+function openError(w: Kernel32, wPath: Uint16Array, path: string, error: number): ShmError {
+  if (error === WIN.ERROR_ACCESS_DENIED || error === WIN.ERROR_FILE_EXISTS) {
+    const attributes = w.k.symbols.GetFileAttributesW(wPath) as number;
+    if (attributes !== WIN.INVALID_FILE_ATTRIBUTES && (attributes & WIN.FILE_ATTRIBUTE_DIRECTORY) !== 0) {
+      return invalid("CreateFileW", error, path, `'${path}' is a directory, not a file`, "EISDIR");
+    }
+  }
+  return fail(w, "CreateFileW", path, error);
+}
+
+/** The file's length in bytes. */
+function fileSize(w: Kernel32, handle: bigint, path: string): number {
+  const size = new BigInt64Array(1);
+  if (w.k.symbols.GetFileSizeEx(handle, size) === 0) throw fail(w, "GetFileSizeEx", path);
+  return Number(size[0]);
+}
+
+/** Sets the file's length (on NTFS the clusters are allocated here, so a full disk fails now). */
+function setLength(w: Kernel32, handle: bigint, size: number, path: string): void {
+  if (w.k.symbols.SetFilePointerEx(handle, BigInt(size), 0n, WIN.FILE_BEGIN) === 0) {
+    throw fail(w, "SetFilePointerEx", path);
+  }
+  if (w.k.symbols.SetEndOfFile(handle) === 0) throw fail(w, "SetEndOfFile", path);
+}
+
+/** Opens and maps `path` (see {@link FileRequest}); undoes everything it did on failure. */
+export function mapFile(path: string, request: FileRequest): MappedFileRaw {
+  const w = kernel32();
+  const { k } = w;
+  const wPath = wide(path);
+  const { handle: file, created } = openFile(w, wPath, path, request);
+  let grownFrom = -1;
+  let section = 0n;
+  try {
+    if (k.symbols.GetFileType(file) !== WIN.FILE_TYPE_DISK) {
+      throw invalid(
+        "GetFileType",
+        WIN.ERROR_FILE_INVALID,
+        path,
+        `'${path}' is not a regular file (a device, pipe or console cannot be mapped safely)`,
+      );
+    }
+    const length = fileSize(w, file, path);
+    const size = request.size ?? length;
+    if (size === 0) {
+      throw invalid(
+        "CreateFileMappingW",
+        WIN.ERROR_FILE_INVALID,
+        path,
+        `File '${path}' is empty: there is nothing to map (pass { size } to grow it)`,
+      );
+    }
+    if (size > length) {
+      if (request.copy) {
+        throw invalid(
+          "CreateFileMappingW",
+          WIN.ERROR_INVALID_PARAMETER,
+          path,
+          `File '${path}' holds ${length} bytes, fewer than the ${size} asked for; a read-only or private ` +
+            `mapping cannot grow it`,
+        );
+      }
+      grownFrom = length;
+      setLength(w, file, size, path);
+    }
+    // Maximum size 0: the section is the whole (possibly grown) file; the view maps `size` bytes of it.
+    section = k.symbols.CreateFileMappingOfFile(
+      file,
+      0n,
+      request.copy ? WIN.PAGE_WRITECOPY : WIN.PAGE_READWRITE,
+      0,
+      0,
+      0n,
+    ) as bigint;
+    if (section === 0n) throw fail(w, "CreateFileMappingW", path);
+    const address = k.symbols.MapViewOfFile(
+      section,
+      request.copy ? WIN.FILE_MAP_COPY : WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE,
+      0,
+      0,
+      size,
+    ) as bigint;
+    if (address === 0n) throw fail(w, "MapViewOfFile", path);
+    const handle = section;
+    const raw: RawMapping = {
+      address,
+      size,
+      handle,
+      release(keepMapped = false) {
+        if (!keepMapped) k.symbols.UnmapViewOfFile(address);
+        k.symbols.CloseHandle(handle);
+        k.symbols.CloseHandle(file);
+      },
+    };
+    const flush = (offset: number, length: number) => {
+      if (request.copy || length === 0) return; // length 0 would mean "to the end of the view"
+      const start = offset - (offset % WIN.PAGE_SIZE);
+      if (k.symbols.FlushViewOfFile(address + BigInt(start), offset + length - start) === 0) {
+        throw fail(w, "FlushViewOfFile", path);
+      }
+      if (k.symbols.FlushFileBuffers(file) === 0) throw fail(w, "FlushFileBuffers", path);
+    };
+    return { raw, flush };
+  } catch (error) {
+    // The section must go first: a mapped file cannot be shrunk or deleted.
+    if (section !== 0n) k.symbols.CloseHandle(section);
+    if (!created && grownFrom >= 0) {
+      k.symbols.SetFilePointerEx(file, BigInt(grownFrom), 0n, WIN.FILE_BEGIN);
+      k.symbols.SetEndOfFile(file);
+    }
+    k.symbols.CloseHandle(file);
+    if (created) k.symbols.DeleteFileW(wPath);
+    throw error;
+  }
+}
+
+/** The Windows file backend for `os`, or `undefined` on other systems. */
+export function windowsFileBackend(os: string): typeof mapFile | undefined {
+  return os === "win32" ? mapFile : undefined;
+}
