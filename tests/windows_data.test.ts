@@ -65,3 +65,26 @@ test("Windows lifetime: names vanish with the last handle, unlink does nothing",
   assert.equal(backend.unlink("frames", "local"), undefined);
   assert.ok(backend.maxSize >= 2 ** 40);
 });
+
+test("Windows files: the file backend is chosen by OS; file errors map to errno codes", async () => {
+  const { fileBackendFor } = await import("../file_backend.ts");
+  const { mapFile: windowsMapFile } = await import("../windows/file.ts");
+  const { mapFile: posixMapFile } = await import("../posix/file.ts");
+  assert.equal(fileBackendFor("win32"), windowsMapFile);
+  assert.equal(fileBackendFor("linux"), posixMapFile);
+  assert.equal(fileBackendFor("darwin"), posixMapFile);
+  const cases: [number, string][] = [
+    [3, "ENOENT"],
+    [19, "EROFS"],
+    [32, "EBUSY"],
+    [39, "ENOSPC"],
+    [80, "EEXIST"],
+    [267, "ENOTDIR"],
+    [1006, "EINVAL"],
+    [1224, "EBUSY"],
+  ];
+  for (const [error, code] of cases) assert.equal(win32Code(error), code, `Win32 error ${error}`);
+  const hinted = win32Error("CreateFileW", 32, "data.bin", undefined, undefined, "Close it elsewhere");
+  assert.equal(hinted.code, "EBUSY");
+  assert.match(hinted.message, /ERROR_SHARING_VIOLATION\)\. Close it elsewhere$/);
+});

@@ -6,6 +6,7 @@
 // Usage: file.ts <folder>   (a Linux path: Wine's drive Z: is the Linux root)
 import { readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { MappedFile, ShmError } from "../../mod.ts";
+import { kernel32, WIN } from "../../windows/kernel32.ts";
 
 const dir = process.argv[2];
 const seen: Record<string, unknown> = {};
@@ -160,6 +161,23 @@ attempt("truncateWhileMapped", () => {
   mapped.close();
   truncateSync(path, 0); // fine once unmapped
   return { ...result, afterClose: statSync(path).size };
+});
+
+// --- a file another process opened without sharing: EBUSY, nothing changed --
+attempt("sharingViolation", () => {
+  const path = file("exclusive.bin");
+  writeFileSync(path, "abc");
+  const { k } = kernel32();
+  const units = Uint16Array.from(path + "\0", (c) => c.charCodeAt(0));
+  // Share mode 0: no one else may open it while this handle lives.
+  const exclusive = BigInt(k.symbols.CreateFileW(units, WIN.GENERIC_READ, 0, 0n, WIN.OPEN_EXISTING, 0, 0n));
+  try {
+    MappedFile.open(path, { size: 8192 }).close();
+    return "no error";
+  } finally {
+    k.symbols.CloseHandle(exclusive);
+    seen.sharingViolationLength = statSync(path).size;
+  }
 });
 
 // --- errors: empty file, directory, missing file, short read-only file -------

@@ -287,10 +287,12 @@ for (const runtime of RUNTIMES) {
         shortReadOnly: error("EINVAL", 87, "CreateFileMappingW"),
         shortPrivate: error("EINVAL", 87, "CreateFileMappingW"),
         device: error("EINVAL", 1006, "GetFileType"),
+        sharingViolation: error("EBUSY", 32, "CreateFileW"),
       };
       for (const [label, expected] of Object.entries(errors)) assert.deepEqual(seen[label], expected, label);
       assert.equal(seen.createEmptyLeft, false, "a file created by a failed open was left behind");
       assert.deepEqual(seen.untouched, [0, 3]);
+      assert.equal(seen.sharingViolationLength, 3);
       // Failures after growing the file undo it: deleted when created, shrunk back when grown.
       for (const label of ["createHuge", "growHuge"]) {
         const e = (seen[label] as { error?: { class: string; code: string } }).error;
