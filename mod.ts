@@ -27,3 +27,6 @@ export type { TypedArray, TypedArrayConstructor } from "./region.ts";
 export { ShmError } from "./errors.ts";
 export type { ShmErrorInit } from "./errors.ts";
 export { uniqueName } from "./names.ts";
+export { Channel } from "./channel.ts";
+export type { ChannelCreateOptions, ChannelOpenOptions } from "./channel.ts";
+export { notify, wait, waitAsync } from "./wait.ts";

@@ -43,6 +43,8 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     },
     // int *__errno_location(void);  (Darwin: int *__error(void))
     errno_location: { parameters: [], result: "pointer", name: c.errnoLocation },
+    // int sched_getcpu(void);  (glibc and musl; not on Darwin)
+    sched_getcpu: { parameters: [], result: "i32", optional: true },
   } as const satisfies SymbolTable;
 }
 
