@@ -21,7 +21,9 @@ export type TypedArray =
 
 /** A typed-array constructor, such as `Float64Array`. */
 export interface TypedArrayConstructor<T extends TypedArray> {
+  /** Makes a view of `length` elements at `byteOffset` in `buffer`. */
   new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+  /** Size of one element in bytes. */
   readonly BYTES_PER_ELEMENT: number;
 }
 

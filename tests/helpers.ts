@@ -54,7 +54,12 @@ export function run(runtime: Runtime, script: string, args: string[] = [], timeo
 }
 
 /** Runs `script` in `runtime` without blocking this process. */
-export function runAsync(runtime: Runtime, script: string, args: string[] = [], timeout = 60_000): Promise<ChildResult> {
+export function runAsync(
+  runtime: Runtime,
+  script: string,
+  args: string[] = [],
+  timeout = 60_000,
+): Promise<ChildResult> {
   const [exe, ...pre] = command(runtime);
   return new Promise((resolve, reject) => {
     const p = spawn(exe, [...pre, script, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });

@@ -71,7 +71,10 @@ test("errors carry code, errno and syscall", () => {
     seg.close();
     seg.unlink();
   }
-  assert.throws(() => Segment.open(name), (e: unknown) => e instanceof ShmError && e.code === "ENOENT" && e.errno === 2);
+  assert.throws(
+    () => Segment.open(name),
+    (e: unknown) => e instanceof ShmError && e.code === "ENOENT" && e.errno === 2,
+  );
   assert.throws(() => Segment.unlink(name), (e: unknown) => e instanceof ShmError && e.code === "ENOENT");
 });
 
@@ -110,7 +113,9 @@ test("regions: bounds, sub-regions and typed arrays", () => {
     assert.throws(() => seg.region(0, 6).array(Int32Array), RangeError);
     // deno-lint-ignore no-explicit-any
     assert.throws(() => seg.region(0, 8).array(Array as any), TypeError);
-    for (const [o, l] of [[-1, 1], [0, 4097], [4097, undefined], [1.5, 1], [0, 0.5], [NaN, 1], [0, Infinity], [4000, 97]]) {
+    for (
+      const [o, l] of [[-1, 1], [0, 4097], [4097, undefined], [1.5, 1], [0, 0.5], [NaN, 1], [0, Infinity], [4000, 97]]
+    ) {
       assert.throws(() => seg.region(o as number, l as number), RangeError, `region(${o}, ${l})`);
     }
     // deno-lint-ignore no-explicit-any
@@ -133,7 +138,10 @@ test("bad names and sizes are rejected before any system call and leave nothing"
       (e: unknown) => e instanceof TypeError || e instanceof RangeError,
       `name ${JSON.stringify(name)}`,
     );
-    assert.throws(() => Segment.open(name as string), (e: unknown) => e instanceof TypeError || e instanceof RangeError);
+    assert.throws(
+      () => Segment.open(name as string),
+      (e: unknown) => e instanceof TypeError || e instanceof RangeError,
+    );
   }
   const name = testName();
   const badSizes: unknown[] = [0, -1, 1.5, NaN, Infinity, 2 ** 60, "4096", undefined, null, 4096n];
