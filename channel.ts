@@ -290,7 +290,9 @@ export class Channel {
     const magic = Atomics.load(h, I_MAGIC) >>> 0;
     if (magic !== MAGIC) {
       throw invalid(
-        `This region holds no channel: magic 0x${magic.toString(16)} instead of 0x${MAGIC.toString(16)} (create it first)`,
+        `This region holds no channel: magic 0x${magic.toString(16)} instead of 0x${
+          MAGIC.toString(16)
+        } (create it first)`,
       );
     }
     if (h[I_VERSION] !== VERSION) {
@@ -302,7 +304,9 @@ export class Channel {
     }
     if (HEADER + capacity > r.length) {
       throw invalid(
-        `The channel needs ${HEADER + capacity} bytes but the region has ${r.length}: open the same region it was created in`,
+        `The channel needs ${
+          HEADER + capacity
+        } bytes but the region has ${r.length}: open the same region it was created in`,
       );
     }
     return make(r, spin);
@@ -444,7 +448,14 @@ export class Channel {
     const deadline = performance.now() + checkTimeout(timeoutMs);
     const record = this.#startReserve(n);
     const ok = this.#sendReady(record) ||
-      await this.#blockAsync(I_PRODUCER_SLEEPING, I_CONSUMER_SLEEPING, I_PRODUCER_CPU, I_CONSUMER_CPU, record, deadline);
+      await this.#blockAsync(
+        I_PRODUCER_SLEEPING,
+        I_CONSUMER_SLEEPING,
+        I_PRODUCER_CPU,
+        I_CONSUMER_CPU,
+        record,
+        deadline,
+      );
     return this.#finishReserve(ok, n);
   }
 
@@ -581,7 +592,9 @@ export class Channel {
         throw new ShmError({
           code: "ERR_CHANNEL_CORRUPT",
           errno: 0,
-          message: `The channel holds a record of ${len >>> 0} bytes at offset ${at}, past its end: the memory was overwritten`,
+          message: `The channel holds a record of ${
+            len >>> 0
+          } bytes at offset ${at}, past its end: the memory was overwritten`,
         });
       }
       this.#at = at;
