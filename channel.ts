@@ -186,12 +186,16 @@ export class Channel {
   readonly #mod: number;
   readonly #spin: number;
   #ops = 0;
-  /** Reserved by `reserve()` and not yet committed: [data offset, bytes reserved]. */
-  #reserved: [number, number] | undefined;
+  /** Data offset of the record `reserve()` claimed and `commit()` has not sent, or -1. */
+  #reservedAt = -1;
+  /** Bytes reserved there. */
+  #reservedBytes = 0;
   /** Taken by `recvInPlace()` and not yet released: data offset. */
   #taken = -1;
   /** Set by the ready checks: where the claimed record or the message is. */
   #at = 0;
+  /** Whether the last receive check found a message at #at. */
+  #found = false;
 
   static {
     make = (region, spin) => new Channel(region, spin);
@@ -364,13 +368,13 @@ export class Channel {
   #claim(record: number): boolean {
     const h = this.#h;
     const cap = this.#cap;
-    let head = Atomics.load(h, I_HEAD);
+    let head = h[I_HEAD]; // written only by this side
     let used = (head - Atomics.load(h, I_TAIL) + this.#mod) % this.#mod;
     let at = head % cap;
     const before = cap - at;
     if (record > before) {
       if (cap - used < before) return false;
-      Atomics.store(this.#d32, at >> 2, WRAP);
+      this.#d32[at >> 2] = WRAP; // published by the exchange below
       head = (head + before) % this.#mod;
       Atomics.exchange(h, I_HEAD, head);
       used += before;
@@ -381,20 +385,21 @@ export class Channel {
     return true;
   }
 
-  #sendReady = (record: number): boolean => Atomics.load(this.#h, I_CLOSED) !== 0 || this.#claim(record);
+  #sendReady = (record: number): boolean => this.#claim(record) || Atomics.load(this.#h, I_CLOSED) !== 0;
 
   #startReserve(n: number): number {
     this.#live();
-    if (this.#reserved) throw new Error("commit() the reserved message before reserving another");
-    if (Atomics.load(this.#h, I_CLOSED) !== 0) throw closedError();
+    if (this.#reservedAt >= 0) throw new Error("commit() the reserved message before reserving another");
+    if (this.#h[I_CLOSED] !== 0) throw closedError();
     this.#publishCpu(I_PRODUCER_CPU);
     return align8(RECORD + n);
   }
 
   #finishReserve(ok: boolean, n: number): Uint8Array | null {
     if (!ok) return null;
-    if (Atomics.load(this.#h, I_CLOSED) !== 0) throw closedError();
-    this.#reserved = [this.#at, n];
+    if (this.#h[I_CLOSED] !== 0) throw closedError();
+    this.#reservedAt = this.#at;
+    this.#reservedBytes = n;
     return this.#d.subarray(this.#at + RECORD, this.#at + RECORD + n);
   }
 
@@ -422,10 +427,10 @@ export class Channel {
    */
   reserve(n: number, timeoutMs?: number): Uint8Array | null {
     this.#checkSize(n, "Message size");
-    const deadline = performance.now() + checkTimeout(timeoutMs);
+    const timeout = checkTimeout(timeoutMs);
     const record = this.#startReserve(n);
     const ok = this.#sendReady(record) ||
-      this.#block(I_PRODUCER_SLEEPING, I_CONSUMER_SLEEPING, I_PRODUCER_CPU, I_CONSUMER_CPU, record, deadline);
+      this.#block(I_PRODUCER_SLEEPING, I_CONSUMER_SLEEPING, I_PRODUCER_CPU, I_CONSUMER_CPU, record, timeout);
     return this.#finishReserve(ok, n);
   }
 
@@ -445,7 +450,7 @@ export class Channel {
    */
   async reserveAsync(n: number, timeoutMs?: number): Promise<Uint8Array | null> {
     this.#checkSize(n, "Message size");
-    const deadline = performance.now() + checkTimeout(timeoutMs);
+    const timeout = checkTimeout(timeoutMs);
     const record = this.#startReserve(n);
     const ok = this.#sendReady(record) ||
       await this.#blockAsync(
@@ -454,7 +459,7 @@ export class Channel {
         I_PRODUCER_CPU,
         I_CONSUMER_CPU,
         record,
-        deadline,
+        timeout,
       );
     return this.#finishReserve(ok, n);
   }
@@ -479,9 +484,9 @@ export class Channel {
    */
   commit(length?: number): void {
     this.#live();
-    const reserved = this.#reserved;
-    if (!reserved) throw new Error("Nothing to commit: reserve() a message first");
-    const [at, n] = reserved;
+    const at = this.#reservedAt;
+    const n = this.#reservedBytes;
+    if (at < 0) throw new Error("Nothing to commit: reserve() a message first");
     let len = n;
     if (length !== undefined) {
       if (typeof length !== "number") throw new TypeError(`Commit length must be a number, got ${typeof length}`);
@@ -490,12 +495,14 @@ export class Channel {
       }
       len = length;
     }
-    this.#reserved = undefined;
+    this.#reservedAt = -1;
     const h = this.#h;
-    if (Atomics.load(h, I_CLOSED) !== 0) throw closedError();
-    Atomics.store(this.#d32, at >> 2, len);
-    this.#d32[(at >> 2) + 1] = 0;
-    Atomics.exchange(h, I_HEAD, (Atomics.load(h, I_HEAD) + align8(RECORD + len)) % this.#mod);
+    if (h[I_CLOSED] !== 0) throw closedError();
+    const d32 = this.#d32;
+    d32[at >> 2] = len;
+    d32[(at >> 2) + 1] = 0;
+    // The exchange is a full barrier: it publishes the record, and orders the read of the sleeping flag after it.
+    Atomics.exchange(h, I_HEAD, (h[I_HEAD] + align8(RECORD + len)) % this.#mod);
     this.#wake(I_CONSUMER_SLEEPING);
   }
 
@@ -579,10 +586,10 @@ export class Channel {
     const h = this.#h;
     const cap = this.#cap;
     for (;;) {
-      const tail = Atomics.load(h, I_TAIL);
+      const tail = h[I_TAIL]; // written only by this side
       if (Atomics.load(h, I_HEAD) === tail) return false;
       const at = tail % cap;
-      const len = Atomics.load(this.#d32, at >> 2);
+      const len = this.#d32[at >> 2];
       if (len === WRAP) {
         Atomics.exchange(h, I_TAIL, (tail + cap - at) % this.#mod);
         this.#wake(I_PRODUCER_SLEEPING);
@@ -602,7 +609,7 @@ export class Channel {
     }
   }
 
-  #recvReady = (): boolean => this.#peek() || Atomics.load(this.#h, I_CLOSED) !== 0;
+  #recvReady = (): boolean => (this.#found = this.#peek()) || Atomics.load(this.#h, I_CLOSED) !== 0;
 
   #startRecv(): void {
     this.#live();
@@ -612,7 +619,8 @@ export class Channel {
 
   /** The message at #at, or null when closed and drained. */
   #take(ok: boolean): Uint8Array | null {
-    if (!ok || !this.#peek()) return null;
+    if (!ok || (!this.#found && !this.#peek())) return null;
+    this.#found = false;
     const at = this.#at;
     this.#taken = at;
     return this.#d.subarray(at + RECORD, at + RECORD + this.#d32[at >> 2]);
@@ -638,10 +646,10 @@ export class Channel {
    * ```
    */
   recvInPlace(timeoutMs?: number): Uint8Array | null {
-    const deadline = performance.now() + checkTimeout(timeoutMs);
+    const timeout = checkTimeout(timeoutMs);
     this.#startRecv();
     const ok = this.#recvReady() ||
-      this.#block(I_CONSUMER_SLEEPING, I_PRODUCER_SLEEPING, I_CONSUMER_CPU, I_PRODUCER_CPU, 0, deadline);
+      this.#block(I_CONSUMER_SLEEPING, I_PRODUCER_SLEEPING, I_CONSUMER_CPU, I_PRODUCER_CPU, 0, timeout);
     return this.#take(ok);
   }
 
@@ -660,10 +668,10 @@ export class Channel {
    * ```
    */
   async recvInPlaceAsync(timeoutMs?: number): Promise<Uint8Array | null> {
-    const deadline = performance.now() + checkTimeout(timeoutMs);
+    const timeout = checkTimeout(timeoutMs);
     this.#startRecv();
     const ok = this.#recvReady() ||
-      await this.#blockAsync(I_CONSUMER_SLEEPING, I_PRODUCER_SLEEPING, I_CONSUMER_CPU, I_PRODUCER_CPU, 0, deadline);
+      await this.#blockAsync(I_CONSUMER_SLEEPING, I_PRODUCER_SLEEPING, I_CONSUMER_CPU, I_PRODUCER_CPU, 0, timeout);
     return this.#take(ok);
   }
 
@@ -690,7 +698,7 @@ export class Channel {
     this.#taken = -1;
     const h = this.#h;
     const record = align8(RECORD + this.#d32[at >> 2]);
-    Atomics.exchange(h, I_TAIL, (Atomics.load(h, I_TAIL) + record) % this.#mod);
+    Atomics.exchange(h, I_TAIL, (h[I_TAIL] + record) % this.#mod);
     this.#wake(I_PRODUCER_SLEEPING);
   }
 
@@ -773,7 +781,8 @@ export class Channel {
     Atomics.store(h, myCpu, cpu);
     const peer = Atomics.load(h, peerCpu);
     if (cpu < 0 || peer < 0 || cpu === peer || Atomics.load(h, peerSleeping) !== 0) return 0;
-    return Math.min(deadline, performance.now() + this.#spin / 1000);
+    const end = performance.now() + this.#spin / 1000;
+    return deadline < end ? deadline : end;
   }
 
   #ready(record: number, mine: number): boolean {
@@ -790,20 +799,23 @@ export class Channel {
     }
   }
 
-  /** Waits until ready or the deadline; true when ready. */
-  #block(mine: number, peer: number, myCpu: number, peerCpu: number, record: number, deadline: number): boolean {
+  /** Waits until ready or `timeout` ms have passed; true when ready. The clock is read only here: it costs up to 1 µs. */
+  #block(mine: number, peer: number, myCpu: number, peerCpu: number, record: number, timeout: number): boolean {
+    if (timeout === 0) return false;
+    const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
     if (this.#spinPhase(mine, peer, myCpu, peerCpu, record, deadline)) return true;
     const h = this.#h;
-    for (;;) {
+    let ready = false;
+    while (!ready) {
       Atomics.exchange(h, mine, 1);
-      if (this.#ready(record, mine)) break;
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      wait(h, mine, 1, left === Infinity ? undefined : left);
-      if (this.#ready(record, mine)) break;
+      if ((ready = this.#ready(record, mine))) break;
+      const left = deadline === Infinity ? undefined : deadline - performance.now();
+      if (left !== undefined && left <= 0) break;
+      wait(h, mine, 1, left);
+      ready = this.#ready(record, mine);
     }
     Atomics.store(h, mine, 0);
-    return this.#ready(record, mine);
+    return ready;
   }
 
   async #blockAsync(
@@ -812,20 +824,23 @@ export class Channel {
     myCpu: number,
     peerCpu: number,
     record: number,
-    deadline: number,
+    timeout: number,
   ): Promise<boolean> {
+    if (timeout === 0) return false;
+    const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
     if (this.#spinPhase(mine, peer, myCpu, peerCpu, record, deadline)) return true;
     const h = this.#h;
-    for (;;) {
+    let ready = false;
+    while (!ready) {
       Atomics.exchange(h, mine, 1);
-      if (this.#ready(record, mine)) break;
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      await waitAsync(h, mine, 1, left === Infinity ? undefined : left);
-      if (this.#ready(record, mine)) break;
+      if ((ready = this.#ready(record, mine))) break;
+      const left = deadline === Infinity ? undefined : deadline - performance.now();
+      if (left !== undefined && left <= 0) break;
+      await waitAsync(h, mine, 1, left);
+      ready = this.#ready(record, mine);
     }
     Atomics.store(h, mine, 0);
-    return this.#ready(record, mine);
+    return ready;
   }
 
   /**
