@@ -29,4 +29,3 @@ export type { ShmErrorInit } from "./errors.ts";
 export { uniqueName } from "./names.ts";
 export { Channel } from "./channel.ts";
 export type { ChannelCreateOptions, ChannelOpenOptions } from "./channel.ts";
-export { notify, wait, waitAsync } from "./wait.ts";
