@@ -33,7 +33,12 @@ export interface CreateRequest {
   readonly size: number;
   readonly mode: number;
   readonly reserve: boolean;
+  /** Windows: the kernel object namespace (`Local\` or `Global\`); ignored elsewhere. */
+  readonly namespace: Namespace;
 }
+
+/** Windows' kernel object namespaces: `Local\` (this session) or `Global\` (all sessions). */
+export type Namespace = "local" | "global";
 
 /** Options of {@link NamedBackend.open}, already validated. */
 export interface OpenRequest {
@@ -41,6 +46,8 @@ export interface OpenRequest {
   readonly readOnly: boolean;
   /** Copy-on-write: this process's writes are never seen by others. */
   readonly private: boolean;
+  /** Windows: the kernel object namespace; ignored elsewhere. */
+  readonly namespace: Namespace;
 }
 
 /** Named shared memory on one platform. Names arrive validated and portable (no leading `/`). */
@@ -53,7 +60,7 @@ export interface NamedBackend {
   readonly persistent: boolean;
   create(name: string, request: CreateRequest): RawMapping;
   open(name: string, request: OpenRequest): RawMapping;
-  unlink(name: string): void;
+  unlink(name: string, namespace: Namespace): void;
 }
 
 function unsupported(os: string): NamedBackend {

@@ -21,11 +21,16 @@
  */
 export { Segment } from "./segment.ts";
 export type { CreateOptions, OpenOptions } from "./segment.ts";
+export type { Namespace } from "./backend.ts";
 export { MappedMemory } from "./mapped_memory.ts";
 export { Region } from "./region.ts";
 export type { TypedArray, TypedArrayConstructor } from "./region.ts";
 export { ShmError } from "./errors.ts";
 export type { ShmErrorInit } from "./errors.ts";
 export { uniqueName } from "./names.ts";
+export { notify, wait, waitAsync } from "./wait.ts";
+export type { WaitResult } from "./wait.ts";
+export { Mutex } from "./mutex.ts";
+export type { LockResult, TryLockResult } from "./mutex.ts";
 export { Channel } from "./channel.ts";
 export type { ChannelCreateOptions, ChannelOpenOptions } from "./channel.ts";

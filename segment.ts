@@ -4,6 +4,7 @@
  * @module
  */
 import { namedBackend } from "./backend.ts";
+import type { Namespace } from "./backend.ts";
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
 import { portableName } from "./names.ts";
 import { Views } from "./views.ts";
@@ -25,6 +26,12 @@ export interface CreateOptions {
    * with SIGBUS: use it only for sparse segments on a roomy file system.
    */
   reserve?: boolean;
+  /**
+   * Windows only: the kernel object namespace, `"local"` (`Local\`, this
+   * login session; the default) or `"global"` (`Global\`, every session;
+   * creating there needs the SeCreateGlobalPrivilege). Ignored elsewhere.
+   */
+  namespace?: Namespace;
 }
 
 /** Options of {@link Segment.open}. */
@@ -41,6 +48,8 @@ export interface OpenOptions {
    * its own writes stay private (`MAP_PRIVATE`).
    */
   private?: boolean;
+  /** Windows only: `"local"` (default) or `"global"`; see {@link CreateOptions.namespace}. Ignored elsewhere. */
+  namespace?: Namespace;
 }
 
 function checkOptions(options: unknown, what: string): Record<string, unknown> {
@@ -54,6 +63,14 @@ function checkOptions(options: unknown, what: string): Record<string, unknown> {
 function checkBoolean(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== "boolean") throw new TypeError(`Option '${name}' must be a boolean, got ${typeof value}`);
+  return value;
+}
+
+function checkNamespace(value: unknown): Namespace {
+  if (value === undefined) return "local";
+  if (value !== "local" && value !== "global") {
+    throw new TypeError(`Option 'namespace' must be "local" or "global", got ${JSON.stringify(value)}`);
+  }
   return value;
 }
 
@@ -144,7 +161,8 @@ export class Segment extends MappedMemory {
     const size = checkSize(o.size, backend.maxSize);
     const mode = checkMode(o.mode);
     const reserve = checkBoolean(o.reserve, "reserve", true);
-    const raw = backend.create(bare, { size, mode, reserve });
+    const namespace = checkNamespace(o.namespace);
+    const raw = backend.create(bare, { size, mode, reserve, namespace });
     return make(bare, new Views(raw, false, `Segment '${bare}'`));
   }
 
@@ -171,7 +189,8 @@ export class Segment extends MappedMemory {
     const o = checkOptions(options, "Segment.open");
     const readOnly = checkBoolean(o.readOnly, "readOnly", false);
     const priv = checkBoolean(o.private, "private", false);
-    const raw = backend.open(bare, { readOnly, private: priv });
+    const namespace = checkNamespace(o.namespace);
+    const raw = backend.open(bare, { readOnly, private: priv, namespace });
     return make(bare, new Views(raw, readOnly || priv, `Segment '${bare}'`));
   }
 
@@ -190,7 +209,7 @@ export class Segment extends MappedMemory {
    */
   static unlink(name: string): void {
     const backend = namedBackend();
-    backend.unlink(portableName(name, backend.nameRules));
+    backend.unlink(portableName(name, backend.nameRules), "local");
   }
 
   /**

@@ -26,6 +26,20 @@ interface Cell {
   release: (() => void) | undefined;
 }
 
+/** Where each buffer this library made over shared memory starts, and whether writes reach the other processes. */
+const origins = new WeakMap<ArrayBufferLike, { readonly address: bigint; readonly shared: boolean }>();
+
+/**
+ * The base address of `buffer` when this library made it over a mapping, and
+ * whether the mapping is shared (writable, not copy-on-write); `undefined` for
+ * any other buffer. A detached buffer keeps its entry but has length 0.
+ */
+export function bufferOrigin(
+  buffer: ArrayBufferLike,
+): { readonly address: bigint; readonly shared: boolean } | undefined {
+  return origins.get(buffer);
+}
+
 const registry = new FinalizationRegistry<Cell>((cell) => {
   if (--cell.live === 0 && cell.release) {
     const release = cell.release;
@@ -78,7 +92,9 @@ export class Views {
   }
 
   #make(offset: number, length: number): ArrayBuffer {
-    const buffer = ffi.view(this.#raw!.address + BigInt(offset), length);
+    const address = this.#raw!.address + BigInt(offset);
+    const buffer = ffi.view(address, length);
+    origins.set(buffer, { address, shared: !this.readOnly });
     this.#cell.live++;
     registry.register(buffer, this.#cell, this.#cell);
     return buffer;

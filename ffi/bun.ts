@@ -4,6 +4,7 @@
  * @module
  */
 import type { Ffi, Library, NativeFunction, NativeType, Symbols, SymbolTable } from "./types.ts";
+import { offThread } from "./offthread.ts";
 
 /** The part of `bun:ffi` this adapter uses (Bun's own types are not a dependency). */
 interface BunFfiModule {
@@ -66,7 +67,7 @@ export const bunFfi: Ffi = {
       let lib: ReturnType<BunFfiModule["dlopen"]> | undefined;
       try {
         for (const [key, def] of Object.entries(table)) {
-          if (!def.optional) {
+          if (!def.optional && !def.nonblocking) {
             defs[def.name ?? key] = {
               args: def.parameters.map((t) => TYPES[t]),
               returns: TYPES[def.result],
@@ -79,6 +80,10 @@ export const bunFfi: Ffi = {
         continue;
       }
       for (const [key, def] of Object.entries(table)) {
+        if (def.nonblocking) {
+          symbols[key] = offThread(path, key, def);
+          continue;
+        }
         const exported = def.name ?? key;
         let fn: NativeFunction | undefined = lib.symbols[exported];
         if (def.optional) {

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Ffi, Library, NativeFunction, NativeType, Symbols, SymbolTable } from "./types.ts";
+import { offThread } from "./offthread.ts";
 
 const TYPES: Record<NativeType, Deno.NativeType | Deno.NativeResultType> = {
   void: "void",
@@ -59,6 +60,7 @@ export const denoFfi: Ffi = {
   open<T extends SymbolTable>(candidates: readonly string[], table: T) {
     const defs: Record<string, Deno.ForeignFunction> = {};
     for (const [key, def] of Object.entries(table)) {
+      if (def.nonblocking) continue; // called through offThread
       defs[key] = {
         name: def.name ?? key,
         parameters: def.parameters.map((t) => TYPES[t] as Deno.NativeType),
@@ -79,6 +81,10 @@ export const denoFfi: Ffi = {
       }
       const symbols: Record<string, NativeFunction | undefined> = {};
       for (const [key, def] of Object.entries(table)) {
+        if (def.nonblocking) {
+          symbols[key] = offThread(path, key, def);
+          continue;
+        }
         const fn = lib.symbols[key] as NativeFunction | null | undefined;
         symbols[key] = fn ? wrap(fn, def.parameters, def.result) : undefined;
       }

@@ -8,6 +8,7 @@
  */
 import { createRequire } from "node:module";
 import type { Ffi, Library, NativeFunction, NativeType, Symbols, SymbolTable } from "./types.ts";
+import { offThread } from "./offthread.ts";
 
 /** The part of koffi this adapter uses. */
 interface Koffi {
@@ -75,6 +76,10 @@ export const nodeFfi: Ffi = {
       const symbols: Record<string, NativeFunction | undefined> = {};
       try {
         for (const [key, def] of Object.entries(table)) {
+          if (def.nonblocking) {
+            symbols[key] = offThread(path, key, def);
+            continue;
+          }
           let fn: NativeFunction | undefined;
           try {
             fn = lib.func(

@@ -37,6 +37,21 @@ export interface SymbolDef {
   readonly optional?: boolean;
   /** The exported name when it differs from the table's key. */
   readonly name?: string;
+  /**
+   * When true, the function runs on another thread and returns a Promise of
+   * its result, so a blocking call (a futex wait) keeps the event loop
+   * running. The same in every runtime: a small pool of worker threads
+   * (`node:worker_threads`, which Deno, Bun and Node all provide) that each
+   * load the library and make the call synchronously. Rules:
+   * - parameters must be numbers, bigints and `"pointer"`s, never
+   *   `"buffer"` (arguments reach the worker by copy), and any memory a
+   *   pointer names must stay valid until the Promise settles;
+   * - errno is the worker's: it cannot be read afterwards;
+   * - a pending call does not keep the process alive (like
+   *   `Atomics.waitAsync`), but Node waits for a running call to return
+   *   before it exits, so keep each call short (bounded by a timeout).
+   */
+  readonly nonblocking?: boolean;
 }
 
 /** A library's functions, keyed by the name library code uses. */

@@ -10,7 +10,9 @@ import { child, testName } from "./helpers.ts";
 
 const cc = spawnSync("cc", ["--version"], { stdio: "ignore" }).status === 0;
 
-test("a C program reads and writes a shmem segment, and shmem opens the C program's", { skip: !cc && "needs a C compiler" }, () => {
+test("a C program reads and writes a shmem segment, and shmem opens the C program's", {
+  skip: !cc && "needs a C compiler",
+}, () => {
   const dir = mkdtempSync(join(tmpdir(), "shmem-c-"));
   const exe = join(dir, "peer");
   const name = testName();

@@ -133,3 +133,15 @@ test("thousands of create/close/unlink cycles leak no fd and no mapping", () => 
   // The runtime's own heap may add a few mappings; 3000 leaked mappings would show.
   assert.ok(map1 - map0 < 50, `mappings grew from ${map0} to ${map1}`);
 });
+
+for (const runtime of RUNTIMES) {
+  test(`${runtime}: the GC backstop never unmaps under a live view, and releases a forgotten segment`, () => {
+    const [exe, ...pre] = command(runtime);
+    const flags = runtime === "deno" ? ["--v8-flags=--expose-gc"] : runtime === "node" ? ["--expose-gc"] : [];
+    const args = runtime === "deno" ? [pre[0], ...flags, ...pre.slice(1)] : [...flags, ...pre];
+    const r = spawnSync(exe, [...args, child("gc.ts"), testName()], { encoding: "utf8", cwd: ROOT, timeout: 60_000 });
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout.trim(), "ok");
+  });
+}

@@ -1,0 +1,97 @@
+/**
+ * Who this process is, and whether another process still lives — for locks
+ * that must survive their owner's crash.
+ *
+ * A process is named by its pid and its start time, so a recycled pid is not
+ * mistaken for the owner that died. Linux reads the start time (clock ticks
+ * after boot) and the state from `/proc/<pid>/stat`, through libc so that
+ * Deno needs no read permission; a zombie counts as dead. macOS asks
+ * `kill(pid, 0)` and has no start time (a recycled pid looks alive).
+ *
+ * @module
+ */
+import { ffi } from "../ffi/mod.ts";
+import type { SymbolTable } from "../ffi/mod.ts";
+import { libc } from "./libc.ts";
+
+const symbols = {
+  // pid_t getpid(void);
+  getpid: { parameters: [], result: "i32" },
+  // int kill(pid_t pid, int sig);
+  kill: { parameters: ["i32", "i32"], result: "i32" },
+  // int open(const char *pathname, int flags, ...);  (no mode: O_RDONLY)
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  // ssize_t read(int fd, void *buf, size_t count);
+  read: { parameters: ["i32", "buffer", "usize"], result: "i64" },
+  // int close(int fd);
+  close: { parameters: ["i32"], result: "i32" },
+} as const satisfies SymbolTable;
+
+/** A live process as this module sees it. */
+export interface ProcessIdentity {
+  readonly pid: number;
+  /** Start time in clock ticks after boot; 0 when the OS does not tell. */
+  readonly start: number;
+}
+
+/** What the lock code asks of the OS. */
+export interface ProcessProbe {
+  /** This process. */
+  self(): ProcessIdentity;
+  /** False only when the process `pid` that started at `start` has certainly ended. */
+  alive(pid: number, start: number): boolean;
+}
+
+const encoder = new TextEncoder();
+const ESRCH = 3; // the same on Linux and Darwin
+
+/** Fields of /proc/<pid>/stat after the command name: state, then field 4 onwards. */
+function procStat(lib: ReturnType<typeof load>, pid: number): { state: string; start: number } | undefined {
+  const fd = lib.open(encoder.encode(`/proc/${pid}/stat\0`), 0 /* O_RDONLY */) as number;
+  if (fd < 0) return undefined;
+  const buf = new Uint8Array(1024);
+  const n = Number(lib.read(fd, buf, buf.length));
+  lib.close(fd);
+  if (n <= 0) return undefined;
+  const text = new TextDecoder().decode(buf.subarray(0, n));
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  // fields[0] is field 3 (state); starttime is field 22.
+  return { state: fields[0], start: Number(fields[19]) };
+}
+
+function load() {
+  return ffi.open(libc().c.libraries, symbols).symbols;
+}
+
+let probe: ProcessProbe | undefined;
+
+/** The probe of this OS; on systems without one, every process counts as alive. */
+export function processProbe(): ProcessProbe {
+  if (probe) return probe;
+  if (ffi.os === "linux") {
+    const lib = load();
+    const pid = lib.getpid() as number;
+    const me = { pid, start: procStat(lib, pid)?.start ?? 0 };
+    probe = {
+      self: () => me,
+      alive(pid, start) {
+        const stat = procStat(lib, pid);
+        if (stat === undefined) return false;
+        if (stat.state === "Z" || stat.state === "X" || stat.state === "x") return false;
+        return start === 0 || stat.start === start;
+      },
+    };
+  } else if (ffi.os === "darwin") {
+    const lib = load();
+    const l = libc();
+    const me = { pid: lib.getpid() as number, start: 0 };
+    probe = {
+      self: () => me,
+      alive: (pid) => lib.kill(pid, 0) === 0 || l.errno() !== ESRCH,
+    };
+  } else {
+    const pid = (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
+    probe = { self: () => ({ pid, start: 0 }), alive: () => true };
+  }
+  return probe;
+}

@@ -1,0 +1,46 @@
+/**
+ * Win32 error codes and the errno names they map to, so that a user's
+ * `error.code` checks work the same on every platform. The Win32 number is
+ * kept in `errno`.
+ *
+ * @module
+ */
+import { ShmError } from "../errors.ts";
+
+/** Win32 error → [errno name, what it means]. */
+const WIN32: Readonly<Record<number, readonly [string, string]>> = {
+  2: ["ENOENT", "ERROR_FILE_NOT_FOUND"],
+  3: ["ENOENT", "ERROR_PATH_NOT_FOUND"],
+  5: ["EACCES", "ERROR_ACCESS_DENIED"],
+  6: ["EBADF", "ERROR_INVALID_HANDLE"],
+  8: ["ENOMEM", "ERROR_NOT_ENOUGH_MEMORY"],
+  14: ["ENOMEM", "ERROR_OUTOFMEMORY"],
+  87: ["EINVAL", "ERROR_INVALID_PARAMETER"],
+  112: ["ENOSPC", "ERROR_DISK_FULL"],
+  123: ["EINVAL", "ERROR_INVALID_NAME"],
+  161: ["ENOENT", "ERROR_BAD_PATHNAME"],
+  183: ["EEXIST", "ERROR_ALREADY_EXISTS"],
+  206: ["ENAMETOOLONG", "ERROR_FILENAME_EXCED_RANGE"],
+  1006: ["EINVAL", "ERROR_FILE_INVALID"],
+  1314: ["EPERM", "ERROR_PRIVILEGE_NOT_HELD"],
+  1455: ["ENOSPC", "ERROR_COMMITMENT_LIMIT"],
+};
+
+/** The errno name a Win32 error maps to (`EWIN<n>` when unknown). */
+export function win32Code(error: number): string {
+  return WIN32[error]?.[0] ?? `EWIN${error}`;
+}
+
+/** A ShmError for `call` failing with Win32 error `error`, about `path`. */
+export function win32Error(call: string, error: number, path?: string): ShmError {
+  const code = win32Code(error);
+  const what = WIN32[error]?.[1] ?? `Windows error ${error}`;
+  const about = path === undefined ? "" : ` for '${path}'`;
+  return new ShmError({
+    code,
+    errno: error,
+    syscall: call,
+    path,
+    message: `${call} failed${about}: ${code} (${what})`,
+  });
+}
