@@ -831,15 +831,21 @@ export class Channel {
     if (this.#spinPhase(mine, peer, myCpu, peerCpu, record, deadline)) return true;
     const h = this.#h;
     let ready = false;
-    while (!ready) {
-      Atomics.exchange(h, mine, 1);
-      if ((ready = this.#ready(record, mine))) break;
-      const left = deadline === Infinity ? undefined : deadline - performance.now();
-      if (left !== undefined && left <= 0) break;
-      await waitAsync(h, mine, 1, left);
-      ready = this.#ready(record, mine);
+    // waitAsync, like Atomics.waitAsync, does not keep the process alive; a channel call does, like a socket read.
+    const alive = setInterval(() => {}, 1 << 30);
+    try {
+      while (!ready) {
+        Atomics.exchange(h, mine, 1);
+        if ((ready = this.#ready(record, mine))) break;
+        const left = deadline === Infinity ? undefined : deadline - performance.now();
+        if (left !== undefined && left <= 0) break;
+        await waitAsync(h, mine, 1, left);
+        ready = this.#ready(record, mine);
+      }
+    } finally {
+      clearInterval(alive);
+      if (h.length !== 0) Atomics.store(h, mine, 0);
     }
-    Atomics.store(h, mine, 0);
     return ready;
   }
 
