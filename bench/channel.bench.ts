@@ -1,6 +1,6 @@
 // Channel benchmarks in Deno, Bun and Node, each against the same runtime's
 // Unix socket (and pipe), pinned to one CPU and to two; prints Markdown tables.
-// Usage: node bench/channel.bench.ts [runtimes=deno,bun,node]
+// Usage: node bench/channel.bench.ts [runtimes=deno,bun,node] [tables=latency,throughput]
 // Needs `taskset` (util-linux) and Linux.
 import { spawn, spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Channel, Segment, uniqueName } from "../mod.ts";
 
 const runtimes = (process.argv[2] ?? "deno,bun,node").split(",");
+const tables = (process.argv[3] ?? "latency,throughput").split(",");
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const bin = (p: string) => here(`../node_modules/.bin/${p}`);
 const COMMANDS: Record<string, string[]> = {
@@ -68,41 +69,50 @@ async function measure(runtime: string, kind: string, cpuB: number): Promise<num
 const f = (x: number, digits = 2) => x.toFixed(digits);
 const placements = [["one CPU (taskset -c 0 for both)", 0], ["two CPUs (taskset -c 0 and -c 1)", 1]] as const;
 
-console.log("Round trip of an 8-byte message between two processes, µs per round trip:");
-console.log("median and p99 of 400 batches of 32 round trips, after 2,000 to warm up.\n");
-console.log("| runtime | placement | channel | p99 | wait/notify | p99 | best Unix socket | p99 | socket ÷ channel |");
-console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|");
-for (const runtime of runtimes) {
-  for (const [label, cpuB] of placements) {
-    const c = await measure(runtime, "chan-ping", cpuB);
-    const w = await measure(runtime, "futex-ping", cpuB);
-    const s = await measure(runtime, "sock-ping", cpuB);
-    const cm = quantile(c, 0.5);
-    const sm = quantile(s, 0.5);
-    console.log(
-      `| ${runtime} | ${label} | ${f(cm)} | ${f(quantile(c, 0.99))} | ${f(quantile(w, 0.5))} | ${
-        f(quantile(w, 0.99))
-      } | ${f(sm)} | ${f(quantile(s, 0.99))} | **${f(sm / cm, 1)}×** |`,
-    );
+if (tables.includes("latency")) await latency();
+if (tables.includes("throughput")) await throughput();
+
+async function latency() {
+  console.log("Round trip of an 8-byte message between two processes, µs per round trip:");
+  console.log("median and p99 of 400 batches of 32 round trips, after 2,000 to warm up.\n");
+  console.log(
+    "| runtime | placement | channel | p99 | wait/notify | p99 | best Unix socket | p99 | socket ÷ channel |",
+  );
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+  for (const runtime of runtimes) {
+    for (const [label, cpuB] of placements) {
+      const c = await measure(runtime, "chan-ping", cpuB);
+      const w = await measure(runtime, "futex-ping", cpuB);
+      const s = await measure(runtime, "sock-ping", cpuB);
+      const cm = quantile(c, 0.5);
+      const sm = quantile(s, 0.5);
+      console.log(
+        `| ${runtime} | ${label} | ${f(cm)} | ${f(quantile(c, 0.99))} | ${f(quantile(w, 0.5))} | ${
+          f(quantile(w, 0.99))
+        } | ${f(sm)} | ${f(quantile(s, 0.99))} | **${f(sm / cm, 1)}×** |`,
+      );
+    }
   }
 }
 
-console.log("\nThroughput of 1 MiB messages between two processes, GB/s:");
-console.log("median and p99 (slowest 1 %) of 40 batches of 8 MiB; memcpy is Uint8Array.set in one process.\n");
-console.log(
-  "| runtime | placement | channel in place | p99 | channel copying | p99 | Unix socket | p99 | pipe | p99 | memcpy | in place ÷ socket |",
-);
-console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-for (const runtime of runtimes) {
-  for (const [label, cpuB] of placements) {
-    const cases = ["chan-inplace", "chan-copy", "sock-tput", "pipe-tput", "memcpy"];
-    const r: number[][] = [];
-    for (const kind of cases) r.push(await measure(runtime, kind, cpuB));
-    const cells = r.slice(0, 4).map((xs) => `${f(quantile(xs, 0.5))} | ${f(quantile(xs, 0.01))}`);
-    console.log(
-      `| ${runtime} | ${label} | ${cells.join(" | ")} | ${f(quantile(r[4], 0.5))} | **${
-        f(quantile(r[0], 0.5) / quantile(r[2], 0.5), 1)
-      }×** |`,
-    );
+async function throughput() {
+  console.log("\nThroughput of 1 MiB messages between two processes, GB/s:");
+  console.log("median and p99 (slowest 1 %) of 40 batches of 8 MiB; memcpy is Uint8Array.set in one process.\n");
+  console.log(
+    "| runtime | placement | channel in place | p99 | channel copying | p99 | Unix socket | p99 | pipe | p99 | memcpy | in place ÷ socket |",
+  );
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const runtime of runtimes) {
+    for (const [label, cpuB] of placements) {
+      const cases = ["chan-inplace", "chan-copy", "sock-tput", "pipe-tput", "memcpy"];
+      const r: number[][] = [];
+      for (const kind of cases) r.push(await measure(runtime, kind, cpuB));
+      const cells = r.slice(0, 4).map((xs) => `${f(quantile(xs, 0.5))} | ${f(quantile(xs, 0.01))}`);
+      console.log(
+        `| ${runtime} | ${label} | ${cells.join(" | ")} | ${f(quantile(r[4], 0.5))} | **${
+          f(quantile(r[0], 0.5) / quantile(r[2], 0.5), 1)
+        }×** |`,
+      );
+    }
   }
 }

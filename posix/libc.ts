@@ -45,6 +45,8 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     errno_location: { parameters: [], result: "pointer", name: c.errnoLocation },
     // int sched_getcpu(void);  (glibc and musl; not on Darwin)
     sched_getcpu: { parameters: [], result: "i32", optional: true },
+    // int sched_yield(void);
+    sched_yield: { parameters: [], result: "i32", optional: true },
   } as const satisfies SymbolTable;
 }
 

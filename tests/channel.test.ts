@@ -1,7 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Channel, Segment, ShmError } from "../mod.ts";
-import { child, ok, run, runAsync, RUNTIMES, testName } from "./helpers.ts";
+import { spawn } from "node:child_process";
+import { child, command, have, ok, run, runAsync, RUNTIMES, testName } from "./helpers.ts";
+import type { ChildResult } from "./helpers.ts";
 import type { Runtime } from "./helpers.ts";
 
 const peer = child("channel_peer.ts");
@@ -187,6 +189,41 @@ for (const [producer, consumer] of pairs) {
       ]);
       assert.deepEqual(JSON.parse(ok(p, producer)), { sent: 1_000_000 });
       assert.deepEqual(JSON.parse(ok(c, consumer)), { received: 1_000_000 });
+    }));
+}
+
+/** Runs `script` in `runtime` on the given CPU (taskset), without blocking. */
+function runPinned(cpu: number, runtime: Runtime, args: string[]): Promise<ChildResult> {
+  const [exe, ...pre] = command(runtime);
+  return new Promise((resolve, reject) => {
+    const p = spawn("taskset", ["-c", String(cpu), exe, ...pre, peer, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    p.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => p.kill("SIGKILL"), 120_000);
+    p.on("error", reject);
+    p.on("close", (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+// Both on one CPU the sides yield to each other; on two they spin: both paths must lose nothing.
+const placements: [string, number, number][] = [["one CPU", 0, 0], ["two CPUs", 0, 1]];
+for (const [label, cpuA, cpuB] of placements) {
+  test(`1,000,000 messages from deno to bun pinned to ${label}, none lost or duplicated`, {
+    skip: !have("taskset") && "needs taskset",
+  }, () =>
+    withSegment(4096 + 192, async (seg, name) => {
+      Channel.create(seg);
+      const [p, c] = await Promise.all([
+        runPinned(cpuA, "deno", [name, "0", "produce", "1000000"]),
+        runPinned(cpuB, "bun", [name, "0", "consume", "1000000"]),
+      ]);
+      assert.deepEqual(JSON.parse(ok(p, "deno")), { sent: 1_000_000 });
+      assert.deepEqual(JSON.parse(ok(c, "bun")), { received: 1_000_000 });
     }));
 }
 
