@@ -56,7 +56,8 @@ export interface ChannelOpenOptions {
   /**
    * How long a blocked call may spin, in microseconds, before it sleeps on
    * the futex. It spins only while the other side is running on another CPU
-   * (never when both share one). Default 50; 0 never spins.
+   * (never when both share one: then it yields the CPU instead). Default 50;
+   * 0 neither spins nor yields.
    */
   spinMicros?: number;
 }
@@ -119,10 +120,15 @@ let make: (region: Region, spin: number) => Channel;
  *
  * **Waiting.** A full ring makes `send` wait (backpressure) or, with a
  * timeout of 0 / `trySend`, return false. An empty ring makes `recv` wait.
- * A blocked call spins for up to `spinMicros` only while the other side is
- * awake on another CPU, then sleeps on a futex word that the other side
- * wakes only when it sees the sleeper's flag, so a send or recv with nobody
- * asleep makes no system call.
+ * A blocked call adapts to where the other side runs (each side notes its
+ * CPU in the header): while the other side is awake on another CPU it spins
+ * for up to `spinMicros`; while it is awake on the same CPU it never spins
+ * but yields the CPU to it (`sched_yield`, a few times); then it sleeps on a
+ * futex word that the other side wakes only when it sees the sleeper's
+ * flag, so a send or recv with nobody asleep makes no system call. Where
+ * the CPU is unknown (macOS, Windows) it sleeps at once. The async calls
+ * spin the same way but never yield, then sleep off the main thread, and
+ * keep the process alive while they wait.
  *
  * **Closing.** `close()` (either side) marks the channel closed and wakes
  * every waiter. After that `send` throws `ERR_CHANNEL_CLOSED`, while `recv`
