@@ -5,6 +5,8 @@
  */
 import type { Ffi, Library, NativeFunction, NativeType, Symbols, SymbolTable } from "./types.ts";
 import { offThread } from "./offthread.ts";
+import { wrapPointers } from "./pointers.ts";
+import type { PointerCodec } from "./pointers.ts";
 
 /** The part of `bun:ffi` this adapter uses (Bun's own types are not a dependency). */
 interface BunFfiModule {
@@ -30,27 +32,14 @@ const TYPES: Record<NativeType, string> = {
 const specifier = "bun:ffi";
 const bun = (await import(specifier)) as BunFfiModule;
 
-function toPointer(address: bigint | number): number {
-  return Number(address);
-}
+/** Bun pointers are numbers (user-space addresses fit in 2^53), or bigints above that. */
+const codec: PointerCodec<number | bigint> = {
+  toPointer: (address) => Number(address),
+  fromPointer: (pointer) => pointer === null ? 0n : BigInt(pointer),
+};
 
-function fromPointer(pointer: number | bigint | null): bigint {
-  return pointer === null ? 0n : BigInt(pointer);
-}
-
-function wrap(
-  fn: NativeFunction,
-  parameters: readonly NativeType[],
-  result: NativeType,
-): NativeFunction {
-  const pointerArgs = parameters.flatMap((t, i) => t === "pointer" ? [i] : []);
-  if (pointerArgs.length === 0 && result !== "pointer") return fn;
-  return (...args: unknown[]) => {
-    for (const i of pointerArgs) args[i] = toPointer(args[i] as bigint);
-    const value = fn(...args);
-    return result === "pointer" ? fromPointer(value) : value;
-  };
-}
+const wrap = (fn: NativeFunction, parameters: readonly NativeType[], result: NativeType) =>
+  wrapPointers(fn, parameters, result, codec);
 
 /** Bun's {@link Ffi}. */
 export const bunFfi: Ffi = {
@@ -107,9 +96,9 @@ export const bunFfi: Ffi = {
   },
   view(address: bigint, length: number): ArrayBuffer {
     if (address === 0n) throw new RangeError("Cannot view a NULL pointer");
-    return bun.toArrayBuffer(toPointer(address), 0, length);
+    return bun.toArrayBuffer(Number(address), 0, length);
   },
   readI32(address: bigint): number {
-    return bun.read.i32(toPointer(address), 0);
+    return bun.read.i32(Number(address), 0);
   },
 };

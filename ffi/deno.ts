@@ -5,6 +5,7 @@
  */
 import type { Ffi, Library, NativeFunction, NativeType, Symbols, SymbolTable } from "./types.ts";
 import { offThread } from "./offthread.ts";
+import { wrapPointers } from "./pointers.ts";
 
 const TYPES: Record<NativeType, Deno.NativeType | Deno.NativeResultType> = {
   void: "void",
@@ -26,19 +27,8 @@ function fromPointer(pointer: Deno.PointerValue): bigint {
 }
 
 /** Wraps a raw Deno symbol so that pointers cross as bigints. */
-function wrap(
-  fn: NativeFunction,
-  parameters: readonly NativeType[],
-  result: NativeType,
-): NativeFunction {
-  const pointerArgs = parameters.flatMap((t, i) => t === "pointer" ? [i] : []);
-  if (pointerArgs.length === 0 && result !== "pointer") return fn;
-  return (...args: unknown[]) => {
-    for (const i of pointerArgs) args[i] = toPointer(args[i] as bigint);
-    const value = fn(...args);
-    return result === "pointer" ? fromPointer(value) : value;
-  };
-}
+const wrap = (fn: NativeFunction, parameters: readonly NativeType[], result: NativeType) =>
+  wrapPointers(fn, parameters, result, { toPointer, fromPointer });
 
 function permissionHint(error: unknown): Error {
   const name = (error as Error)?.name;

@@ -9,6 +9,7 @@
 import { createRequire } from "node:module";
 import type { Ffi, Library, NativeFunction, NativeType, Symbols, SymbolTable } from "./types.ts";
 import { offThread } from "./offthread.ts";
+import { wrapPointers } from "./pointers.ts";
 
 /** The part of koffi this adapter uses. */
 interface Koffi {
@@ -43,13 +44,12 @@ function loadKoffi(): Koffi {
 
 let koffi: Koffi | undefined;
 
-function wrap(fn: NativeFunction, result: NativeType): NativeFunction {
-  if (result !== "pointer") return fn;
-  return (...args: unknown[]) => {
-    const value = fn(...args);
-    return value === null ? 0n : BigInt(value);
-  };
-}
+/** koffi 3 pointers are already bigints; only NULL results need care. */
+const wrap = (fn: NativeFunction, result: NativeType) =>
+  wrapPointers(fn, [], result, {
+    toPointer: (address: bigint) => address,
+    fromPointer: (pointer: unknown) => pointer === null ? 0n : BigInt(pointer as bigint),
+  });
 
 /** Node's {@link Ffi}, through koffi. */
 export const nodeFfi: Ffi = {

@@ -19,7 +19,14 @@ export const RUNTIME: "deno" | "bun" | "node" = "Deno" in globalThis ? "deno" : 
 
 /** The runtimes children can be started in. */
 export const RUNTIMES = ["deno", "bun", "node"] as const;
-export type Runtime = typeof RUNTIMES[number];
+/** A runtime a child can run in: the three, plus Node 22, our oldest supported Node. */
+export type Runtime = typeof RUNTIMES[number] | "node22";
+
+/** Node 22, our oldest supported Node, when tools/node22.sh has fetched it. */
+export const NODE22: string = fileURLToPath(new URL("../.cache/node22/package/bin/node", import.meta.url));
+
+/** The runtimes to start children in: the three, and Node 22 when it is there. */
+export const CHILD_RUNTIMES: readonly Runtime[] = existsSync(NODE22) ? [...RUNTIMES, "node22"] : RUNTIMES;
 
 /** The command line that runs a TypeScript file in `runtime`. */
 export function command(runtime: Runtime): string[] {
@@ -30,6 +37,8 @@ export function command(runtime: Runtime): string[] {
       return [bin("bun"), "run"];
     case "node":
       return [bin("node"), "--no-warnings"];
+    case "node22":
+      return [NODE22, "--no-warnings"];
   }
 }
 

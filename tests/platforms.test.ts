@@ -71,7 +71,7 @@ test("Darwin symbol names: __error for errno, fstat$INODE64 on x64", () => {
 test("an unsupported OS gets a clear error, not a crash", () => {
   const backend = namedBackendFor("aix");
   assert.throws(
-    () => backend.create("x", { size: 1, mode: 0o600, reserve: true }),
+    () => backend.create("x", { size: 1, mode: 0o600, reserve: true, namespace: "local" }),
     /does not support shared memory on 'aix'/,
   );
 });

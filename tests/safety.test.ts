@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Segment } from "../mod.ts";
-import { child, command, ok, ROOT, run, RUNTIMES, shmExists, testName } from "./helpers.ts";
+import { child, CHILD_RUNTIMES, command, ok, ROOT, run, RUNTIMES, shmExists, testName } from "./helpers.ts";
 
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
@@ -24,7 +24,7 @@ function sh(script: string, env: Record<string, string> = {}) {
 
 const quote = (args: string[]) => args.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
 
-for (const runtime of RUNTIMES) {
+for (const runtime of CHILD_RUNTIMES) {
   test(`${runtime}: old views after close, stolen buffers and read-only writes never crash`, () => {
     const name = testName();
     try {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Segment, ShmError } from "../mod.ts";
-import { child, ok, run, RUNTIMES, shmExists, testName } from "./helpers.ts";
+import { child, CHILD_RUNTIMES, ok, run, shmExists, testName } from "./helpers.ts";
 
 test("create, write, open in this process, close detaches every view, unlink", () => {
   const name = testName();
@@ -190,7 +190,7 @@ test("a read-only segment is read zero-copy, and writes through it never reach t
   }
 });
 
-for (const runtime of RUNTIMES) {
+for (const runtime of CHILD_RUNTIMES) {
   test(`a ${runtime} child reads and writes what this process shares`, () => {
     const name = testName();
     using seg = Segment.create(name, { size: 8192 });
