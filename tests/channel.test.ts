@@ -1,7 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Channel, Segment, ShmError } from "../mod.ts";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { child, command, have, ok, run, runAsync, RUNTIMES, testName } from "./helpers.ts";
 import type { ChildResult } from "./helpers.ts";
 import type { Runtime } from "./helpers.ts";
@@ -275,3 +278,49 @@ for (const runtime of RUNTIMES) {
       assert.deepEqual(JSON.parse(ok(await r)), { code: "ERR_CHANNEL_CLOSED" });
     }));
 }
+
+const cc = spawnSync("cc", ["--version"], { stdio: "ignore" }).status === 0;
+
+test("a C program speaks the documented layout: it receives from Deno and sends to Node", {
+  skip: !cc && "needs a C compiler",
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "shmem-c-"));
+  const exe = join(dir, "channel_peer");
+  try {
+    const build = spawnSync("cc", ["-O2", "-o", exe, child("channel_peer.c"), "-lrt"], { encoding: "utf8" });
+    assert.equal(build.status, 0, build.stderr);
+    const runC = (args: string[]) =>
+      new Promise<ChildResult>((resolve) => {
+        const p = spawn(exe, args, { stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        p.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+        p.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+        const timer = setTimeout(() => p.kill("SIGKILL"), 60_000);
+        p.on("close", (status, signal) => {
+          clearTimeout(timer);
+          resolve({ status, signal, stdout, stderr });
+        });
+      });
+    await withSegment(4096 + 192, async (seg, name) => {
+      Channel.create(seg);
+      const [p, c] = await Promise.all([
+        runAsync("deno", peer, [name, "0", "produce", "200000"]),
+        runC([name, "consume", "200000"]),
+      ]);
+      assert.deepEqual(JSON.parse(ok(p, "deno")), { sent: 200_000 });
+      assert.deepEqual(JSON.parse(ok(c, "C consumer")), { received: 200_000 });
+    });
+    await withSegment(4096 + 192, async (seg, name) => {
+      Channel.create(seg);
+      const [p, c] = await Promise.all([
+        runC([name, "produce", "200000"]),
+        runAsync("node", peer, [name, "0", "consume", "200000"]),
+      ]);
+      assert.deepEqual(JSON.parse(ok(p, "C producer")), { sent: 200_000 });
+      assert.deepEqual(JSON.parse(ok(c, "node")), { received: 200_000 });
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
