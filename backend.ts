@@ -33,6 +33,8 @@ export interface CreateRequest {
   readonly size: number;
   readonly mode: number;
   readonly reserve: boolean;
+  /** Mark the segment as created by shmem, so a collector may remove it once nobody holds it (default true). */
+  readonly track?: boolean;
   /** Windows: the kernel object namespace (`Local\` or `Global\`); ignored elsewhere. */
   readonly namespace: Namespace;
 }

@@ -18,6 +18,8 @@ export interface ShmErrorInit {
   readonly message: string;
   /** The underlying error, if any. */
   readonly cause?: unknown;
+  /** A hint on what to do, replacing the default one for `code` (`""` for none). */
+  readonly hint?: string;
 }
 
 const HINTS: Readonly<Record<string, string>> = {
@@ -69,7 +71,7 @@ export class ShmError extends Error {
 
   /** Makes an error; the message gets a hint for well-known codes. */
   constructor(init: ShmErrorInit) {
-    const hint = HINTS[init.code];
+    const hint = init.hint ?? HINTS[init.code];
     super(hint ? `${init.message}. ${hint}` : init.message, { cause: init.cause });
     this.name = "ShmError";
     this.code = init.code;

@@ -8,6 +8,9 @@ import type { Namespace } from "./backend.ts";
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
 import { portableName } from "./names.ts";
 import { Views } from "./views.ts";
+import { collectSegments, listSegments } from "./inventory.ts";
+import type { CollectOptions, SegmentInfo } from "./inventory.ts";
+import { unlinkOnExit } from "./unlink_on_exit.ts";
 
 /** Options of {@link Segment.create}. */
 export interface CreateOptions {
@@ -26,6 +29,18 @@ export interface CreateOptions {
    * with SIGBUS: use it only for sparse segments on a roomy file system.
    */
   reserve?: boolean;
+  /**
+   * Mark the segment as made by shmem (Linux: a `user.shmem` extended
+   * attribute), so that {@link Segment.collect} and `shmem gc` may remove it
+   * once no process holds it. Default `true`. Pass `false` for a segment
+   * meant to outlive every process that has it open.
+   */
+  track?: boolean;
+  /**
+   * Remove the name when this process ends normally or by SIGINT/SIGTERM
+   * (not SIGKILL: `collect()` handles that). Default `false`.
+   */
+  unlinkOnExit?: boolean;
   /**
    * Windows only: the kernel object namespace, `"local"` (`Local\`, this
    * login session; the default) or `"global"` (`Global\`, every session;
@@ -96,7 +111,7 @@ function checkMode(mode: unknown): number {
   return mode;
 }
 
-let make: (name: string, views: Views) => Segment;
+let make: (name: string, views: Views, cancelExit?: () => void) => Segment;
 
 /**
  * A named shared-memory segment: POSIX `shm_open` on Linux and macOS, a named
@@ -126,9 +141,14 @@ let make: (name: string, views: Views) => Segment;
 export class Segment extends MappedMemory {
   /** The portable name, without a leading `/`. */
   readonly name: string;
+  #cancelExit: (() => void) | undefined;
 
   static {
-    make = (name, views) => new Segment(name, views);
+    make = (name, views, cancelExit) => {
+      const seg = new Segment(name, views);
+      seg.#cancelExit = cancelExit;
+      return seg;
+    };
   }
 
   private constructor(name: string, views: Views) {
@@ -143,7 +163,8 @@ export class Segment extends MappedMemory {
    *
    * @param name Portable name: no `/` except an optional leading one, no NUL;
    *   at most 30 bytes on macOS, 255 on Linux.
-   * @param options `size` (required), `mode` (default `0o600`), `reserve` (default `true`).
+   * @param options `size` (required), `mode` (default `0o600`), `reserve` (default `true`),
+   *   `track` (default `true`), `unlinkOnExit` (default `false`).
    * @throws {TypeError|RangeError} for a bad name or option, before any system call.
    * @throws {ShmError} `EEXIST`, `EACCES`, `ENOSPC`, ... from the system; nothing is left behind.
    * @example
@@ -161,9 +182,21 @@ export class Segment extends MappedMemory {
     const size = checkSize(o.size, backend.maxSize);
     const mode = checkMode(o.mode);
     const reserve = checkBoolean(o.reserve, "reserve", true);
+    const track = checkBoolean(o.track, "track", true);
+    const atExit = checkBoolean(o.unlinkOnExit, "unlinkOnExit", false);
     const namespace = checkNamespace(o.namespace);
-    const raw = backend.create(bare, { size, mode, reserve, namespace });
-    return make(bare, new Views(raw, false, `Segment '${bare}'`));
+    const raw = backend.create(bare, { size, mode, reserve, namespace, track });
+    let cancelExit: (() => void) | undefined;
+    if (atExit) {
+      try {
+        cancelExit = unlinkOnExit(bare, raw.handle);
+      } catch (error) {
+        raw.release();
+        backend.unlink(bare, namespace);
+        throw error;
+      }
+    }
+    return make(bare, new Views(raw, false, `Segment '${bare}'`), cancelExit);
   }
 
   /**
@@ -224,6 +257,46 @@ export class Segment extends MappedMemory {
    * ```
    */
   unlink(): void {
+    this.#cancelExit?.();
+    this.#cancelExit = undefined;
     Segment.unlink(this.name);
+  }
+
+  /**
+   * The named segments this user can see (Linux: the segments in /dev/shm;
+   * glibc's `sem.*` semaphores, directories and symlinks are left out), with
+   * size, mode, owner, last change, and whether a process holds it through
+   * shmem. macOS and Windows cannot list: a ShmError `ERR_UNSUPPORTED` says so.
+   *
+   * @example Leaks at a glance
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * for (const s of Segment.list()) {
+   *   console.log(s.name, s.size, s.held ? "in use" : "not held by shmem");
+   * }
+   * ```
+   */
+  static list(): SegmentInfo[] {
+    return listSegments();
+  }
+
+  /**
+   * Removes leaked segments: only those shmem created with tracking, that no
+   * process holds any more (the kernel drops a holder's lock when it dies,
+   * even by SIGKILL), and that are older than the grace period. Segments
+   * other programs made, held ones and brand-new ones are never touched.
+   * Returns what it removed (with `dryRun`, what it would remove).
+   *
+   * @param options `dryRun` (default `false`), `graceMs` (default `10_000`), `prefix` (default `""`).
+   * @example Clean up after crashed runs
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * const wouldGo = Segment.collect({ dryRun: true });
+   * const removed = Segment.collect({ prefix: "myapp_" });
+   * console.log(`removed ${removed.length} leaked segments`);
+   * ```
+   */
+  static collect(options?: CollectOptions): SegmentInfo[] {
+    return collectSegments(options);
   }
 }

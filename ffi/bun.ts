@@ -53,10 +53,15 @@ export const bunFfi: Ffi = {
     for (const path of candidates) {
       const symbols: Record<string, NativeFunction | undefined> = {};
       const defs: Record<string, { args: string[]; returns: string }> = {};
+      // Bun binds each exported name once per dlopen: the first required use
+      // of a name goes in the main dlopen; other declarations of the same name
+      // (another signature of a variadic function) are bound alone below.
+      const mainKey: Record<string, string> = {};
       let lib: ReturnType<BunFfiModule["dlopen"]> | undefined;
       try {
         for (const [key, def] of Object.entries(table)) {
-          if (!def.optional && !def.nonblocking) {
+          if (!def.optional && !def.nonblocking && !((def.name ?? key) in mainKey)) {
+            mainKey[def.name ?? key] = key;
             defs[def.name ?? key] = {
               args: def.parameters.map((t) => TYPES[t]),
               returns: TYPES[def.result],
@@ -75,8 +80,9 @@ export const bunFfi: Ffi = {
         }
         const exported = def.name ?? key;
         let fn: NativeFunction | undefined = lib.symbols[exported];
-        if (def.optional) {
-          // Bun fails a whole dlopen on one missing symbol: bind optional ones alone.
+        if (mainKey[exported] !== key) {
+          // Optional symbols are bound alone (Bun fails a whole dlopen on one
+          // missing symbol), and so are second signatures of one name.
           try {
             fn = bun.dlopen(path, {
               [exported]: {
@@ -84,7 +90,8 @@ export const bunFfi: Ffi = {
                 returns: TYPES[def.result],
               },
             }).symbols[exported];
-          } catch {
+          } catch (error) {
+            if (!def.optional) throw error;
             fn = undefined;
           }
         }

@@ -39,6 +39,67 @@ export interface PosixConstants {
   readonly errnoLocation: string;
   /** Largest segment size accepted, in bytes (a user address space is 2^47 on x86-64 and arm64). */
   readonly maxSize: number;
+  /** `open(2)` flag: close on exec (Linux 0o2000000, Darwin 0x1000000). */
+  readonly O_CLOEXEC: number;
+  /** `open(2)` flag: do not block opening a FIFO or device (Linux 0o4000, Darwin 0x4). */
+  readonly O_NONBLOCK: number;
+  /** `mmap(2)` flag: memory backed by no file (Linux 0x20, Darwin 0x1000). */
+  readonly MAP_ANONYMOUS: number;
+  /** `mmap(2)` flag: fault every page in at once (Linux 0x8000; Darwin has none: 0). */
+  readonly MAP_POPULATE: number;
+  /** `msync(2)` flag: write back and wait (Linux 4, Darwin 0x10). */
+  readonly MS_SYNC: number;
+  /** `struct stat` layout per architecture, for the file type and size of an open descriptor. */
+  readonly stat: Readonly<Record<string, StatLayout>>;
+  /** The file-type bits of `st_mode` and the regular-file and directory types. */
+  readonly S_IFMT: number;
+  readonly S_IFREG: number;
+  readonly S_IFDIR: number;
+  /** System V shared memory constants and `struct shmid_ds` layout. */
+  readonly sysv: SysvConstants;
+  /** `memfd_create` and file sealing (Linux only; `undefined` elsewhere). */
+  readonly memfd: MemfdConstants | undefined;
+}
+
+/** Where `fstat` puts the fields shmem reads, for one architecture. */
+export interface StatLayout {
+  /** `sizeof(struct stat)`. */
+  readonly bytes: number;
+  /** Offset of `st_mode` and its width in bytes (2 on Darwin, 4 on Linux). */
+  readonly modeOffset: number;
+  readonly modeBytes: 2 | 4;
+  /** Offset of `st_size` (a 64-bit `off_t`). */
+  readonly sizeOffset: number;
+}
+
+/** System V shared memory, as data. */
+export interface SysvConstants {
+  readonly IPC_PRIVATE: number;
+  readonly IPC_CREAT: number;
+  readonly IPC_EXCL: number;
+  readonly IPC_RMID: number;
+  readonly IPC_STAT: number;
+  readonly SHM_RDONLY: number;
+  /** `sizeof(struct shmid_ds)` as `shmctl(IPC_STAT)` fills it. */
+  readonly dsBytes: number;
+  /** Offsets in `struct shmid_ds`: `shm_perm.__key` (i32), `shm_perm.uid` (u32), `shm_perm.mode` (u16 read), `shm_segsz` (size_t), `shm_nattch`. */
+  readonly keyOffset: number;
+  readonly uidOffset: number;
+  readonly modeOffset: number;
+  readonly segszOffset: number;
+  readonly nattchOffset: number;
+  readonly nattchBytes: 2 | 8;
+}
+
+/** `memfd_create` flags and `fcntl` sealing commands (Linux). */
+export interface MemfdConstants {
+  readonly MFD_CLOEXEC: number;
+  readonly MFD_ALLOW_SEALING: number;
+  readonly F_ADD_SEALS: number;
+  readonly F_GET_SEALS: number;
+  readonly F_SEAL_SEAL: number;
+  readonly F_SEAL_SHRINK: number;
+  readonly F_SEAL_GROW: number;
 }
 
 const LINUX: PosixConstants = {
@@ -60,6 +121,45 @@ const LINUX: PosixConstants = {
   libraries: ["libc.so.6", "librt.so.1", "libc.so", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"],
   errnoLocation: "__errno_location",
   maxSize: 2 ** 47,
+  O_CLOEXEC: 0o2000000,
+  O_NONBLOCK: 0o4000,
+  MAP_ANONYMOUS: 0x20,
+  MAP_POPULATE: 0x8000,
+  MS_SYNC: 4,
+  // glibc's struct stat: x86-64 (st_mode u32 at 24) and the generic layout of arm64 (at 16).
+  stat: {
+    x64: { bytes: 144, modeOffset: 24, modeBytes: 4, sizeOffset: 48 },
+    arm64: { bytes: 128, modeOffset: 16, modeBytes: 4, sizeOffset: 48 },
+  },
+  S_IFMT: 0o170000,
+  S_IFREG: 0o100000,
+  S_IFDIR: 0o040000,
+  // <sys/ipc.h>, <sys/shm.h>; struct shmid_ds of glibc on 64-bit (112 bytes), checked with offsetof.
+  sysv: {
+    IPC_PRIVATE: 0,
+    IPC_CREAT: 0o1000,
+    IPC_EXCL: 0o2000,
+    IPC_RMID: 0,
+    IPC_STAT: 2,
+    SHM_RDONLY: 0o10000,
+    dsBytes: 112,
+    keyOffset: 0,
+    uidOffset: 4,
+    modeOffset: 20,
+    segszOffset: 48,
+    nattchOffset: 88,
+    nattchBytes: 8,
+  },
+  // <linux/memfd.h>, <linux/fcntl.h>
+  memfd: {
+    MFD_CLOEXEC: 1,
+    MFD_ALLOW_SEALING: 2,
+    F_ADD_SEALS: 1033,
+    F_GET_SEALS: 1034,
+    F_SEAL_SEAL: 1,
+    F_SEAL_SHRINK: 2,
+    F_SEAL_GROW: 4,
+  },
 };
 
 const DARWIN: PosixConstants = {
@@ -86,6 +186,38 @@ const DARWIN: PosixConstants = {
   libraries: ["/usr/lib/libSystem.B.dylib"],
   errnoLocation: "__error",
   maxSize: 2 ** 47,
+  O_CLOEXEC: 0x1000000,
+  O_NONBLOCK: 0x4,
+  MAP_ANONYMOUS: 0x1000,
+  MAP_POPULATE: 0,
+  MS_SYNC: 0x10,
+  // struct stat with 64-bit inodes: st_mode (u16) at 4, st_size at 96.
+  stat: {
+    x64: { bytes: 144, modeOffset: 4, modeBytes: 2, sizeOffset: 96 },
+    arm64: { bytes: 144, modeOffset: 4, modeBytes: 2, sizeOffset: 96 },
+  },
+  S_IFMT: 0o170000,
+  S_IFREG: 0o100000,
+  S_IFDIR: 0o040000,
+  // <sys/ipc.h>, <sys/shm.h>: struct __shmid_ds_new under #pragma pack(4), from the headers (not run here):
+  // ipc_perm { uid 0, gid 4, cuid 8, cgid 12, mode u16 16, _seq 18, _key 20 }, shm_segsz 24,
+  // shm_lpid 32, shm_cpid 36, shm_nattch u16 40, shm_atime 44, shm_dtime 52, shm_ctime 60, internal 68.
+  sysv: {
+    IPC_PRIVATE: 0,
+    IPC_CREAT: 0o1000,
+    IPC_EXCL: 0o2000,
+    IPC_RMID: 0,
+    IPC_STAT: 2,
+    SHM_RDONLY: 0o10000,
+    dsBytes: 76,
+    keyOffset: 20,
+    uidOffset: 0,
+    modeOffset: 16,
+    segszOffset: 24,
+    nattchOffset: 40,
+    nattchBytes: 2,
+  },
+  memfd: undefined,
 };
 
 const BY_OS: Readonly<Record<string, PosixConstants>> = {

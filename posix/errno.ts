@@ -41,6 +41,8 @@ const ERRNO: ReadonlyArray<readonly [name: string, linux: number, darwin: number
   ["ETIMEDOUT", 110, 60, "Connection timed out"],
   ["EOWNERDEAD", 130, 105, "Owner died"],
   ["ENOTRECOVERABLE", 131, 104, "State not recoverable"],
+  ["ENXIO", 6, 6, "No such device or address"],
+  ["ENODATA", 61, 96, "No data available"],
 ];
 
 /** An errno table for one OS. */

@@ -12,6 +12,7 @@ export function errnoError(
   syscall: string,
   errno: number,
   path?: string,
+  hints?: Readonly<Record<string, string>>,
 ): ShmError {
   const table = errnoTable(os);
   const code = table.name(errno);
@@ -22,5 +23,6 @@ export function errnoError(
     syscall,
     path,
     message: `${syscall} failed${about}: ${code} (${table.text(errno)})`,
+    hint: hints?.[code],
   });
 }

@@ -43,6 +43,46 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     },
     // int *__errno_location(void);  (Darwin: int *__error(void))
     errno_location: { parameters: [], result: "pointer", name: c.errnoLocation },
+    // int open(const char *path, int flags, mode_t mode);  variadic mode: creation follows with fchmod
+    open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+    // int unlink(const char *path);
+    unlink: { parameters: ["buffer"], result: "i32" },
+    // int msync(void *addr, size_t length, int flags);
+    msync: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+    // int getpagesize(void);
+    getpagesize: { parameters: [], result: "i32" },
+    // pid_t getpid(void);
+    getpid: { parameters: [], result: "i32" },
+    // void *memcpy(void *dest, const void *src, size_t n);
+    memcpy: { parameters: ["pointer", "pointer", "usize"], result: "pointer" },
+    // int shmget(key_t key, size_t size, int shmflg);
+    shmget: { parameters: ["i32", "usize", "i32"], result: "i32", optional: true },
+    // void *shmat(int shmid, const void *shmaddr, int shmflg);
+    shmat: { parameters: ["i32", "pointer", "i32"], result: "pointer", optional: true },
+    // int shmdt(const void *shmaddr);
+    shmdt: { parameters: ["pointer"], result: "i32", optional: true },
+    // int shmctl(int shmid, int cmd, struct shmid_ds *buf);
+    shmctl: { parameters: ["i32", "i32", "buffer"], result: "i32", optional: true },
+    // int memfd_create(const char *name, unsigned int flags);  (Linux, glibc >= 2.27)
+    memfd_create: { parameters: ["buffer", "u32"], result: "i32", optional: true },
+    // int fcntl(int fd, int cmd, int arg);  variadic; the int argument of F_ADD_SEALS goes in a register on Linux
+    fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+    // int fcntl(int fd, int cmd, ... /* struct flock *lock */);  the same variadic fcntl, with a pointer third argument
+    fcntl_lock: { parameters: ["i32", "i32", "buffer"], result: "i32", name: "fcntl" },
+    // int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags);  (Linux; Darwin has two more arguments)
+    fsetxattr: { parameters: ["i32", "buffer", "buffer", "usize", "i32"], result: "i32", optional: true },
+    // ssize_t fgetxattr(int fd, const char *name, void *value, size_t size);  (Linux; Darwin has two more arguments)
+    fgetxattr: { parameters: ["i32", "buffer", "buffer", "usize"], result: "i64", optional: true },
+    // int lstat(const char *path, struct stat *buf);  (glibc >= 2.33 exports it; older ones only __lxstat)
+    lstat: { parameters: ["buffer", "buffer"], result: "i32", optional: true },
+    // DIR *opendir(const char *name);
+    opendir: { parameters: ["buffer"], result: "pointer", optional: true },
+    // struct dirent *readdir(DIR *dirp);  (64-bit inodes and offsets on 64-bit Linux)
+    readdir: { parameters: ["pointer"], result: "pointer", optional: true },
+    // int closedir(DIR *dirp);
+    closedir: { parameters: ["pointer"], result: "i32", optional: true },
+    // ssize_t read(int fd, void *buf, size_t count);
+    read: { parameters: ["i32", "buffer", "usize"], result: "i64", optional: true },
     // int sched_getcpu(void);  (glibc and musl; not on Darwin)
     sched_getcpu: { parameters: [], result: "i32", optional: true },
     // int sched_yield(void);

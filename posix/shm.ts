@@ -11,6 +11,7 @@ import { posixConstants } from "./constants.ts";
 import type { PosixConstants } from "./constants.ts";
 import { errnoError } from "./fail.ts";
 import { libc } from "./libc.ts";
+import { holdCreated, openHeld } from "./holders.ts";
 import type { Libc } from "./libc.ts";
 
 const MAP_FAILED = (1n << 64n) - 1n;
@@ -88,6 +89,7 @@ function create(name: string, request: CreateRequest): RawMapping {
     if (lib.symbols.fchmod(fd, request.mode) !== 0) {
       throw errnoError(c.os, "fchmod", l.errno(), name);
     }
+    holdCreated(l, fd, name, request.track ?? true);
     if (lib.symbols.ftruncate(fd, request.size) !== 0) {
       throw errnoError(c.os, "ftruncate", l.errno(), name);
     }
@@ -110,8 +112,7 @@ function open(name: string, request: OpenRequest): RawMapping {
   const l = libc();
   const { c, lib } = l;
   const copy = request.readOnly || request.private;
-  const fd = lib.symbols.shm_open(cName(name), copy ? c.O_RDONLY : c.O_RDWR, 0) as number;
-  if (fd < 0) throw errnoError(c.os, "shm_open", l.errno(), name);
+  const fd = openHeld(l, name, copy ? c.O_RDONLY : c.O_RDWR);
   try {
     const size = descriptorSize(l, fd, name);
     if (size === 0) {

@@ -1,0 +1,91 @@
+/**
+ * Work to do when the process ends: normally, by `exit()`, or by SIGINT or
+ * SIGTERM, in each runtime's own way. (SIGKILL and crashes run nothing: the
+ * kernel-kept holder locks cover those.)
+ *
+ * - Deno: the `unload` event, and `Deno.addSignalListener`; after the work a
+ *   signal ends the process with the conventional code (130 for SIGINT, 143
+ *   for SIGTERM).
+ * - Node and Bun: `process.on("exit")`, and signal listeners. A listener
+ *   changes the default behaviour of a signal, so when no other listener is
+ *   installed this one does the work, removes itself and sends the signal
+ *   again: the process then dies by the signal as it would have. When the
+ *   program has its own listener, that listener decides; if it exits, the
+ *   `exit` hook does the work.
+ *
+ * @module
+ */
+
+const SIGNALS = [["SIGINT", 2], ["SIGTERM", 15]] as const;
+
+const tasks = new Set<() => void>();
+let installed = false;
+
+function runAll(): void {
+  const list = [...tasks];
+  tasks.clear();
+  for (const task of list) {
+    try {
+      task();
+    } catch {
+      // Exit work is best effort: one failure must not stop the others.
+    }
+  }
+}
+
+interface DenoLike {
+  addSignalListener(signal: string, handler: () => void): void;
+  exit(code: number): never;
+}
+
+interface ProcessLike {
+  pid: number;
+  on(event: string, handler: (...args: unknown[]) => void): void;
+  removeListener(event: string, handler: (...args: unknown[]) => void): void;
+  listenerCount(event: string): number;
+  kill(pid: number, signal: string): void;
+  exit(code: number): never;
+}
+
+function install(): void {
+  installed = true;
+  const deno = (globalThis as { Deno?: DenoLike }).Deno;
+  if (deno !== undefined) {
+    globalThis.addEventListener("unload", runAll);
+    // An uncaught error ends Deno without "unload"; these events come first.
+    globalThis.addEventListener("error", runAll);
+    globalThis.addEventListener("unhandledrejection", runAll);
+    for (const [signal, number] of SIGNALS) {
+      deno.addSignalListener(signal, () => {
+        runAll();
+        deno.exit(128 + number);
+      });
+    }
+    return;
+  }
+  const proc = (globalThis as unknown as { process: ProcessLike }).process;
+  proc.on("exit", runAll);
+  for (const [signal, number] of SIGNALS) {
+    const handler = () => {
+      if (proc.listenerCount(signal) > 1) return; // the program handles it
+      runAll();
+      proc.removeListener(signal, handler);
+      proc.kill(proc.pid, signal);
+      // Should the signal not end the process (a runtime that keeps it), exit conventionally.
+      setTimeout(() => proc.exit(128 + number), 200);
+    };
+    proc.on(signal, handler);
+  }
+}
+
+/**
+ * Runs `task` once when the process ends normally or by SIGINT/SIGTERM.
+ * Returns a function that cancels it.
+ */
+export function atExit(task: () => void): () => void {
+  if (!installed) install();
+  tasks.add(task);
+  return () => {
+    tasks.delete(task);
+  };
+}

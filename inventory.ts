@@ -1,0 +1,95 @@
+/**
+ * Listing named segments and collecting the leaked ones, on every platform:
+ * Linux does it (posix/inventory.ts); macOS and Windows say why they cannot.
+ *
+ * @module
+ */
+import { ShmError } from "./errors.ts";
+import { ffi } from "./ffi/mod.ts";
+import { namedBackend } from "./backend.ts";
+import { portableName } from "./names.ts";
+import { collectPosixSegments, inspectPosixSegment, listPosixSegments } from "./posix/inventory.ts";
+import type { SegmentRecord } from "./posix/inventory.ts";
+
+/**
+ * A named segment as {@link Segment.list} reports it.
+ *
+ * @example Find the big ones
+ * ```ts
+ * import { Segment, type SegmentInfo } from "./mod.ts";
+ * const big: SegmentInfo[] = Segment.list().filter((s) => s.size > 1 << 30);
+ * ```
+ */
+export type SegmentInfo = SegmentRecord;
+
+/** Options of {@link Segment.collect}. */
+export interface CollectOptions {
+  /** Report what would be removed, and remove nothing. Default `false`. */
+  dryRun?: boolean;
+  /**
+   * Leave alone segments created less than this many milliseconds ago (a
+   * creator may still be starting). Default `10_000`.
+   */
+  graceMs?: number;
+  /** Only consider names starting with this. Default `""` (every name). */
+  prefix?: string;
+}
+
+const WHY: Readonly<Record<string, string>> = {
+  darwin:
+    "macOS keeps POSIX shared-memory objects out of the file system and offers no call that lists them, so shmem cannot list or collect them there; use { unlinkOnExit: true } and unlink() instead",
+  win32:
+    "Windows has no persistent named shared memory: a named mapping vanishes with its last handle, so nothing can leak and there is nothing to list",
+};
+
+function unsupported(what: string): ShmError {
+  const why = WHY[ffi.os] ?? `shmem cannot list shared memory on '${ffi.os}'`;
+  return new ShmError({ code: "ERR_UNSUPPORTED", errno: 0, message: `${what} is not supported here: ${why}` });
+}
+
+/** Every named segment this user can see (Linux), sorted by name. */
+export function listSegments(): SegmentInfo[] {
+  if (ffi.os !== "linux") throw unsupported("Listing segments");
+  return listPosixSegments();
+}
+
+/** One segment by its portable name (Linux); ShmError `ENOENT` when there is none. */
+export function inspectSegment(name: string): SegmentInfo {
+  const bare = portableName(name, namedBackend().nameRules);
+  if (ffi.os !== "linux") throw unsupported("Inspecting segments");
+  return inspectPosixSegment(bare);
+}
+
+function checkOptions(options: unknown): { dryRun: boolean; graceMs: number; prefix: string } {
+  if (options === undefined) return { dryRun: false, graceMs: 10_000, prefix: "" };
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`Segment.collect options must be an object, got ${options === null ? "null" : typeof options}`);
+  }
+  const o = options as Record<string, unknown>;
+  if (o.dryRun !== undefined && typeof o.dryRun !== "boolean") {
+    throw new TypeError(`Option 'dryRun' must be a boolean, got ${typeof o.dryRun}`);
+  }
+  if (o.graceMs !== undefined && typeof o.graceMs !== "number") {
+    throw new TypeError(`Option 'graceMs' must be a number, got ${typeof o.graceMs}`);
+  }
+  if (o.graceMs !== undefined && (!Number.isFinite(o.graceMs) || (o.graceMs as number) < 0)) {
+    throw new RangeError(`Option 'graceMs' must be a finite number of milliseconds >= 0, got ${o.graceMs}`);
+  }
+  if (o.prefix !== undefined && typeof o.prefix !== "string") {
+    throw new TypeError(`Option 'prefix' must be a string, got ${typeof o.prefix}`);
+  }
+  const prefix = ((o.prefix as string | undefined) ?? "").replace(/^\//, "");
+  return {
+    dryRun: (o.dryRun as boolean | undefined) ?? false,
+    graceMs: (o.graceMs as number | undefined) ?? 10_000,
+    prefix,
+  };
+}
+
+/** Removes (or, dry, reports) the orphans shmem made; see {@link Segment.collect}. */
+export function collectSegments(options?: CollectOptions): SegmentInfo[] {
+  const request = checkOptions(options);
+  if (ffi.os === "win32") return [];
+  if (ffi.os !== "linux") throw unsupported("Collecting segments");
+  return collectPosixSegments(request);
+}

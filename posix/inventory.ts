@@ -1,0 +1,188 @@
+/**
+ * Listing the named POSIX segments of Linux (the files of /dev/shm) and
+ * removing the orphans shmem made.
+ *
+ * Only regular files count: directories, symlinks and glibc's named
+ * semaphores (`sem.<name>`, which are POSIX semaphores, not segments) are
+ * left out. Whether a segment is held and whether shmem made it is read from
+ * the object itself through a descriptor (see holders.ts), never from pid
+ * files.
+ *
+ * @module
+ */
+import { libc } from "./libc.ts";
+import type { Libc } from "./libc.ts";
+import { errnoError } from "./fail.ts";
+import { descriptorInode, holderConstants, isHeld, nameInode, readMark, tryExclusive } from "./holders.ts";
+import type { HolderConstants } from "./holders.ts";
+import { DT_REG, DT_UNKNOWN, readDirectory, statPath } from "./files.ts";
+import type { FileStatus } from "./files.ts";
+
+/** One named segment as the file system and its holders describe it. */
+export interface SegmentRecord {
+  /** The portable name (no leading `/`). */
+  readonly name: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Permission bits (`0o600`, ...). */
+  readonly mode: number;
+  /** The owner's user id. */
+  readonly uid: number;
+  /** Last change of the object (its ctime). */
+  readonly changed: Date;
+  /**
+   * Whether a process holds it through shmem (the kernel-kept lock): `true`,
+   * `false`, or `undefined` when this user cannot open it to ask. Programs
+   * that do not use shmem leave no lock, so `false` means "no shmem holder".
+   */
+  readonly held: boolean | undefined;
+  /** Whether shmem created it with tracking (`undefined`: cannot be known). */
+  readonly tracked: boolean | undefined;
+  /** When shmem created it (tracked segments only). */
+  readonly created: Date | undefined;
+  /** The process id of its creator (tracked segments only). */
+  readonly creatorPid: number | undefined;
+}
+
+const encoder = new TextEncoder();
+
+function cName(name: string): Uint8Array {
+  return encoder.encode(`/${name}\0`);
+}
+
+/** Whether a directory entry of /dev/shm is a shared-memory segment. */
+export function isSegmentName(name: string): boolean {
+  // glibc keeps sem_open's named semaphores in /dev/shm as "sem.<name>".
+  return !name.startsWith("sem.");
+}
+
+function statOf(l: Libc, h: HolderConstants, name: string): FileStatus | undefined {
+  return statPath(l, `${h.dir}/${name}`);
+}
+
+/** The names in the directory that may be segments: regular files (or unknown types), no semaphores. */
+function candidates(l: Libc, h: HolderConstants): string[] {
+  return readDirectory(l, h.dir)
+    .filter((e) => (e.type === DT_REG || e.type === DT_UNKNOWN) && isSegmentName(e.name))
+    .map((e) => e.name);
+}
+
+/** Opens the object `name` only if it is still the file `ino`; -1 otherwise. */
+function openSame(l: Libc, h: HolderConstants, name: string, oflag: number, ino: bigint): number {
+  const fd = l.lib.symbols.shm_open(cName(name), oflag | h.O_NONBLOCK, 0) as number;
+  if (fd < 0) return -1;
+  try {
+    if (descriptorInode(l, fd, name) === ino) return fd;
+  } catch {
+    // Treated as not the same object.
+  }
+  l.lib.symbols.close(fd);
+  return -1;
+}
+
+function record(l: Libc, h: HolderConstants, name: string, st: FileStatus): SegmentRecord {
+  let held: boolean | undefined;
+  let tracked: boolean | undefined;
+  let created: Date | undefined;
+  let creatorPid: number | undefined;
+  const fd = openSame(l, h, name, l.c.O_RDONLY, st.ino);
+  if (fd >= 0) {
+    try {
+      held = isHeld(l, h, fd, name);
+      const mark = readMark(l, h, fd);
+      tracked = mark === undefined ? undefined : mark !== null;
+      if (mark) {
+        created = new Date(mark.created);
+        creatorPid = mark.pid;
+      }
+    } catch {
+      held = undefined;
+    } finally {
+      l.lib.symbols.close(fd);
+    }
+  }
+  return {
+    name,
+    size: st.size,
+    mode: st.mode & 0o777,
+    uid: st.uid,
+    changed: new Date(st.ctimeMs),
+    held,
+    tracked,
+    created,
+    creatorPid,
+  };
+}
+
+function constants(): { l: Libc; h: HolderConstants } {
+  const l = libc();
+  const h = holderConstants(l.c.os);
+  if (!h) throw new Error(`Listing segments is not supported on '${l.c.os}'`);
+  return { l, h };
+}
+
+/** Every named segment this user can see, sorted by name. */
+export function listPosixSegments(): SegmentRecord[] {
+  const { l, h } = constants();
+  const out: SegmentRecord[] = [];
+  for (const name of candidates(l, h)) {
+    const st = statOf(l, h, name);
+    if (!st || !st.isFile) continue;
+    out.push(record(l, h, name, st));
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** One segment by its portable name; throws ENOENT when there is none. */
+export function inspectPosixSegment(name: string): SegmentRecord {
+  const { l, h } = constants();
+  const st = isSegmentName(name) ? statOf(l, h, name) : undefined;
+  if (!st || !st.isFile) throw errnoError(l.c.os, "stat", h.ENOENT, name);
+  return record(l, h, name, st);
+}
+
+/** What {@link collectPosixSegments} does, already validated. */
+export interface CollectRequest {
+  readonly dryRun: boolean;
+  /** Segments created less than this many ms ago are left alone. */
+  readonly graceMs: number;
+  /** Only names starting with this are considered. */
+  readonly prefix: string;
+}
+
+/**
+ * Removes the orphans: segments shmem created with tracking that no process
+ * holds and that are older than the grace period. For each: open it, take
+ * the exclusive lock (fails while anyone holds it; keeps new holders out
+ * meanwhile), check that the name still refers to the object locked, then
+ * unlink. Two collectors therefore never remove the same object twice, and
+ * never a new object that reused the name.
+ */
+export function collectPosixSegments(request: CollectRequest): SegmentRecord[] {
+  const { l, h } = constants();
+  const removed: SegmentRecord[] = [];
+  const now = Date.now();
+  for (const name of candidates(l, h)) {
+    if (!name.startsWith(request.prefix)) continue;
+    const st = statOf(l, h, name);
+    if (!st || !st.isFile) continue;
+    const fd = openSame(l, h, name, l.c.O_RDWR, st.ino);
+    if (fd < 0) continue; // gone, replaced, or not ours to write
+    try {
+      const mark = readMark(l, h, fd);
+      if (!mark) continue; // not made by shmem with tracking
+      if (now - mark.created < request.graceMs) continue; // its creator may still be starting
+      if (!tryExclusive(l, h, fd, name)) continue; // held by a live process
+      if (nameInode(l, h, name) !== st.ino) continue; // removed or replaced meanwhile
+      const info = record(l, h, name, st);
+      if (!request.dryRun) {
+        // ENOENT: someone else removed it; EPERM/EACCES: another user's (sticky /dev/shm).
+        if (l.lib.symbols.shm_unlink(cName(name)) !== 0) continue;
+      }
+      removed.push({ ...info, held: false });
+    } finally {
+      l.lib.symbols.close(fd); // releases the exclusive lock
+    }
+  }
+  return removed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

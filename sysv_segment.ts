@@ -1,0 +1,263 @@
+/**
+ * System V shared memory (`shmget`/`shmat`): the segments `ipcmk`, `ipcs`
+ * and `ipcrm` manage, and many older C programs share.
+ *
+ * @module
+ */
+import { attachViews, MappedMemory } from "./mapped_memory.ts";
+import { checkBoolean, checkMode, checkOptions, checkSize } from "./options.ts";
+import { sysvAttach, sysvCreate, sysvIdOf, sysvRemove, sysvStat } from "./posix/sysv.ts";
+import type { SysvAttachment } from "./posix/sysv.ts";
+import { checkBounds } from "./region.ts";
+import { Views } from "./views.ts";
+
+/** Options of {@link SysvSegment.create}. */
+export interface SysvCreateOptions {
+  /** Size in bytes: a positive integer. Required. */
+  size: number;
+  /**
+   * The key other processes find it by (`ipcs` shows it as hex): an integer
+   * from 1 to 0xffffffff (or a negative 32-bit `key_t`). Default: none, a
+   * private segment (`IPC_PRIVATE`) that others open by its `id`. Fails with
+   * `EEXIST` when a segment has this key.
+   */
+  key?: number;
+  /** Permission bits, applied exactly (System V ignores the umask). Default `0o600`: only this user. */
+  mode?: number;
+}
+
+/** Options of {@link SysvSegment.open} and {@link SysvSegment.openKey}. */
+export interface SysvOpenOptions {
+  /**
+   * Read only. Default `false`. Needs only read permission. System V cannot
+   * map a segment copy-on-write, and its read-only attachment would kill the
+   * process on a stray write, so this maps a private copy taken at open:
+   * writes to it stay in this process and never crash; {@link SysvSegment.refresh}
+   * copies the shared bytes again.
+   */
+  readOnly?: boolean;
+  /** Copy-on-write. Default `false`. The same private copy as `readOnly`: this process's writes stay its own. */
+  private?: boolean;
+}
+
+const KEY_MIN = -(2 ** 31);
+const KEY_MAX = 2 ** 32 - 1;
+const ID_MAX = 2 ** 31 - 1;
+const MAX_SIZE = 2 ** 47;
+
+function checkKey(key: unknown): number {
+  if (typeof key !== "number") throw new TypeError(`System V key must be a number, got ${typeof key}`);
+  if (!Number.isInteger(key) || key < KEY_MIN || key > KEY_MAX) {
+    throw new RangeError(`System V key must be a 32-bit integer, got ${key}`);
+  }
+  if (key === 0) {
+    throw new RangeError("System V key must not be 0 (IPC_PRIVATE): leave 'key' out for a private segment, got 0");
+  }
+  return key | 0;
+}
+
+function checkId(id: unknown): number {
+  if (typeof id !== "number") throw new TypeError(`System V segment id must be a number, got ${typeof id}`);
+  if (!Number.isInteger(id) || id < 0 || id > ID_MAX) {
+    throw new RangeError(`System V segment id must be an integer from 0 to ${ID_MAX}, got ${id}`);
+  }
+  return id;
+}
+
+function checkOpen(options: unknown, what: string): boolean {
+  const o = checkOptions(options, what);
+  const readOnly = checkBoolean(o.readOnly, "readOnly", false);
+  const priv = checkBoolean(o.private, "private", false);
+  return readOnly || priv;
+}
+
+let make: (attachment: SysvAttachment, copy: boolean) => SysvSegment;
+
+/**
+ * A System V shared-memory segment. It lives until removed — also after
+ * every process that used it has exited or crashed — so call `remove()`
+ * once every peer has attached (Linux still lets attached processes use it,
+ * and frees it when the last one detaches). `ipcs -m` lists segments and
+ * `ipcrm -m <id>` removes one. Bytes start at offset 0.
+ *
+ * Not available on Windows (an `ERR_UNSUPPORTED` error). On macOS the
+ * default limit (`kern.sysv.shmmax`) is 4 MiB.
+ *
+ * @example Share by id, remove when everyone is attached
+ * ```ts
+ * import { SysvSegment } from "./mod.ts";
+ *
+ * // Process A
+ * const seg = SysvSegment.create({ size: 1 << 20 });
+ * seg.bytes()[0] = 42;
+ * // ...pass seg.id to process B, which does:
+ * const peer = SysvSegment.open(seg.id);
+ * console.log(peer.bytes()[0]); // 42
+ * seg.remove(); // gone once both have detached
+ * peer.close();
+ * seg.close();
+ * ```
+ */
+export class SysvSegment extends MappedMemory {
+  /** The segment id (`shmid`, as `ipcs -m` shows it). */
+  readonly id: number;
+  /** The key, as an unsigned 32-bit number; 0 for a private segment. */
+  readonly key: number;
+  readonly #refresh: ((offset: number, length: number) => void) | undefined;
+
+  static {
+    make = (attachment, copy) => new SysvSegment(attachment, copy);
+  }
+
+  private constructor(attachment: SysvAttachment, copy: boolean) {
+    super();
+    this.id = attachment.id;
+    this.key = attachment.key;
+    this.#refresh = attachment.refresh;
+    attachViews(this, new Views(attachment.raw, copy, `System V segment ${attachment.id}`));
+  }
+
+  /**
+   * Creates a segment and attaches it read-write. The memory is zero-filled.
+   *
+   * @param options `size` (required), `key` (default: private), `mode` (default `0o600`).
+   * @throws {TypeError|RangeError} for a bad option, before any system call.
+   * @throws {ShmError} `EEXIST` when the key exists, `EINVAL` when the size is over the system's limit
+   *   (`kernel.shmmax`), `ENOSPC` when the system has too many segments; nothing is left behind.
+   * @example With a key that `ipcs -m` shows
+   * ```ts
+   * import { SysvSegment } from "./mod.ts";
+   * using seg = SysvSegment.create({ size: 4096, key: 0x5eed, mode: 0o600 });
+   * seg.remove();
+   * ```
+   */
+  static create(options: SysvCreateOptions): SysvSegment {
+    const o = checkOptions(options, "SysvSegment.create");
+    const size = checkSize(o.size, MAX_SIZE, "Segment size");
+    const key = o.key === undefined ? undefined : checkKey(o.key);
+    const mode = checkMode(o.mode, 0o600);
+    return make(sysvCreate(size, key, mode), false);
+  }
+
+  /**
+   * Attaches the segment with this id; its size is the size it was created with.
+   *
+   * @param id The `shmid` (from the creator, `ipcs -m` or `ipcmk`).
+   * @param options `readOnly` (default `false`), `private` (default `false`).
+   * @throws {ShmError} `EINVAL` when no segment has this id, `EACCES` when not allowed.
+   * @example
+   * ```ts
+   * import { SysvSegment } from "./mod.ts";
+   * using seg = SysvSegment.create({ size: 4096 });
+   * using peer = SysvSegment.open(seg.id, { readOnly: true });
+   * peer.bytes()[0]; // 0
+   * seg.remove();
+   * ```
+   */
+  static open(id: number, options?: SysvOpenOptions): SysvSegment {
+    const checked = checkId(id);
+    const copy = checkOpen(options, "SysvSegment.open");
+    return make(sysvAttach(checked, copy), copy);
+  }
+
+  /**
+   * Attaches the segment with this key.
+   *
+   * @param key The key it was created with (`ipcmk` prints it as hex: pass `0x...`).
+   * @param options `readOnly` (default `false`), `private` (default `false`).
+   * @throws {ShmError} `ENOENT` when no segment has this key.
+   * @example
+   * ```ts
+   * import { SysvSegment } from "./mod.ts";
+   * using seg = SysvSegment.create({ size: 4096, key: 0x5eee });
+   * using peer = SysvSegment.openKey(0x5eee);
+   * peer.id === seg.id; // true
+   * seg.remove();
+   * ```
+   */
+  static openKey(key: number, options?: SysvOpenOptions): SysvSegment {
+    const checked = checkKey(key);
+    const copy = checkOpen(options, "SysvSegment.openKey");
+    return make(sysvAttach(sysvIdOf(checked), copy), copy);
+  }
+
+  /**
+   * Marks segment `id` for removal (`IPC_RMID`, like `ipcrm -m <id>`): its
+   * key is freed at once, and the memory once the last process detaches.
+   *
+   * @throws {ShmError} `EINVAL` when no segment has this id, `EPERM` when another user owns it.
+   * @example
+   * ```ts
+   * import { SysvSegment } from "./mod.ts";
+   * const seg = SysvSegment.create({ size: 4096 });
+   * seg.close();
+   * SysvSegment.remove(seg.id);
+   * ```
+   */
+  static remove(id: number): void {
+    sysvRemove(checkId(id));
+  }
+
+  /**
+   * Marks this segment for removal (see {@link SysvSegment.remove}); this
+   * process keeps using it until close().
+   *
+   * @example
+   * ```ts
+   * import { SysvSegment } from "./mod.ts";
+   * using seg = SysvSegment.create({ size: 4096 });
+   * seg.remove();
+   * seg.bytes()[0] = 1; // still attached
+   * ```
+   */
+  remove(): void {
+    SysvSegment.remove(this.id);
+  }
+
+  /**
+   * Whether the segment still exists and is not marked for removal (asks the system).
+   *
+   * @example
+   * ```ts
+   * import { SysvSegment } from "./mod.ts";
+   * using seg = SysvSegment.create({ size: 4096 });
+   * seg.exists(); // true
+   * seg.remove();
+   * seg.exists(); // false on Linux (marked for removal)
+   * ```
+   */
+  exists(): boolean {
+    try {
+      return !sysvStat(this.id).removed;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * For a `readOnly` or `private` open: copies the shared bytes
+   * `[offset, offset + length)` into this process's copy again, replacing
+   * its own writes there. Does nothing on a read-write attachment, which
+   * is always current.
+   *
+   * @param offset Start in bytes; default 0.
+   * @param length Bytes; default: the rest.
+   * @throws {RangeError} when the window is not inside the segment.
+   * @example Follow a writer from a read-only copy
+   * ```ts
+   * import { SysvSegment } from "./mod.ts";
+   * using seg = SysvSegment.create({ size: 4096 });
+   * using reader = SysvSegment.open(seg.id, { readOnly: true });
+   * seg.bytes()[0] = 7;
+   * reader.bytes()[0]; // 0: the copy taken at open
+   * reader.refresh();
+   * reader.bytes()[0]; // 7
+   * seg.remove();
+   * ```
+   */
+  refresh(offset: number = 0, length?: number): void {
+    if (this.closed) this.bytes(); // throws ERR_USE_AFTER_CLOSE
+    const checked = checkBounds(offset, length, this.size);
+    this.#refresh?.(offset, checked);
+  }
+}
