@@ -40,3 +40,5 @@ export { MappedFile } from "./mapped_file.ts";
 export type { MappedFileOptions } from "./mapped_file.ts";
 export { AnonymousSegment } from "./anonymous_segment.ts";
 export type { AnonymousCreateOptions, AnonymousOpenOptions } from "./anonymous_segment.ts";
+export { Channel } from "./channel.ts";
+export type { ChannelCreateOptions, ChannelOpenOptions } from "./channel.ts";

@@ -83,6 +83,10 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     closedir: { parameters: ["pointer"], result: "i32", optional: true },
     // ssize_t read(int fd, void *buf, size_t count);
     read: { parameters: ["i32", "buffer", "usize"], result: "i64", optional: true },
+    // int sched_getcpu(void);  (glibc and musl; not on Darwin)
+    sched_getcpu: { parameters: [], result: "i32", optional: true },
+    // int sched_yield(void);
+    sched_yield: { parameters: [], result: "i32", optional: true },
   } as const satisfies SymbolTable;
 }
 

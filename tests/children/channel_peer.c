@@ -1,0 +1,109 @@
+// A C peer that speaks the Channel layout (version 1) from its documentation alone.
+// Usage: channel_peer <segment> consume <count>   receive and check messages a shmem sender made
+//        channel_peer <segment> produce <count>   send messages for a shmem receiver, then close
+// Messages are the ones tests/children/channel_peer.ts makes: u32 seq, u32 checksum, bytes (seq + k) & 255.
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MAGIC 0x434D4853u
+typedef _Atomic int32_t aint;
+
+static aint *word(uint8_t *base, int offset) { return (aint *)(base + offset); }
+static void futex_wait(aint *w, int v) { syscall(SYS_futex, w, FUTEX_WAIT, v, NULL, NULL, 0); }
+static void futex_wake(aint *w) { syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0); }
+static uint32_t size_of(uint32_t i) { return 8 + (uint32_t)(i * 2654435761u) % 121; }
+static uint32_t checksum(uint32_t i, uint32_t n) { return ((i ^ 0x9e3779b9u) * 0x85ebca6bu) ^ n; }
+
+// Wakes the side whose sleeping flag is *flag, if it sleeps.
+static void wake(aint *flag) {
+  if (atomic_load(flag) != 0 && atomic_exchange(flag, 0) != 0) futex_wake(flag);
+}
+
+int main(int argc, char **argv) {
+  char path[300];
+  snprintf(path, sizeof path, "/%s", argv[1]);
+  int fd = shm_open(path, O_RDWR, 0);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) { perror("shm_open"); return 1; }
+  uint8_t *h = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (h == MAP_FAILED) { perror("mmap"); return 1; }
+  if (atomic_load(word(h, 0)) != (int32_t)MAGIC || *(uint32_t *)(h + 4) != 1) { fprintf(stderr, "bad header\n"); return 1; }
+  uint32_t cap = *(uint32_t *)(h + 8), data_at = *(uint32_t *)(h + 12), mod = 2 * cap;
+  uint8_t *data = h + data_at;
+  aint *head = word(h, 64), *tx_sleeping = word(h, 68), *tail = word(h, 128), *rx_sleeping = word(h, 132);
+  aint *closed = word(h, 16);
+  uint32_t count = (uint32_t)atoi(argv[3]);
+
+  if (strcmp(argv[2], "consume") == 0) {
+    uint32_t i = 0;
+    for (;;) {
+      uint32_t t = (uint32_t)atomic_load(tail);
+      if ((uint32_t)atomic_load(head) == t) {
+        if (atomic_load(closed)) break;
+        atomic_exchange(rx_sleeping, 1);  // then check again, then sleep
+        if ((uint32_t)atomic_load(head) == t && !atomic_load(closed)) futex_wait(rx_sleeping, 1);
+        atomic_store(rx_sleeping, 0);
+        continue;
+      }
+      uint32_t at = t % cap, n = *(uint32_t *)(data + at);
+      if (n == 0xFFFFFFFFu) {  // wrap marker: skip to the next lap
+        atomic_exchange(tail, (int32_t)((t + cap - at) % mod));
+        wake(tx_sleeping);
+        continue;
+      }
+      uint8_t *m = data + at + 8;
+      uint32_t seq, sum;
+      memcpy(&seq, m, 4);
+      memcpy(&sum, m + 4, 4);
+      if (n != size_of(i) || seq != i || sum != checksum(i, n)) { fprintf(stderr, "bad message %u\n", i); return 1; }
+      for (uint32_t k = 8; k < n; k++) if (m[k] != (uint8_t)(i + k)) { fprintf(stderr, "bad byte %u/%u\n", i, k); return 1; }
+      i++;
+      atomic_exchange(tail, (int32_t)((t + ((n + 15) & ~7u)) % mod));
+      wake(tx_sleeping);
+    }
+    printf("{\"received\":%u}\n", i);
+    return i == count ? 0 : 1;
+  }
+
+  for (uint32_t i = 0; i < count; i++) {
+    uint32_t n = size_of(i), record = (n + 15) & ~7u;
+    for (;;) {
+      uint32_t hd = (uint32_t)atomic_load(head), used = (hd - (uint32_t)atomic_load(tail) + mod) % mod;
+      uint32_t at = hd % cap, before = cap - at;
+      if (record > before && cap - used >= before) {  // write a wrap marker, go to the next lap
+        *(uint32_t *)(data + at) = 0xFFFFFFFFu;
+        atomic_exchange(head, (int32_t)((hd + before) % mod));
+        continue;
+      }
+      if (record <= before && cap - used >= record) {
+        uint8_t *m = data + at + 8;
+        uint32_t sum = checksum(i, n);
+        memcpy(m, &i, 4);
+        memcpy(m + 4, &sum, 4);
+        for (uint32_t k = 8; k < n; k++) m[k] = (uint8_t)(i + k);
+        *(uint32_t *)(data + at) = n;
+        *(uint32_t *)(data + at + 4) = 0;
+        atomic_exchange(head, (int32_t)((hd + record) % mod));
+        wake(rx_sleeping);
+        break;
+      }
+      atomic_exchange(tx_sleeping, 1);  // full: flag, check again, sleep
+      if ((uint32_t)atomic_load(tail) == (uint32_t)(hd - used + mod) % mod) futex_wait(tx_sleeping, 1);
+      atomic_store(tx_sleeping, 0);
+    }
+  }
+  atomic_exchange(closed, 1);
+  atomic_store(rx_sleeping, 0);
+  futex_wake(rx_sleeping);
+  printf("{\"sent\":%u}\n", count);
+  return 0;
+}
