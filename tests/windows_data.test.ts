@@ -8,6 +8,9 @@ import { portableName } from "../names.ts";
 import { ShmError } from "../mod.ts";
 import { win32Code, win32Error } from "../windows/errors.ts";
 import { objectName } from "../windows/mapping.ts";
+import { fileBackendFor } from "../file_backend.ts";
+import { mapFile as posixMapFile } from "../posix/file.ts";
+import { mapFile as windowsMapFile } from "../windows/file.ts";
 
 test("Win32 errors map to errno codes and keep the Win32 number", () => {
   const cases: [number, string][] = [
@@ -66,10 +69,7 @@ test("Windows lifetime: names vanish with the last handle, unlink does nothing",
   assert.ok(backend.maxSize >= 2 ** 40);
 });
 
-test("Windows files: the file backend is chosen by OS; file errors map to errno codes", async () => {
-  const { fileBackendFor } = await import("../file_backend.ts");
-  const { mapFile: windowsMapFile } = await import("../windows/file.ts");
-  const { mapFile: posixMapFile } = await import("../posix/file.ts");
+test("Windows files: the file backend is chosen by OS; file errors map to errno codes", () => {
   assert.equal(fileBackendFor("win32"), windowsMapFile);
   assert.equal(fileBackendFor("linux"), posixMapFile);
   assert.equal(fileBackendFor("darwin"), posixMapFile);
