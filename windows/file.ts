@@ -101,7 +101,12 @@ function fileSize(w: Kernel32, handle: bigint, path: string): number {
   return Number(size[0]);
 }
 
-/** Sets the file's length (on NTFS the clusters are allocated here, so a full disk fails now). */
+/**
+ * Sets the file's length. NTFS allocates the clusters of a (non-sparse) file
+ * here, so a full disk fails now with ERROR_DISK_FULL. Wine 8 sets the length
+ * with ftruncate and has no FileAllocationInformation: under Wine the grown
+ * part is sparse, as with `{ reserve: false }` on Linux.
+ */
 function setLength(w: Kernel32, handle: bigint, size: number, path: string): void {
   if (w.k.symbols.SetFilePointerEx(handle, BigInt(size), 0n, WIN.FILE_BEGIN) === 0) {
     throw fail(w, "SetFilePointerEx", path);
