@@ -862,8 +862,6 @@ export class Channel {
     if (this.#spinPhase(mine, peer, myCpu, peerCpu, record, deadline)) return true;
     const h = this.#h;
     let ready = false;
-    // waitAsync, like Atomics.waitAsync, does not keep the process alive; a channel call does, like a socket read.
-    const alive = setInterval(() => {}, 1 << 30);
     try {
       while (!ready) {
         Atomics.exchange(h, mine, 1);
@@ -874,7 +872,6 @@ export class Channel {
         ready = this.#ready(record, mine);
       }
     } finally {
-      clearInterval(alive);
       if (h.length !== 0) Atomics.store(h, mine, 0);
     }
     return ready;

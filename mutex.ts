@@ -221,8 +221,8 @@ export class Mutex {
   }
 
   /**
-   * Like {@link Mutex.lock}, without blocking the event loop. A pending
-   * lockAsync does not keep the process alive (like `waitAsync`).
+   * Like {@link Mutex.lock}, without blocking the event loop. Like a timer,
+   * a pending lockAsync keeps the process alive until it settles.
    *
    * @param timeoutMs Longest wait in milliseconds. Default `Infinity`.
    * @returns A Promise of "locked", "owner-died" or "timed-out".

@@ -112,11 +112,11 @@ export function wait(target: Int32Array | Region, index: number, expected: numbe
 
 /**
  * Like {@link wait}, without blocking: the sleep happens on a worker thread
- * and the event loop keeps running. Like `Atomics.waitAsync`, a pending wait
- * does not keep the process alive: when nothing else is left to do, the
- * process exits (on Node after at most 100 ms, the longest single off-thread
- * sleep). If the memory is closed while waiting, the Promise rejects with a
- * ShmError `ERR_USE_AFTER_CLOSE`.
+ * and the event loop keeps running. Like a timer or a socket read (and unlike
+ * `Atomics.waitAsync`), a pending wait keeps the process alive until it
+ * settles, so `await waitAsync(...)` at the top level of a program works. If
+ * the memory is closed while waiting, the Promise rejects with a ShmError
+ * `ERR_USE_AFTER_CLOSE` within about 100 ms, and the process may exit.
  *
  * @param target An Int32Array over a Segment's memory, or a Region.
  * @param index The word, in elements.
@@ -151,7 +151,9 @@ export function waitAsync(
   const timeout = checkTimeout(timeoutMs);
   if (Atomics.load(word, 0) !== value) return Promise.resolve("not-equal");
   if (timeout === 0) return Promise.resolve("timed-out");
-  return waitBackend().waitAsync(word, address, value, timeout);
+  // The off-thread wait does not hold the event loop open: this timer does, until it settles.
+  const alive = setInterval(() => {}, 2 ** 30);
+  return waitBackend().waitAsync(word, address, value, timeout).finally(() => clearInterval(alive));
 }
 
 /**
