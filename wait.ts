@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { checkTimeout } from "./options.ts";
 import { ShmError } from "./errors.ts";
 import { Region } from "./region.ts";
 import { bufferOrigin } from "./views.ts";
@@ -60,17 +61,6 @@ function checkExpected(expected: unknown): number {
   return expected | 0;
 }
 
-function checkTimeout(timeoutMs: unknown): number {
-  if (timeoutMs === undefined) return Infinity;
-  if (typeof timeoutMs !== "number") {
-    throw new TypeError(`wait timeout must be a number of milliseconds, got ${typeof timeoutMs}`);
-  }
-  if (Number.isNaN(timeoutMs) || timeoutMs < 0) {
-    throw new RangeError(`wait timeout must be 0 or more milliseconds (or Infinity), got ${timeoutMs}`);
-  }
-  return timeoutMs;
-}
-
 /**
  * Blocks this thread while `target[index]` holds `expected`, until another
  * thread or process calls {@link notify} on the same word, or `timeoutMs`
@@ -105,7 +95,7 @@ function checkTimeout(timeoutMs: unknown): number {
 export function wait(target: Int32Array | Region, index: number, expected: number, timeoutMs?: number): WaitResult {
   const { word, address } = wordOf(target, index, "wait");
   const value = checkExpected(expected);
-  const timeout = checkTimeout(timeoutMs);
+  const timeout = checkTimeout(timeoutMs, "Wait timeout");
   if (Atomics.load(word, 0) !== value) return "not-equal";
   return waitBackend().wait(word, address, value, timeout);
 }
@@ -148,7 +138,7 @@ export function waitAsync(
 ): Promise<WaitResult> {
   const { word, address } = wordOf(target, index, "waitAsync");
   const value = checkExpected(expected);
-  const timeout = checkTimeout(timeoutMs);
+  const timeout = checkTimeout(timeoutMs, "Wait timeout");
   if (Atomics.load(word, 0) !== value) return Promise.resolve("not-equal");
   if (timeout === 0) return Promise.resolve("timed-out");
   // The off-thread wait does not hold the event loop open: this timer does, until it settles.
