@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { checkOptions, checkTimeout } from "./options.ts";
 import { ShmError } from "./errors.ts";
 import { MappedMemory } from "./mapped_memory.ts";
 import { Region } from "./region.ts";
@@ -62,27 +63,12 @@ export interface ChannelOpenOptions {
   spinMicros?: number;
 }
 
-function checkOptions(options: unknown, what: string): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`${what} options must be an object, got ${options === null ? "null" : typeof options}`);
-  }
-  return options as Record<string, unknown>;
-}
-
 function checkSpin(value: unknown): number {
   if (value === undefined) return DEFAULT_SPIN_MICROS;
   if (typeof value !== "number") throw new TypeError(`Option 'spinMicros' must be a number, got ${typeof value}`);
   if (!(value >= 0) || value === Infinity) {
     throw new RangeError(`Option 'spinMicros' must be a finite number of microseconds >= 0, got ${value}`);
   }
-  return value;
-}
-
-function checkTimeout(value: unknown): number {
-  if (value === undefined) return Infinity;
-  if (typeof value !== "number") throw new TypeError(`Timeout must be a number of milliseconds, got ${typeof value}`);
-  if (!(value >= 0)) throw new RangeError(`Timeout must be a number of milliseconds >= 0, got ${value}`);
   return value;
 }
 
@@ -862,8 +848,6 @@ export class Channel {
     if (this.#spinPhase(mine, peer, myCpu, peerCpu, record, deadline)) return true;
     const h = this.#h;
     let ready = false;
-    // waitAsync, like Atomics.waitAsync, does not keep the process alive; a channel call does, like a socket read.
-    const alive = setInterval(() => {}, 1 << 30);
     try {
       while (!ready) {
         Atomics.exchange(h, mine, 1);
@@ -874,7 +858,6 @@ export class Channel {
         ready = this.#ready(record, mine);
       }
     } finally {
-      clearInterval(alive);
       if (h.length !== 0) Atomics.store(h, mine, 0);
     }
     return ready;

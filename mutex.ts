@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { checkTimeout } from "./options.ts";
 import { ShmError } from "./errors.ts";
 import { Region } from "./region.ts";
 import { notify, wait, waitAsync } from "./wait.ts";
@@ -32,17 +33,6 @@ function identity(): bigint {
     self = BigInt(pid) | (BigInt(start) << PID_BITS);
   }
   return self;
-}
-
-function checkTimeout(timeoutMs: unknown): number {
-  if (timeoutMs === undefined) return Infinity;
-  if (typeof timeoutMs !== "number") {
-    throw new TypeError(`Lock timeout must be a number of milliseconds, got ${typeof timeoutMs}`);
-  }
-  if (Number.isNaN(timeoutMs) || timeoutMs < 0) {
-    throw new RangeError(`Lock timeout must be 0 or more milliseconds (or Infinity), got ${timeoutMs}`);
-  }
-  return timeoutMs;
 }
 
 /**
@@ -203,7 +193,7 @@ export class Mutex {
    * ```
    */
   lock(timeoutMs?: number): LockResult {
-    const timeout = checkTimeout(timeoutMs);
+    const timeout = checkTimeout(timeoutMs, "Lock timeout");
     const deadline = now() + timeout;
     for (;;) {
       const seq = Atomics.load(this.#words, SEQ);
@@ -221,8 +211,8 @@ export class Mutex {
   }
 
   /**
-   * Like {@link Mutex.lock}, without blocking the event loop. A pending
-   * lockAsync does not keep the process alive (like `waitAsync`).
+   * Like {@link Mutex.lock}, without blocking the event loop. Like a timer,
+   * a pending lockAsync keeps the process alive until it settles.
    *
    * @param timeoutMs Longest wait in milliseconds. Default `Infinity`.
    * @returns A Promise of "locked", "owner-died" or "timed-out".
@@ -236,7 +226,7 @@ export class Mutex {
    * ```
    */
   async lockAsync(timeoutMs?: number): Promise<LockResult> {
-    const timeout = checkTimeout(timeoutMs);
+    const timeout = checkTimeout(timeoutMs, "Lock timeout");
     const deadline = now() + timeout;
     for (;;) {
       const seq = Atomics.load(this.#words, SEQ);

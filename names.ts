@@ -82,8 +82,16 @@ export function uniqueName(prefix: string = "shmem_"): string {
   if (typeof prefix !== "string") {
     throw new TypeError(`Name prefix must be a string, got ${typeof prefix}`);
   }
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  // One call to the system's random source serves 64 names.
+  if (poolAt === pool.length) {
+    crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
   let hex = "";
-  for (const b of bytes) hex += b.toString(16).padStart(2, "0");
+  for (let i = 0; i < 8; i++) hex += HEX[pool[poolAt++]];
   return prefix + hex;
 }
+
+const pool = new Uint8Array(512);
+let poolAt = pool.length;
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));

@@ -45,3 +45,15 @@ export function checkMode(mode: unknown, fallback: number): number {
   }
   return mode;
 }
+
+/** A timeout in milliseconds: 0 or more, or Infinity; `Infinity` when omitted. `what` names it in messages. */
+export function checkTimeout(timeoutMs: unknown, what = "Timeout"): number {
+  if (timeoutMs === undefined) return Infinity;
+  if (typeof timeoutMs !== "number") {
+    throw new TypeError(`${what} must be a number of milliseconds, got ${typeof timeoutMs}`);
+  }
+  if (Number.isNaN(timeoutMs) || timeoutMs < 0) {
+    throw new RangeError(`${what} must be 0 or more milliseconds (or Infinity), got ${timeoutMs}`);
+  }
+  return timeoutMs;
+}

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { checkTimeout } from "./options.ts";
 import { ShmError } from "./errors.ts";
 import { Region } from "./region.ts";
 import { bufferOrigin } from "./views.ts";
@@ -60,17 +61,6 @@ function checkExpected(expected: unknown): number {
   return expected | 0;
 }
 
-function checkTimeout(timeoutMs: unknown): number {
-  if (timeoutMs === undefined) return Infinity;
-  if (typeof timeoutMs !== "number") {
-    throw new TypeError(`wait timeout must be a number of milliseconds, got ${typeof timeoutMs}`);
-  }
-  if (Number.isNaN(timeoutMs) || timeoutMs < 0) {
-    throw new RangeError(`wait timeout must be 0 or more milliseconds (or Infinity), got ${timeoutMs}`);
-  }
-  return timeoutMs;
-}
-
 /**
  * Blocks this thread while `target[index]` holds `expected`, until another
  * thread or process calls {@link notify} on the same word, or `timeoutMs`
@@ -105,18 +95,18 @@ function checkTimeout(timeoutMs: unknown): number {
 export function wait(target: Int32Array | Region, index: number, expected: number, timeoutMs?: number): WaitResult {
   const { word, address } = wordOf(target, index, "wait");
   const value = checkExpected(expected);
-  const timeout = checkTimeout(timeoutMs);
+  const timeout = checkTimeout(timeoutMs, "Wait timeout");
   if (Atomics.load(word, 0) !== value) return "not-equal";
   return waitBackend().wait(word, address, value, timeout);
 }
 
 /**
  * Like {@link wait}, without blocking: the sleep happens on a worker thread
- * and the event loop keeps running. Like `Atomics.waitAsync`, a pending wait
- * does not keep the process alive: when nothing else is left to do, the
- * process exits (on Node after at most 100 ms, the longest single off-thread
- * sleep). If the memory is closed while waiting, the Promise rejects with a
- * ShmError `ERR_USE_AFTER_CLOSE`.
+ * and the event loop keeps running. Like a timer or a socket read (and unlike
+ * `Atomics.waitAsync`), a pending wait keeps the process alive until it
+ * settles, so `await waitAsync(...)` at the top level of a program works. If
+ * the memory is closed while waiting, the Promise rejects with a ShmError
+ * `ERR_USE_AFTER_CLOSE` within about 100 ms, and the process may exit.
  *
  * @param target An Int32Array over a Segment's memory, or a Region.
  * @param index The word, in elements.
@@ -148,10 +138,12 @@ export function waitAsync(
 ): Promise<WaitResult> {
   const { word, address } = wordOf(target, index, "waitAsync");
   const value = checkExpected(expected);
-  const timeout = checkTimeout(timeoutMs);
+  const timeout = checkTimeout(timeoutMs, "Wait timeout");
   if (Atomics.load(word, 0) !== value) return Promise.resolve("not-equal");
   if (timeout === 0) return Promise.resolve("timed-out");
-  return waitBackend().waitAsync(word, address, value, timeout);
+  // The off-thread wait does not hold the event loop open: this timer does, until it settles.
+  const alive = setInterval(() => {}, 2 ** 30);
+  return waitBackend().waitAsync(word, address, value, timeout).finally(() => clearInterval(alive));
 }
 
 /**

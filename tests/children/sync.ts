@@ -6,7 +6,7 @@
 //   wait <timeout>          set ready, wait(word 0, 0, timeout)
 //   notify                  notify(word 0) until it wakes someone
 //   waitasync               waitAsync(word 0, 0) while a timer ticks
-//   pending                 leave a 60 s waitAsync pending and finish
+//   pending                 leave a 60 s waitAsync pending, then close the segment
 //   mutex-inc <n> <sync|async>  n locked increments of the plain counter
 //   mutex-hold              lock, set ready, then hang until killed
 //   mutex-lock              set ready (word 2), lock, report, unlock
@@ -53,9 +53,15 @@ switch (op) {
     break;
   }
   case "pending":
-    waitAsync(words, 0, 0, 60_000).then(() => out({ settled: true }));
+    waitAsync(words, 0, 0, 60_000).then(
+      (result) => out({ result }),
+      (e) => out({ rejected: (e as { code?: string }).code }),
+    );
     out({ pending: true });
-    break;
+    setTimeout(() => out({ alive: true }), 300); // the pending wait keeps the process alive...
+    await sleep(500);
+    break; // ...until the segment is closed below, which ends it
+
   case "mutex-inc": {
     const alive = setInterval(() => {}, 1000);
     for (let i = 0; i < Number(a1); i++) {
@@ -77,10 +83,7 @@ switch (op) {
     break;
   case "mutex-lock": {
     Atomics.store(words, 2, 1);
-    // A pending lockAsync does not keep a process alive (like Atomics.waitAsync): this timer does.
-    const alive = setInterval(() => {}, 1000);
     const result = a1 === "async" ? await mutex.lockAsync(30_000) : mutex.lock(30_000);
-    clearInterval(alive);
     mutex.unlock();
     out({ result });
     break;
