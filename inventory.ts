@@ -42,6 +42,27 @@ const WHY: Readonly<Record<string, string>> = {
     "Windows has no persistent named shared memory: a named mapping vanishes with its last handle, so nothing can leak and there is nothing to list",
 };
 
+/** How one platform lists, inspects and collects its named segments. */
+interface Inventory {
+  list(): SegmentInfo[];
+  inspect(name: string): SegmentInfo;
+  collect(request: { dryRun: boolean; graceMs: number; prefix: string }): SegmentInfo[];
+}
+
+/** The platforms that can list their segments; the others say why not ({@link WHY}). */
+const INVENTORIES: Readonly<Record<string, Inventory>> = {
+  linux: { list: listPosixSegments, inspect: inspectPosixSegment, collect: collectPosixSegments },
+};
+
+/** Platforms where names cannot leak, so collecting finds nothing (instead of failing). */
+const NOTHING_TO_COLLECT: ReadonlySet<string> = new Set(["win32"]);
+
+function inventory(what: string): Inventory {
+  const found = INVENTORIES[ffi.os];
+  if (!found) throw unsupported(what);
+  return found;
+}
+
 function unsupported(what: string): ShmError {
   const why = WHY[ffi.os] ?? `shmem cannot list shared memory on '${ffi.os}'`;
   return new ShmError({ code: "ERR_UNSUPPORTED", errno: 0, message: `${what} is not supported here: ${why}` });
@@ -49,15 +70,13 @@ function unsupported(what: string): ShmError {
 
 /** Every named segment this user can see (Linux), sorted by name. */
 export function listSegments(): SegmentInfo[] {
-  if (ffi.os !== "linux") throw unsupported("Listing segments");
-  return listPosixSegments();
+  return inventory("Listing segments").list();
 }
 
 /** One segment by its portable name (Linux); ShmError `ENOENT` when there is none. */
 export function inspectSegment(name: string): SegmentInfo {
   const bare = portableName(name, namedBackend().nameRules);
-  if (ffi.os !== "linux") throw unsupported("Inspecting segments");
-  return inspectPosixSegment(bare);
+  return inventory("Inspecting segments").inspect(bare);
 }
 
 function checkOptions(options: unknown): { dryRun: boolean; graceMs: number; prefix: string } {
@@ -89,7 +108,6 @@ function checkOptions(options: unknown): { dryRun: boolean; graceMs: number; pre
 /** Removes (or, dry, reports) the orphans shmem made; see {@link Segment.collect}. */
 export function collectSegments(options?: CollectOptions): SegmentInfo[] {
   const request = checkOptions(options);
-  if (ffi.os === "win32") return [];
-  if (ffi.os !== "linux") throw unsupported("Collecting segments");
-  return collectPosixSegments(request);
+  if (NOTHING_TO_COLLECT.has(ffi.os)) return [];
+  return inventory("Collecting segments").collect(request);
 }
