@@ -8,7 +8,7 @@ import { ShmError } from "./errors.ts";
 import { Region } from "./region.ts";
 import { notify, wait, waitAsync } from "./wait.ts";
 import { now } from "./wait_backend.ts";
-import { processProbe } from "./posix/process.ts";
+import { processProbe } from "./process_probe.ts";
 
 /** What {@link Mutex.lock} and {@link Mutex.lockAsync} end with. */
 export type LockResult = "locked" | "owner-died" | "timed-out";
@@ -55,8 +55,9 @@ function identity(): bigint {
  * Guarantees and limits: mutual exclusion among every process that maps the
  * memory; a dead owner is detected on Linux by its pid and start time (pid
  * reuse is not mistaken for the owner; a zombie is dead), on macOS by
- * `kill(pid, 0)` only (a recycled pid looks alive); on Windows a dead owner is
- * not detected yet. All processes must share one pid namespace (containers
+ * `kill(pid, 0)` only (a recycled pid looks alive), on Windows by its process
+ * id and creation time (OpenProcess, GetExitCodeProcess, GetProcessTimes).
+ * All processes must share one pid namespace (containers
  * with their own pid namespaces cannot share a mutex). Not recursive: a
  * process that locks it twice waits for itself (with a timeout, times out).
  * Not fair.

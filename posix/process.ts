@@ -13,6 +13,7 @@
 import { ffi } from "../ffi/mod.ts";
 import type { SymbolTable } from "../ffi/mod.ts";
 import { libc } from "./libc.ts";
+import type { ProcessProbe } from "../process_probe.ts";
 
 const symbols = {
   // pid_t getpid(void);
@@ -26,21 +27,6 @@ const symbols = {
   // int close(int fd);
   close: { parameters: ["i32"], result: "i32" },
 } as const satisfies SymbolTable;
-
-/** A live process as this module sees it. */
-export interface ProcessIdentity {
-  readonly pid: number;
-  /** Start time in clock ticks after boot; 0 when the OS does not tell. */
-  readonly start: number;
-}
-
-/** What the lock code asks of the OS. */
-export interface ProcessProbe {
-  /** This process. */
-  self(): ProcessIdentity;
-  /** False only when the process `pid` that started at `start` has certainly ended. */
-  alive(pid: number, start: number): boolean;
-}
 
 const encoder = new TextEncoder();
 const ESRCH = 3; // the same on Linux and Darwin
@@ -63,11 +49,9 @@ function load() {
   return ffi.open(libc().c.libraries, symbols).symbols;
 }
 
-let probe: ProcessProbe | undefined;
-
-/** The probe of this OS; on systems without one, every process counts as alive. */
-export function processProbe(): ProcessProbe {
-  if (probe) return probe;
+/** The probe of a POSIX system (`linux`, `darwin`), or `undefined` elsewhere. */
+export function posixProcessProbe(): ProcessProbe | undefined {
+  let probe: ProcessProbe | undefined;
   if (ffi.os === "linux") {
     const lib = load();
     const pid = lib.getpid() as number;
@@ -89,9 +73,6 @@ export function processProbe(): ProcessProbe {
       self: () => me,
       alive: (pid) => lib.kill(pid, 0) === 0 || l.errno() !== ESRCH,
     };
-  } else {
-    const pid = (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
-    probe = { self: () => ({ pid, start: 0 }), alive: () => true };
   }
   return probe;
 }

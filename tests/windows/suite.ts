@@ -366,3 +366,23 @@ for (const [writer, reader] of PAIRS) {
     assert.equal(wrong, -1, "the file on disk holds both processes' bytes");
   });
 }
+
+// A holder that dies holding the Mutex (TerminateProcess: nothing of it runs
+// afterwards) is recovered by a locker in another runtime, told "owner-died".
+const OWNER_PAIRS: [WinRuntime, WinRuntime][] = [["bun", "node"], ["node22", "deno"]];
+for (const [holder, locker] of OWNER_PAIRS) {
+  test(`Windows ${holder} dies holding a Mutex, ${locker} recovers it`, { skip }, async () => {
+    const name = uniqueName("shmw_");
+    const [l, h] = await Promise.all([
+      runWin(locker, "owner.ts", ["locker", name]),
+      runWin(holder, "owner.ts", ["holder", name]),
+    ]);
+    assert.notEqual(h.status, 0, `the holder (${holder}) should have been terminated:\n${h.output}`);
+    assert.deepEqual(ok(l, `locker (${locker})`), {
+      holderLocked: true,
+      busyWhileHeld: "busy",
+      outcome: "owner-died",
+      relocked: true,
+    });
+  });
+}
