@@ -386,3 +386,18 @@ for (const [holder, locker] of OWNER_PAIRS) {
     });
   });
 }
+
+// A Channel between two Windows runtimes: every message in order, intact, and
+// the sender's close wakes the receiver once it has drained them.
+const CHANNEL_PAIRS: [WinRuntime, WinRuntime][] = [["deno", "bun"], ["node", "node22"]];
+for (const [sender, receiver] of CHANNEL_PAIRS) {
+  test(`Windows ${sender} sends 100,000 messages over a Channel to ${receiver}`, { skip }, async () => {
+    const name = uniqueName("shmw_");
+    const [r, s] = await Promise.all([
+      runWin(receiver, "channel.ts", ["receiver", name, "100000"]),
+      runWin(sender, "channel.ts", ["sender", name, "100000"]),
+    ]);
+    assert.deepEqual(ok(s, `sender (${sender})`), { sent: 100_000 });
+    assert.deepEqual(ok(r, `receiver (${receiver})`), { received: 100_000, problem: "", closed: true });
+  });
+}
