@@ -5,10 +5,10 @@
  * @module
  */
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
-import { checkBoolean, checkOptions, checkSize } from "./options.ts";
+import { checkBoolean, checkOptions, checkSize } from "./internal/options.ts";
 import { checkHandle, memfdCreate, memfdOpen } from "./posix/memfd.ts";
 import type { AnonymousRaw } from "./posix/memfd.ts";
-import { Views } from "./views.ts";
+import { Views } from "./internal/views.ts";
 
 /** Options of {@link AnonymousSegment.create}. */
 export interface AnonymousCreateOptions {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { checkOptions, checkTimeout } from "./options.ts";
+import { checkOptions, checkTimeout } from "./internal/options.ts";
 import { ShmError } from "./errors.ts";
 import { MappedMemory } from "./mapped_memory.ts";
 import { Region } from "./region.ts";

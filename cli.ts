@@ -18,8 +18,8 @@
 import process from "node:process";
 import { readFileSync } from "node:fs";
 import { Segment } from "./segment.ts";
-import { inspectSegment } from "./inventory.ts";
-import type { SegmentInfo } from "./inventory.ts";
+import { inspectSegment } from "./internal/inventory.ts";
+import type { SegmentInfo } from "./internal/inventory.ts";
 
 /** The help text (`shmem --help`). */
 export const HELP = `shmem: named shared-memory segments, and the leaks crashed programs leave behind

@@ -5,10 +5,10 @@
  * @module
  */
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
-import { checkBoolean, checkMode, checkOptions, checkSize } from "./options.ts";
-import { fileBackend } from "./file_backend.ts";
+import { checkBoolean, checkMode, checkOptions, checkSize } from "./internal/options.ts";
+import { fileBackend } from "./internal/file_backend.ts";
 import { checkBounds } from "./region.ts";
-import { Views } from "./views.ts";
+import { Views } from "./internal/views.ts";
 
 /** Options of {@link MappedFile.open}. */
 export interface MappedFileOptions {

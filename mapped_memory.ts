@@ -7,7 +7,7 @@
 import { checkBounds, makeRegion } from "./region.ts";
 import type { Region } from "./region.ts";
 import { ShmError } from "./errors.ts";
-import type { Views } from "./views.ts";
+import type { Views } from "./internal/views.ts";
 
 let bind: (memory: MappedMemory, views: Views) => void;
 

@@ -21,14 +21,14 @@
  */
 export { Segment } from "./segment.ts";
 export type { CreateOptions, OpenOptions } from "./segment.ts";
-export type { Namespace } from "./backend.ts";
+export type { Namespace } from "./internal/backend.ts";
 export { MappedMemory } from "./mapped_memory.ts";
 export { Region } from "./region.ts";
 export type { TypedArray, TypedArrayConstructor } from "./region.ts";
 export { ShmError } from "./errors.ts";
 export type { ShmErrorInit } from "./errors.ts";
 export { uniqueName } from "./names.ts";
-export type { CollectOptions, SegmentInfo } from "./inventory.ts";
+export type { CollectOptions, SegmentInfo } from "./internal/inventory.ts";
 export { notify, wait, waitAsync } from "./wait.ts";
 export type { WaitResult } from "./wait.ts";
 export { Mutex } from "./mutex.ts";

@@ -3,12 +3,12 @@
  *
  * @module
  */
-import { checkTimeout } from "./options.ts";
+import { checkTimeout } from "./internal/options.ts";
 import { ShmError } from "./errors.ts";
 import { Region } from "./region.ts";
 import { notify, wait, waitAsync } from "./wait.ts";
-import { now } from "./wait_backend.ts";
-import { processProbe } from "./process_probe.ts";
+import { now } from "./internal/wait_backend.ts";
+import { processProbe } from "./internal/process_probe.ts";
 
 /** What {@link Mutex.lock} and {@link Mutex.lockAsync} end with. */
 export type LockResult = "locked" | "owner-died" | "timed-out";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Views } from "./views.ts";
+import type { Views } from "./internal/views.ts";
 
 /** The typed arrays a Region can make. */
 export type TypedArray =

@@ -3,15 +3,15 @@
  *
  * @module
  */
-import { namedBackend } from "./backend.ts";
-import type { Namespace } from "./backend.ts";
+import { namedBackend } from "./internal/backend.ts";
+import type { Namespace } from "./internal/backend.ts";
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
 import { portableName } from "./names.ts";
-import { checkBoolean, checkMode, checkOptions, checkSize } from "./options.ts";
-import { Views } from "./views.ts";
-import { collectSegments, listSegments } from "./inventory.ts";
-import type { CollectOptions, SegmentInfo } from "./inventory.ts";
-import { unlinkOnExit } from "./unlink_on_exit.ts";
+import { checkBoolean, checkMode, checkOptions, checkSize } from "./internal/options.ts";
+import { Views } from "./internal/views.ts";
+import { collectSegments, listSegments } from "./internal/inventory.ts";
+import type { CollectOptions, SegmentInfo } from "./internal/inventory.ts";
+import { unlinkOnExit } from "./internal/unlink_on_exit.ts";
 
 /** Options of {@link Segment.create}. */
 export interface CreateOptions {

@@ -5,13 +5,13 @@
  * @module
  */
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
-import { checkBoolean, checkMode, checkOptions, checkSize } from "./options.ts";
+import { checkBoolean, checkMode, checkOptions, checkSize } from "./internal/options.ts";
 import { sysvAttach, sysvCreate, sysvIdOf, sysvRemove, sysvStat } from "./posix/sysv.ts";
 import { listSysvSegments } from "./posix/sysv_list.ts";
 import type { SysvRecord } from "./posix/sysv_list.ts";
 import type { SysvAttachment } from "./posix/sysv.ts";
 import { checkBounds } from "./region.ts";
-import { Views } from "./views.ts";
+import { Views } from "./internal/views.ts";
 
 /** Options of {@link SysvSegment.create}. */
 export interface SysvCreateOptions {

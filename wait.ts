@@ -5,14 +5,14 @@
  *
  * @module
  */
-import { checkTimeout } from "./options.ts";
+import { checkTimeout } from "./internal/options.ts";
 import { ShmError } from "./errors.ts";
 import { Region } from "./region.ts";
-import { bufferOrigin } from "./views.ts";
-import { waitBackend } from "./wait_backend.ts";
-import type { WaitResult } from "./wait_backend.ts";
+import { bufferOrigin } from "./internal/views.ts";
+import { waitBackend } from "./internal/wait_backend.ts";
+import type { WaitResult } from "./internal/wait_backend.ts";
 
-export type { WaitResult } from "./wait_backend.ts";
+export type { WaitResult } from "./internal/wait_backend.ts";
 
 const MAX_COUNT = 0x7fffffff;
 

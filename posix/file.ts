@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { RawMapping } from "../backend.ts";
-import type { FileRequest, MappedFileRaw } from "../file_backend.ts";
+import type { RawMapping } from "../internal/backend.ts";
+import type { FileRequest, MappedFileRaw } from "../internal/file_backend.ts";
 import { ShmError } from "../errors.ts";
 import { mapDescriptor } from "./shm.ts";
 import { errnoError } from "./fail.ts";

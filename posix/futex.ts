@@ -15,8 +15,8 @@
 import { ffi } from "../ffi/mod.ts";
 import type { SymbolTable } from "../ffi/mod.ts";
 import { ShmError } from "../errors.ts";
-import { now, SLICE_MS } from "../wait_backend.ts";
-import type { WaitBackend, WaitResult } from "../wait_backend.ts";
+import { now, SLICE_MS } from "../internal/wait_backend.ts";
+import type { WaitBackend, WaitResult } from "../internal/wait_backend.ts";
 import { errnoTable } from "./errno.ts";
 import { errnoError } from "./fail.ts";
 import { libc } from "./libc.ts";

@@ -13,7 +13,7 @@
 import { ffi } from "../ffi/mod.ts";
 import type { SymbolTable } from "../ffi/mod.ts";
 import { libc } from "./libc.ts";
-import type { ProcessProbe } from "../process_probe.ts";
+import type { ProcessProbe } from "../internal/process_probe.ts";
 
 const symbols = {
   // pid_t getpid(void);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CreateRequest, NamedBackend, OpenRequest, RawMapping } from "../backend.ts";
+import type { CreateRequest, NamedBackend, OpenRequest, RawMapping } from "../internal/backend.ts";
 import type { NameRules } from "../names.ts";
 import { ShmError } from "../errors.ts";
 import { posixConstants } from "./constants.ts";

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { RawMapping } from "../backend.ts";
+import type { RawMapping } from "../internal/backend.ts";
 import { ShmError } from "../errors.ts";
 import { errnoError } from "./fail.ts";
 import type { Libc } from "./libc.ts";

@@ -2,7 +2,7 @@
 // constants, name rules, symbol names and the unsupported-OS error.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { namedBackendFor } from "../backend.ts";
+import { namedBackendFor } from "../internal/backend.ts";
 import { ffi } from "../ffi/mod.ts";
 import { portableName } from "../names.ts";
 import { posixConstants } from "../posix/constants.ts";

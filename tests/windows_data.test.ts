@@ -3,12 +3,12 @@
 // codes, kernel object names, name rules and lifetime.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { namedBackendFor } from "../backend.ts";
+import { namedBackendFor } from "../internal/backend.ts";
 import { portableName } from "../names.ts";
 import { ShmError } from "../mod.ts";
 import { win32Code, win32Error } from "../windows/errors.ts";
 import { objectName } from "../windows/mapping.ts";
-import { fileBackendFor } from "../file_backend.ts";
+import { fileBackendFor } from "../internal/file_backend.ts";
 import { mapFile as posixMapFile } from "../posix/file.ts";
 import { mapFile as windowsMapFile } from "../windows/file.ts";
 

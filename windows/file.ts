@@ -17,8 +17,8 @@
  *
  * @module
  */
-import type { FileRequest, MappedFileRaw } from "../file_backend.ts";
-import type { RawMapping } from "../backend.ts";
+import type { FileRequest, MappedFileRaw } from "../internal/file_backend.ts";
+import type { RawMapping } from "../internal/backend.ts";
 import type { ShmError } from "../errors.ts";
 import { kernel32, WIN } from "./kernel32.ts";
 import type { Kernel32 } from "./kernel32.ts";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { CreateRequest, NamedBackend, Namespace, OpenRequest, RawMapping } from "../backend.ts";
+import type { CreateRequest, NamedBackend, Namespace, OpenRequest, RawMapping } from "../internal/backend.ts";
 import type { NameRules } from "../names.ts";
 import { kernel32, WIN } from "./kernel32.ts";
 import type { Kernel32 } from "./kernel32.ts";

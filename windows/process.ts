@@ -11,7 +11,7 @@
  */
 import { ffi } from "../ffi/mod.ts";
 import type { SymbolTable } from "../ffi/mod.ts";
-import type { ProcessProbe } from "../process_probe.ts";
+import type { ProcessProbe } from "../internal/process_probe.ts";
 
 const symbols = {
   // DWORD GetCurrentProcessId(void);

@@ -14,8 +14,8 @@
  *
  * @module
  */
-import { now } from "../wait_backend.ts";
-import type { WaitBackend, WaitResult } from "../wait_backend.ts";
+import { now } from "../internal/wait_backend.ts";
+import type { WaitBackend, WaitResult } from "../internal/wait_backend.ts";
 import { ShmError } from "../errors.ts";
 
 /** The polling schedule, as data. */

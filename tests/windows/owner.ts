@@ -45,7 +45,9 @@ async function terminateSelf(): Promise<never> {
 if (role === "locker") {
   const seg = Segment.create(name, { size: 4096 });
   const flags = seg.region(0, 16).array(Int32Array);
-  const lock = Mutex.init(seg.region(64, Mutex.BYTES));
+  // A new segment is zero-filled, and zeroed memory is an unlocked Mutex: no init()
+  // here, since the holder may already have opened the segment and locked it.
+  const lock = new Mutex(seg.region(64, Mutex.BYTES));
   const start = Date.now();
   while (Atomics.load(flags, 0) !== 1 && Date.now() - start < 60_000) await sleep(10);
   const holderLocked = Atomics.load(flags, 0) === 1;

@@ -4,19 +4,19 @@
  *
  * @module
  */
-import { ShmError } from "./errors.ts";
-import { ffi } from "./ffi/mod.ts";
+import { ShmError } from "../errors.ts";
+import { ffi } from "../ffi/mod.ts";
 import { namedBackend } from "./backend.ts";
-import { portableName } from "./names.ts";
-import { collectPosixSegments, inspectPosixSegment, listPosixSegments } from "./posix/inventory.ts";
-import type { SegmentRecord } from "./posix/inventory.ts";
+import { portableName } from "../names.ts";
+import { collectPosixSegments, inspectPosixSegment, listPosixSegments } from "../posix/inventory.ts";
+import type { SegmentRecord } from "../posix/inventory.ts";
 
 /**
  * A named segment as {@link Segment.list} reports it.
  *
  * @example Find the big ones
  * ```ts
- * import { Segment, type SegmentInfo } from "./mod.ts";
+ * import { Segment, type SegmentInfo } from "../mod.ts";
  * const big: SegmentInfo[] = Segment.list().filter((s) => s.size > 1 << 30);
  * ```
  */

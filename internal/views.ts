@@ -11,8 +11,8 @@
  * @module
  */
 import type { RawMapping } from "./backend.ts";
-import { ShmError } from "./errors.ts";
-import { ffi } from "./ffi/mod.ts";
+import { ShmError } from "../errors.ts";
+import { ffi } from "../ffi/mod.ts";
 
 /** Where a window of the mapping lives: a buffer and the offset in it. */
 export interface Located {

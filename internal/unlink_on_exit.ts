@@ -6,8 +6,8 @@
  * @module
  */
 import { namedBackend } from "./backend.ts";
-import { atExit } from "./ffi/exit.ts";
-import { sameObject } from "./posix/identity.ts";
+import { atExit } from "../ffi/exit.ts";
+import { sameObject } from "../posix/identity.ts";
 
 /** Arranges for `name` (the object behind `handle`) to be unlinked at exit; returns the cancel function. */
 export function unlinkOnExit(name: string, handle: number | bigint): () => void {

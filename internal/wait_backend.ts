@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { ffi } from "./ffi/mod.ts";
-import { posixWaitBackend } from "./posix/futex.ts";
-import { windowsWaitBackend } from "./windows/wait.ts";
+import { ffi } from "../ffi/mod.ts";
+import { posixWaitBackend } from "../posix/futex.ts";
+import { windowsWaitBackend } from "../windows/wait.ts";
 
 /** What a wait ended with, as `Atomics.wait` names it. */
 export type WaitResult = "ok" | "not-equal" | "timed-out";

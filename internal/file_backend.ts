@@ -6,9 +6,9 @@
  * @module
  */
 import type { RawMapping } from "./backend.ts";
-import { ffi } from "./ffi/mod.ts";
-import { mapFile as posixMapFile } from "./posix/file.ts";
-import { windowsFileBackend } from "./windows/file.ts";
+import { ffi } from "../ffi/mod.ts";
+import { mapFile as posixMapFile } from "../posix/file.ts";
+import { windowsFileBackend } from "../windows/file.ts";
 
 /** Options of {@link FileBackend}, already validated. */
 export interface FileRequest {

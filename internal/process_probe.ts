@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { posixProcessProbe } from "./posix/process.ts";
-import { windowsProcessProbe } from "./windows/process.ts";
+import { posixProcessProbe } from "../posix/process.ts";
+import { windowsProcessProbe } from "../windows/process.ts";
 
 /** A live process as the probe sees it. Both numbers must fit the Mutex's owner word (22 and 42 bits). */
 export interface ProcessIdentity {

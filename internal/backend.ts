@@ -8,10 +8,10 @@
  *
  * @module
  */
-import { ffi } from "./ffi/mod.ts";
-import type { NameRules } from "./names.ts";
-import { posixNamedBackend } from "./posix/shm.ts";
-import { windowsNamedBackend } from "./windows/mapping.ts";
+import { ffi } from "../ffi/mod.ts";
+import type { NameRules } from "../names.ts";
+import { posixNamedBackend } from "../posix/shm.ts";
+import { windowsNamedBackend } from "../windows/mapping.ts";
 
 /** One live mapping, as the platform made it. */
 export interface RawMapping {
