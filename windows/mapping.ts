@@ -113,7 +113,14 @@ function create(name: string, request: CreateRequest): RawMapping {
   if (error === WIN.ERROR_ALREADY_EXISTS) {
     // The name existed: Windows handed back the existing mapping. Do not use it.
     w.k.symbols.CloseHandle(handle);
-    throw win32Error("CreateFileMappingW", error, name);
+    throw win32Error(
+      "CreateFileMappingW",
+      error,
+      name,
+      undefined,
+      undefined,
+      "A process has a mapping of this name open (Windows names vanish with their last handle, so there is nothing to unlink): open it with open(), or pick another name (uniqueName() makes one)",
+    );
   }
   const address = mapView(w, handle, WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE, request.size, name);
   return rawMapping(w, address, request.size, handle);
