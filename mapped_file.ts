@@ -5,7 +5,8 @@
  * @module
  */
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
-import { checkBoolean, checkMode, checkOptions, checkSize } from "./internal/options.ts";
+import { checkBoolean, checkMode, checkSize, integer, readOptions } from "./internal/options.ts";
+import type { OptionKeys } from "./internal/options.ts";
 import { fileBackend } from "./internal/file_backend.ts";
 import { checkBounds } from "./region.ts";
 import { Views } from "./internal/views.ts";
@@ -42,6 +43,13 @@ export interface MappedFileOptions {
 }
 
 const MAX_SIZE = 2 ** 47;
+const OPEN_KEYS: OptionKeys<MappedFileOptions> = {
+  size: true,
+  create: true,
+  mode: true,
+  readOnly: true,
+  private: true,
+};
 
 function checkPath(path: unknown): string {
   if (typeof path !== "string") throw new TypeError(`File path must be a string, got ${typeof path}`);
@@ -106,7 +114,7 @@ export class MappedFile extends MappedMemory {
    */
   static open(path: string, options?: MappedFileOptions): MappedFile {
     const checked = checkPath(path);
-    const o = checkOptions(options, "MappedFile.open");
+    const o = readOptions(options, "MappedFile.open", OPEN_KEYS);
     const size = o.size === undefined ? undefined : checkSize(o.size, MAX_SIZE, "File size");
     const create = checkBoolean(o.create, "create", false);
     const mode = checkMode(o.mode, 0o600);
@@ -145,6 +153,6 @@ export class MappedFile extends MappedMemory {
    */
   flush(offset: number = 0, length?: number): void {
     if (this.closed) this.bytes(); // throws ERR_USE_AFTER_CLOSE
-    this.#flush(offset, checkBounds(offset, length, this.size));
+    this.#flush(integer(offset), checkBounds(offset, length, this.size));
   }
 }

@@ -7,7 +7,8 @@ import { namedBackend } from "./internal/backend.ts";
 import type { Namespace } from "./internal/backend.ts";
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
 import { portableName } from "./names.ts";
-import { checkBoolean, checkMode, checkOptions, checkSize } from "./internal/options.ts";
+import { checkBoolean, checkMode, checkSize, describe, readOptions } from "./internal/options.ts";
+import type { OptionKeys } from "./internal/options.ts";
 import { Views } from "./internal/views.ts";
 import { collectSegments, listSegments } from "./internal/inventory.ts";
 import type { CollectOptions, SegmentInfo } from "./internal/inventory.ts";
@@ -70,10 +71,20 @@ export interface OpenOptions {
   namespace?: Namespace;
 }
 
+const CREATE_KEYS: OptionKeys<CreateOptions> = {
+  size: true,
+  mode: true,
+  reserve: true,
+  track: true,
+  unlinkOnExit: true,
+  namespace: true,
+};
+const OPEN_KEYS: OptionKeys<OpenOptions> = { readOnly: true, private: true, namespace: true };
+
 function checkNamespace(value: unknown): Namespace {
   if (value === undefined) return "local";
   if (value !== "local" && value !== "global") {
-    throw new TypeError(`Option 'namespace' must be "local" or "global", got ${JSON.stringify(value)}`);
+    throw new TypeError(`Option 'namespace' must be "local" or "global", got ${describe(value)}`);
   }
   return value;
 }
@@ -146,7 +157,7 @@ export class Segment extends MappedMemory {
   static create(name: string, options: CreateOptions): Segment {
     const backend = namedBackend();
     const bare = portableName(name, backend.nameRules);
-    const o = checkOptions(options, "Segment.create");
+    const o = readOptions(options, "Segment.create", CREATE_KEYS);
     const size = checkSize(o.size, backend.maxSize, "Segment size");
     const mode = checkMode(o.mode, 0o600);
     const reserve = checkBoolean(o.reserve, "reserve", true);
@@ -190,7 +201,7 @@ export class Segment extends MappedMemory {
   static open(name: string, options?: OpenOptions): Segment {
     const backend = namedBackend();
     const bare = portableName(name, backend.nameRules);
-    const o = checkOptions(options, "Segment.open");
+    const o = readOptions(options, "Segment.open", OPEN_KEYS);
     const readOnly = checkBoolean(o.readOnly, "readOnly", false);
     const priv = checkBoolean(o.private, "private", false);
     const namespace = checkNamespace(o.namespace);
