@@ -141,7 +141,7 @@ export function describe(value: unknown): string {
 }
 
 function article(word: string): string {
-  return /^[AEIOU]/i.test(word) ? "an" : "a";
+  return /^[AEIO]/i.test(word) ? "an" : "a"; // "a Uint8Array", "an Int32Array"
 }
 
 /** `n`, with `-0` turned into `0` (Deno's FFI rejects `-0` for integer parameters). */
