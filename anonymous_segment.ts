@@ -73,6 +73,7 @@ export class AnonymousSegment extends MappedMemory {
    * Creates anonymous shared memory, zero-filled, and maps it read-write.
    *
    * @param options `size` (required).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {TypeError|RangeError} for a bad size, before any system call.
    * @throws {ShmError} `ENOSPC`/`ENOMEM` when memory is short; `ERR_UNSUPPORTED` off Linux.
    * @example
@@ -93,6 +94,7 @@ export class AnonymousSegment extends MappedMemory {
    *
    * @param handle Its {@link AnonymousSegment.handle}, `/proc/<pid>/fd/<fd>`.
    * @param options `readOnly` (default `false`), `private` (default `false`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {RangeError} for a string that is not a handle, before any system call.
    * @throws {ShmError} `ENOENT` when the holder exited or closed it, `EACCES` for another user's,
    *   `EINVAL` when the handle names something else than an anonymous segment.

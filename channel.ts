@@ -218,6 +218,7 @@ export class Channel {
    * @param region Writable shared memory, 8-byte aligned, at least 256 bytes.
    * @param options `capacity` (default: all the region holds, at most 2^30),
    *   `spinMicros` (default 50).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {TypeError} for a region that is not one, or read-only.
    * @throws {RangeError} for a bad capacity or a region too small or misaligned.
    * @example A channel in one part of a segment
@@ -268,6 +269,7 @@ export class Channel {
    *
    * @param region The same shared memory that was given to `create` (a Segment or a Region).
    * @param options `spinMicros` (default 50).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {ShmError} `ERR_CHANNEL_INVALID` when the header has a bad magic,
    *   version or size.
    * @example

@@ -102,6 +102,7 @@ export class MappedFile extends MappedMemory {
    * @param path The file's path (relative to the working directory, or absolute).
    * @param options `size` (default: the whole file), `create` (default `false`), `mode` (default `0o600`),
    *   `readOnly` (default `false`), `private` (default `false`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {TypeError|RangeError} for a bad path or option, before any system call.
    * @throws {ShmError} `ENOENT`, `EACCES`, `EISDIR`, `ENOSPC`, or `EINVAL` for an empty or too short file;
    *   a file this call created is removed again, one it grew gets its old length back.

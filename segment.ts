@@ -144,6 +144,7 @@ export class Segment extends MappedMemory {
    *   Windows (where it becomes `Local\<name>`, or `Global\<name>`).
    * @param options `size` (required), `mode` (default `0o600`), `reserve` (default `true`),
    *   `track` (default `true`), `unlinkOnExit` (default `false`), `namespace` (Windows; default `"local"`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {TypeError|RangeError} for a bad name or option, before any system call.
    * @throws {ShmError} `EEXIST`, `EACCES`, `ENOSPC`, ... from the system; nothing is left behind.
    * @example
@@ -186,6 +187,7 @@ export class Segment extends MappedMemory {
    * @param name The name it was created with (a leading `/` is accepted).
    * @param options `readOnly` (default `false`), `private` (default `false`),
    *   `namespace` (Windows; default `"local"`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {ShmError} `ENOENT` when no segment has this name, `EACCES` when not allowed.
    * @example Read-only, zero-copy
    * ```ts
@@ -274,6 +276,7 @@ export class Segment extends MappedMemory {
    * Returns what it removed (with `dryRun`, what it would remove).
    *
    * @param options `dryRun` (default `false`), `graceMs` (default `10_000`), `prefix` (default `""`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @example Clean up after crashed runs
    * ```ts
    * import { Segment } from "./mod.ts";

@@ -127,6 +127,7 @@ export class SysvSegment extends MappedMemory {
    * Creates a segment and attaches it read-write. The memory is zero-filled.
    *
    * @param options `size` (required), `key` (default: private), `mode` (default `0o600`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {TypeError|RangeError} for a bad option, before any system call.
    * @throws {ShmError} `EEXIST` when the key exists, `EINVAL` when the size is over the system's limit
    *   (`kernel.shmmax`), `ENOSPC` when the system has too many segments; nothing is left behind.
@@ -150,6 +151,7 @@ export class SysvSegment extends MappedMemory {
    *
    * @param id The `shmid` (from the creator, `ipcs -m` or `ipcmk`).
    * @param options `readOnly` (default `false`), `private` (default `false`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {ShmError} `EINVAL` when no segment has this id, `EACCES` when not allowed.
    * @example
    * ```ts
@@ -171,6 +173,7 @@ export class SysvSegment extends MappedMemory {
    *
    * @param key The key it was created with (`ipcmk` prints it as hex: pass `0x...`).
    * @param options `readOnly` (default `false`), `private` (default `false`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {ShmError} `ENOENT` when no segment has this key.
    * @example
    * ```ts

@@ -73,7 +73,7 @@ function checkExpected(expected: unknown): number {
  *   or a Region (its Int32Array view).
  * @param index The word, in elements of the Int32Array.
  * @param expected Sleep only while the word holds this value.
- * @param timeoutMs Longest wait in milliseconds. Default `Infinity`.
+ * @param timeoutMs Longest wait in milliseconds. Default `Infinity` (so is any value over 2^53 - 1).
  * @returns "ok" when woken, "not-equal" when the word did not hold
  *   `expected`, "timed-out" when `timeoutMs` passed (never earlier).
  * @throws {TypeError} when `target` is not an Int32Array over writable shmem memory or a Region.
@@ -110,7 +110,7 @@ export function wait(target: Int32Array | Region, index: number, expected: numbe
  * @param target An Int32Array over a Segment's memory, or a Region.
  * @param index The word, in elements.
  * @param expected Sleep only while the word holds this value.
- * @param timeoutMs Longest wait in milliseconds. Default `Infinity`.
+ * @param timeoutMs Longest wait in milliseconds. Default `Infinity` (so is any value over 2^53 - 1).
  * @returns A Promise of "ok", "not-equal" or "timed-out" (never before `timeoutMs`).
  * @throws {TypeError} (synchronously) when `target` is not an Int32Array over writable shmem memory or a Region.
  * @throws {RangeError} (synchronously) when `index`, `expected` or `timeoutMs` is out of range.
