@@ -5,7 +5,8 @@
  * @module
  */
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
-import { checkBoolean, checkOptions, checkSize } from "./internal/options.ts";
+import { checkBoolean, checkSize, readOptions } from "./internal/options.ts";
+import type { OptionKeys } from "./internal/options.ts";
 import { checkHandle, memfdCreate, memfdOpen } from "./posix/memfd.ts";
 import type { AnonymousRaw } from "./posix/memfd.ts";
 import { Views } from "./internal/views.ts";
@@ -29,6 +30,8 @@ export interface AnonymousOpenOptions {
 }
 
 const MAX_SIZE = 2 ** 47;
+const CREATE_KEYS: OptionKeys<AnonymousCreateOptions> = { size: true };
+const OPEN_KEYS: OptionKeys<AnonymousOpenOptions> = { readOnly: true, private: true };
 
 /**
  * Shared memory with no name (Linux `memfd_create`). Nothing in `/dev/shm`,
@@ -70,6 +73,7 @@ export class AnonymousSegment extends MappedMemory {
    * Creates anonymous shared memory, zero-filled, and maps it read-write.
    *
    * @param options `size` (required).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {TypeError|RangeError} for a bad size, before any system call.
    * @throws {ShmError} `ENOSPC`/`ENOMEM` when memory is short; `ERR_UNSUPPORTED` off Linux.
    * @example
@@ -80,7 +84,7 @@ export class AnonymousSegment extends MappedMemory {
    * ```
    */
   static create(options: AnonymousCreateOptions): AnonymousSegment {
-    const o = checkOptions(options, "AnonymousSegment.create");
+    const o = readOptions(options, "AnonymousSegment.create", CREATE_KEYS);
     const size = checkSize(o.size, MAX_SIZE, "Segment size");
     return new AnonymousSegment(memfdCreate(size), false);
   }
@@ -90,6 +94,7 @@ export class AnonymousSegment extends MappedMemory {
    *
    * @param handle Its {@link AnonymousSegment.handle}, `/proc/<pid>/fd/<fd>`.
    * @param options `readOnly` (default `false`), `private` (default `false`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {RangeError} for a string that is not a handle, before any system call.
    * @throws {ShmError} `ENOENT` when the holder exited or closed it, `EACCES` for another user's,
    *   `EINVAL` when the handle names something else than an anonymous segment.
@@ -103,7 +108,7 @@ export class AnonymousSegment extends MappedMemory {
    */
   static open(handle: string, options?: AnonymousOpenOptions): AnonymousSegment {
     const checked = checkHandle(handle);
-    const o = checkOptions(options, "AnonymousSegment.open");
+    const o = readOptions(options, "AnonymousSegment.open", OPEN_KEYS);
     const readOnly = checkBoolean(o.readOnly, "readOnly", false);
     const priv = checkBoolean(o.private, "private", false);
     return new AnonymousSegment(memfdOpen(checked, readOnly || priv), readOnly || priv);

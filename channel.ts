@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { checkOptions, checkTimeout } from "./internal/options.ts";
+import { checkTimeout, describe, integer, readOptions } from "./internal/options.ts";
+import type { OptionKeys } from "./internal/options.ts";
 import { ShmError } from "./errors.ts";
 import { MappedMemory } from "./mapped_memory.ts";
 import { Region } from "./region.ts";
@@ -63,11 +64,14 @@ export interface ChannelOpenOptions {
   spinMicros?: number;
 }
 
+const CREATE_KEYS: OptionKeys<ChannelCreateOptions> = { capacity: true, spinMicros: true };
+const OPEN_KEYS: OptionKeys<ChannelOpenOptions> = { spinMicros: true };
+
 function checkSpin(value: unknown): number {
   if (value === undefined) return DEFAULT_SPIN_MICROS;
   if (typeof value !== "number") throw new TypeError(`Option 'spinMicros' must be a number, got ${typeof value}`);
   if (!(value >= 0) || value === Infinity) {
-    throw new RangeError(`Option 'spinMicros' must be a finite number of microseconds >= 0, got ${value}`);
+    throw new RangeError(`Option 'spinMicros' must be a finite number of microseconds >= 0, got ${describe(value)}`);
   }
   return value;
 }
@@ -214,6 +218,7 @@ export class Channel {
    * @param region Writable shared memory, 8-byte aligned, at least 256 bytes.
    * @param options `capacity` (default: all the region holds, at most 2^30),
    *   `spinMicros` (default 50).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {TypeError} for a region that is not one, or read-only.
    * @throws {RangeError} for a bad capacity or a region too small or misaligned.
    * @example A channel in one part of a segment
@@ -227,7 +232,7 @@ export class Channel {
    */
   static create(region: Region | MappedMemory, options?: ChannelCreateOptions): Channel {
     const r = toRegion(region, "Channel.create");
-    const o = checkOptions(options, "Channel.create");
+    const o = readOptions(options, "Channel.create", CREATE_KEYS);
     const spin = checkSpin(o.spinMicros);
     if (r.readOnly) throw new TypeError("Channel.create needs a writable region, got a read-only one");
     if (r.offset % 8 !== 0) throw new RangeError(`A channel's region must start at a multiple of 8, got ${r.offset}`);
@@ -264,6 +269,7 @@ export class Channel {
    *
    * @param region The same shared memory that was given to `create` (a Segment or a Region).
    * @param options `spinMicros` (default 50).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {ShmError} `ERR_CHANNEL_INVALID` when the header has a bad magic,
    *   version or size.
    * @example
@@ -280,7 +286,7 @@ export class Channel {
    */
   static open(region: Region | MappedMemory, options?: ChannelOpenOptions): Channel {
     const r = toRegion(region, "Channel.open");
-    const o = checkOptions(options, "Channel.open");
+    const o = readOptions(options, "Channel.open", OPEN_KEYS);
     const spin = checkSpin(o.spinMicros);
     if (r.offset % 8 !== 0) throw new RangeError(`A channel's region must start at a multiple of 8, got ${r.offset}`);
     if (r.length < HEADER + MIN_CAPACITY) {
@@ -345,7 +351,7 @@ export class Channel {
         `${what} must be an integer from 0 to ${this.#cap - RECORD} (the channel's largest message), got ${n}`,
       );
     }
-    return n;
+    return integer(n);
   }
 
   #publishCpu(index: number): void {

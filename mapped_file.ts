@@ -5,7 +5,8 @@
  * @module
  */
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
-import { checkBoolean, checkMode, checkOptions, checkSize } from "./internal/options.ts";
+import { checkBoolean, checkMode, checkSize, integer, readOptions } from "./internal/options.ts";
+import type { OptionKeys } from "./internal/options.ts";
 import { fileBackend } from "./internal/file_backend.ts";
 import { checkBounds } from "./region.ts";
 import { Views } from "./internal/views.ts";
@@ -42,6 +43,13 @@ export interface MappedFileOptions {
 }
 
 const MAX_SIZE = 2 ** 47;
+const OPEN_KEYS: OptionKeys<MappedFileOptions> = {
+  size: true,
+  create: true,
+  mode: true,
+  readOnly: true,
+  private: true,
+};
 
 function checkPath(path: unknown): string {
   if (typeof path !== "string") throw new TypeError(`File path must be a string, got ${typeof path}`);
@@ -94,6 +102,7 @@ export class MappedFile extends MappedMemory {
    * @param path The file's path (relative to the working directory, or absolute).
    * @param options `size` (default: the whole file), `create` (default `false`), `mode` (default `0o600`),
    *   `readOnly` (default `false`), `private` (default `false`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {TypeError|RangeError} for a bad path or option, before any system call.
    * @throws {ShmError} `ENOENT`, `EACCES`, `EISDIR`, `ENOSPC`, or `EINVAL` for an empty or too short file;
    *   a file this call created is removed again, one it grew gets its old length back.
@@ -106,7 +115,7 @@ export class MappedFile extends MappedMemory {
    */
   static open(path: string, options?: MappedFileOptions): MappedFile {
     const checked = checkPath(path);
-    const o = checkOptions(options, "MappedFile.open");
+    const o = readOptions(options, "MappedFile.open", OPEN_KEYS);
     const size = o.size === undefined ? undefined : checkSize(o.size, MAX_SIZE, "File size");
     const create = checkBoolean(o.create, "create", false);
     const mode = checkMode(o.mode, 0o600);
@@ -145,6 +154,6 @@ export class MappedFile extends MappedMemory {
    */
   flush(offset: number = 0, length?: number): void {
     if (this.closed) this.bytes(); // throws ERR_USE_AFTER_CLOSE
-    this.#flush(offset, checkBounds(offset, length, this.size));
+    this.#flush(integer(offset), checkBounds(offset, length, this.size));
   }
 }

@@ -182,7 +182,7 @@ export class Mutex {
    * Takes the mutex, blocking this thread until it is free, its owner dies,
    * or `timeoutMs` passes.
    *
-   * @param timeoutMs Longest wait in milliseconds. Default `Infinity`.
+   * @param timeoutMs Longest wait in milliseconds. Default `Infinity` (so is any value over 2^53 - 1).
    * @returns "locked", "owner-died" (locked; repair the data), or "timed-out" (not locked).
    * @example
    * ```ts
@@ -215,7 +215,7 @@ export class Mutex {
    * Like {@link Mutex.lock}, without blocking the event loop. Like a timer,
    * a pending lockAsync keeps the process alive until it settles.
    *
-   * @param timeoutMs Longest wait in milliseconds. Default `Infinity`.
+   * @param timeoutMs Longest wait in milliseconds. Default `Infinity` (so is any value over 2^53 - 1).
    * @returns A Promise of "locked", "owner-died" or "timed-out".
    * @example
    * ```ts

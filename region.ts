@@ -4,6 +4,7 @@
  * @module
  */
 import type { Views } from "./internal/views.ts";
+import { describe, integer } from "./internal/options.ts";
 
 /** The typed arrays a Region can make. */
 export type TypedArray =
@@ -47,7 +48,7 @@ export function checkBounds(offset: unknown, length: unknown, size: number): num
     throw new TypeError(`Region offset must be a number, got ${typeof offset}`);
   }
   if (!Number.isSafeInteger(offset) || offset < 0 || offset > size) {
-    throw new RangeError(`Region offset must be an integer from 0 to ${size}, got ${offset}`);
+    throw new RangeError(`Region offset must be an integer from 0 to ${size}, got ${describe(offset)}`);
   }
   if (length === undefined) return size - offset;
   if (typeof length !== "number") {
@@ -55,10 +56,12 @@ export function checkBounds(offset: unknown, length: unknown, size: number): num
   }
   if (!Number.isSafeInteger(length) || length < 0 || length > size - offset) {
     throw new RangeError(
-      `Region length must be an integer from 0 to ${size - offset} (the bytes after offset ${offset}), got ${length}`,
+      `Region length must be an integer from 0 to ${size - offset} (the bytes after offset ${offset}), got ${
+        describe(length)
+      }`,
     );
   }
-  return length;
+  return integer(length);
 }
 
 let make: (views: Views, offset: number, length: number) => Region;
@@ -155,9 +158,7 @@ export class Region {
   array<T extends TypedArray>(type: TypedArrayConstructor<T>): T {
     if (!CONSTRUCTORS.has(type)) {
       throw new TypeError(
-        `Region.array needs a typed-array constructor such as Float64Array, got ${
-          String((type as { name?: string })?.name ?? type)
-        }`,
+        `Region.array needs a typed-array constructor such as Float64Array, got ${describe(type)}`,
       );
     }
     const size = type.BYTES_PER_ELEMENT;
@@ -196,5 +197,5 @@ export class Region {
 
 /** Makes a Region over `views` (internal; bounds already checked). */
 export function makeRegion(views: Views, offset: number, length: number): Region {
-  return make(views, offset, length);
+  return make(views, integer(offset), integer(length));
 }

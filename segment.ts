@@ -7,7 +7,8 @@ import { namedBackend } from "./internal/backend.ts";
 import type { Namespace } from "./internal/backend.ts";
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
 import { portableName } from "./names.ts";
-import { checkBoolean, checkMode, checkOptions, checkSize } from "./internal/options.ts";
+import { checkBoolean, checkMode, checkSize, describe, readOptions } from "./internal/options.ts";
+import type { OptionKeys } from "./internal/options.ts";
 import { Views } from "./internal/views.ts";
 import { collectSegments, listSegments } from "./internal/inventory.ts";
 import type { CollectOptions, SegmentInfo } from "./internal/inventory.ts";
@@ -70,10 +71,20 @@ export interface OpenOptions {
   namespace?: Namespace;
 }
 
+const CREATE_KEYS: OptionKeys<CreateOptions> = {
+  size: true,
+  mode: true,
+  reserve: true,
+  track: true,
+  unlinkOnExit: true,
+  namespace: true,
+};
+const OPEN_KEYS: OptionKeys<OpenOptions> = { readOnly: true, private: true, namespace: true };
+
 function checkNamespace(value: unknown): Namespace {
   if (value === undefined) return "local";
   if (value !== "local" && value !== "global") {
-    throw new TypeError(`Option 'namespace' must be "local" or "global", got ${JSON.stringify(value)}`);
+    throw new TypeError(`Option 'namespace' must be "local" or "global", got ${describe(value)}`);
   }
   return value;
 }
@@ -133,6 +144,7 @@ export class Segment extends MappedMemory {
    *   Windows (where it becomes `Local\<name>`, or `Global\<name>`).
    * @param options `size` (required), `mode` (default `0o600`), `reserve` (default `true`),
    *   `track` (default `true`), `unlinkOnExit` (default `false`), `namespace` (Windows; default `"local"`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {TypeError|RangeError} for a bad name or option, before any system call.
    * @throws {ShmError} `EEXIST`, `EACCES`, `ENOSPC`, ... from the system; nothing is left behind.
    * @example
@@ -146,7 +158,7 @@ export class Segment extends MappedMemory {
   static create(name: string, options: CreateOptions): Segment {
     const backend = namedBackend();
     const bare = portableName(name, backend.nameRules);
-    const o = checkOptions(options, "Segment.create");
+    const o = readOptions(options, "Segment.create", CREATE_KEYS);
     const size = checkSize(o.size, backend.maxSize, "Segment size");
     const mode = checkMode(o.mode, 0o600);
     const reserve = checkBoolean(o.reserve, "reserve", true);
@@ -175,6 +187,7 @@ export class Segment extends MappedMemory {
    * @param name The name it was created with (a leading `/` is accepted).
    * @param options `readOnly` (default `false`), `private` (default `false`),
    *   `namespace` (Windows; default `"local"`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {ShmError} `ENOENT` when no segment has this name, `EACCES` when not allowed.
    * @example Read-only, zero-copy
    * ```ts
@@ -190,7 +203,7 @@ export class Segment extends MappedMemory {
   static open(name: string, options?: OpenOptions): Segment {
     const backend = namedBackend();
     const bare = portableName(name, backend.nameRules);
-    const o = checkOptions(options, "Segment.open");
+    const o = readOptions(options, "Segment.open", OPEN_KEYS);
     const readOnly = checkBoolean(o.readOnly, "readOnly", false);
     const priv = checkBoolean(o.private, "private", false);
     const namespace = checkNamespace(o.namespace);
@@ -263,6 +276,7 @@ export class Segment extends MappedMemory {
    * Returns what it removed (with `dryRun`, what it would remove).
    *
    * @param options `dryRun` (default `false`), `graceMs` (default `10_000`), `prefix` (default `""`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @example Clean up after crashed runs
    * ```ts
    * import { Segment } from "./mod.ts";

@@ -5,7 +5,8 @@
  * @module
  */
 import { attachViews, MappedMemory } from "./mapped_memory.ts";
-import { checkBoolean, checkMode, checkOptions, checkSize } from "./internal/options.ts";
+import { checkBoolean, checkMode, checkSize, describe, integer, readOptions } from "./internal/options.ts";
+import type { OptionKeys } from "./internal/options.ts";
 import { sysvAttach, sysvCreate, sysvIdOf, sysvRemove, sysvStat } from "./posix/sysv.ts";
 import { listSysvSegments } from "./posix/sysv_list.ts";
 import type { SysvRecord } from "./posix/sysv_list.ts";
@@ -50,7 +51,7 @@ const MAX_SIZE = 2 ** 47;
 function checkKey(key: unknown): number {
   if (typeof key !== "number") throw new TypeError(`System V key must be a number, got ${typeof key}`);
   if (!Number.isInteger(key) || key < KEY_MIN || key > KEY_MAX) {
-    throw new RangeError(`System V key must be a 32-bit integer, got ${key}`);
+    throw new RangeError(`System V key must be a 32-bit integer, got ${describe(key)}`);
   }
   if (key === 0) {
     throw new RangeError("System V key must not be 0 (IPC_PRIVATE): leave 'key' out for a private segment, got 0");
@@ -61,13 +62,16 @@ function checkKey(key: unknown): number {
 function checkId(id: unknown): number {
   if (typeof id !== "number") throw new TypeError(`System V segment id must be a number, got ${typeof id}`);
   if (!Number.isInteger(id) || id < 0 || id > ID_MAX) {
-    throw new RangeError(`System V segment id must be an integer from 0 to ${ID_MAX}, got ${id}`);
+    throw new RangeError(`System V segment id must be an integer from 0 to ${ID_MAX}, got ${describe(id)}`);
   }
-  return id;
+  return integer(id);
 }
 
+const CREATE_KEYS: OptionKeys<SysvCreateOptions> = { size: true, key: true, mode: true };
+const OPEN_KEYS: OptionKeys<SysvOpenOptions> = { readOnly: true, private: true };
+
 function checkOpen(options: unknown, what: string): boolean {
-  const o = checkOptions(options, what);
+  const o = readOptions(options, what, OPEN_KEYS);
   const readOnly = checkBoolean(o.readOnly, "readOnly", false);
   const priv = checkBoolean(o.private, "private", false);
   return readOnly || priv;
@@ -123,6 +127,7 @@ export class SysvSegment extends MappedMemory {
    * Creates a segment and attaches it read-write. The memory is zero-filled.
    *
    * @param options `size` (required), `key` (default: private), `mode` (default `0o600`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {TypeError|RangeError} for a bad option, before any system call.
    * @throws {ShmError} `EEXIST` when the key exists, `EINVAL` when the size is over the system's limit
    *   (`kernel.shmmax`), `ENOSPC` when the system has too many segments; nothing is left behind.
@@ -134,7 +139,7 @@ export class SysvSegment extends MappedMemory {
    * ```
    */
   static create(options: SysvCreateOptions): SysvSegment {
-    const o = checkOptions(options, "SysvSegment.create");
+    const o = readOptions(options, "SysvSegment.create", CREATE_KEYS);
     const size = checkSize(o.size, MAX_SIZE, "Segment size");
     const key = o.key === undefined ? undefined : checkKey(o.key);
     const mode = checkMode(o.mode, 0o600);
@@ -146,6 +151,7 @@ export class SysvSegment extends MappedMemory {
    *
    * @param id The `shmid` (from the creator, `ipcs -m` or `ipcmk`).
    * @param options `readOnly` (default `false`), `private` (default `false`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {ShmError} `EINVAL` when no segment has this id, `EACCES` when not allowed.
    * @example
    * ```ts
@@ -167,6 +173,7 @@ export class SysvSegment extends MappedMemory {
    *
    * @param key The key it was created with (`ipcmk` prints it as hex: pass `0x...`).
    * @param options `readOnly` (default `false`), `private` (default `false`).
+   * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {ShmError} `ENOENT` when no segment has this key.
    * @example
    * ```ts
@@ -279,6 +286,6 @@ export class SysvSegment extends MappedMemory {
   refresh(offset: number = 0, length?: number): void {
     if (this.closed) this.bytes(); // throws ERR_USE_AFTER_CLOSE
     const checked = checkBounds(offset, length, this.size);
-    this.#refresh?.(offset, checked);
+    this.#refresh?.(integer(offset), checked);
   }
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { checkTimeout } from "./internal/options.ts";
+import { checkTimeout, describe } from "./internal/options.ts";
 import { ShmError } from "./errors.ts";
 import { Region } from "./region.ts";
 import { bufferOrigin } from "./internal/views.ts";
@@ -26,8 +26,7 @@ function wordOf(target: unknown, index: unknown, what: string): Word {
   if (target instanceof Region) array = target.array(Int32Array);
   else if (target instanceof Int32Array) array = target;
   else {
-    const got = target === null ? "null" : (target as object)?.constructor?.name ?? typeof target;
-    throw new TypeError(`${what} needs an Int32Array or a Region, got ${got}`);
+    throw new TypeError(`${what} needs an Int32Array or a Region, got ${describe(target)}`);
   }
   const origin = bufferOrigin(array.buffer);
   if (origin === undefined) {
@@ -45,7 +44,7 @@ function wordOf(target: unknown, index: unknown, what: string): Word {
   }
   if (typeof index !== "number") throw new TypeError(`${what} index must be a number, got ${typeof index}`);
   if (!Number.isInteger(index) || index < 0 || index >= array.length) {
-    throw new RangeError(`${what} index must be an integer from 0 to ${array.length - 1}, got ${index}`);
+    throw new RangeError(`${what} index must be an integer from 0 to ${array.length - 1}, got ${describe(index)}`);
   }
   const byteOffset = array.byteOffset + index * 4;
   const address = origin.address + BigInt(byteOffset);
@@ -56,7 +55,7 @@ function wordOf(target: unknown, index: unknown, what: string): Word {
 function checkExpected(expected: unknown): number {
   if (typeof expected !== "number") throw new TypeError(`wait expected value must be a number, got ${typeof expected}`);
   if (!Number.isInteger(expected) || expected < -0x80000000 || expected > 0xffffffff) {
-    throw new RangeError(`wait expected value must be a 32-bit integer, got ${expected}`);
+    throw new RangeError(`wait expected value must be a 32-bit integer, got ${describe(expected)}`);
   }
   return expected | 0;
 }
@@ -74,7 +73,7 @@ function checkExpected(expected: unknown): number {
  *   or a Region (its Int32Array view).
  * @param index The word, in elements of the Int32Array.
  * @param expected Sleep only while the word holds this value.
- * @param timeoutMs Longest wait in milliseconds. Default `Infinity`.
+ * @param timeoutMs Longest wait in milliseconds. Default `Infinity` (so is any value over 2^53 - 1).
  * @returns "ok" when woken, "not-equal" when the word did not hold
  *   `expected`, "timed-out" when `timeoutMs` passed (never earlier).
  * @throws {TypeError} when `target` is not an Int32Array over writable shmem memory or a Region.
@@ -111,7 +110,7 @@ export function wait(target: Int32Array | Region, index: number, expected: numbe
  * @param target An Int32Array over a Segment's memory, or a Region.
  * @param index The word, in elements.
  * @param expected Sleep only while the word holds this value.
- * @param timeoutMs Longest wait in milliseconds. Default `Infinity`.
+ * @param timeoutMs Longest wait in milliseconds. Default `Infinity` (so is any value over 2^53 - 1).
  * @returns A Promise of "ok", "not-equal" or "timed-out" (never before `timeoutMs`).
  * @throws {TypeError} (synchronously) when `target` is not an Int32Array over writable shmem memory or a Region.
  * @throws {RangeError} (synchronously) when `index`, `expected` or `timeoutMs` is out of range.
@@ -175,7 +174,7 @@ export function notify(target: Int32Array | Region, index: number, count?: numbe
   if (count !== undefined) {
     if (typeof count !== "number") throw new TypeError(`notify count must be a number, got ${typeof count}`);
     if (Number.isNaN(count) || count < 0 || (!Number.isInteger(count) && count !== Infinity)) {
-      throw new RangeError(`notify count must be an integer of 0 or more (or Infinity), got ${count}`);
+      throw new RangeError(`notify count must be an integer of 0 or more (or Infinity), got ${describe(count)}`);
     }
     n = Math.min(count, MAX_COUNT);
   }

@@ -8,6 +8,8 @@ import { ShmError } from "../errors.ts";
 import { ffi } from "../ffi/mod.ts";
 import { namedBackend } from "./backend.ts";
 import { portableName } from "../names.ts";
+import { checkBoolean, describe, integer, readOptions } from "./options.ts";
+import type { OptionKeys } from "./options.ts";
 import { collectPosixSegments, inspectPosixSegment, listPosixSegments } from "../posix/inventory.ts";
 import type { SegmentRecord } from "../posix/inventory.ts";
 
@@ -79,35 +81,24 @@ export function inspectSegment(name: string): SegmentInfo {
   return inventory("Inspecting segments").inspect(bare);
 }
 
-function checkOptions(options: unknown): { dryRun: boolean; graceMs: number; prefix: string } {
-  if (options === undefined) return { dryRun: false, graceMs: 10_000, prefix: "" };
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`Segment.collect options must be an object, got ${options === null ? "null" : typeof options}`);
+const COLLECT_KEYS: OptionKeys<CollectOptions> = { dryRun: true, graceMs: true, prefix: true };
+
+function checkCollect(options: unknown): { dryRun: boolean; graceMs: number; prefix: string } {
+  const o = readOptions(options, "Segment.collect", COLLECT_KEYS);
+  const dryRun = checkBoolean(o.dryRun, "dryRun", false);
+  const graceMs = o.graceMs === undefined ? 10_000 : o.graceMs;
+  if (typeof graceMs !== "number") throw new TypeError(`Option 'graceMs' must be a number, got ${typeof graceMs}`);
+  if (!Number.isFinite(graceMs) || graceMs < 0) {
+    throw new RangeError(`Option 'graceMs' must be a finite number of milliseconds >= 0, got ${describe(graceMs)}`);
   }
-  const o = options as Record<string, unknown>;
-  if (o.dryRun !== undefined && typeof o.dryRun !== "boolean") {
-    throw new TypeError(`Option 'dryRun' must be a boolean, got ${typeof o.dryRun}`);
-  }
-  if (o.graceMs !== undefined && typeof o.graceMs !== "number") {
-    throw new TypeError(`Option 'graceMs' must be a number, got ${typeof o.graceMs}`);
-  }
-  if (o.graceMs !== undefined && (!Number.isFinite(o.graceMs) || (o.graceMs as number) < 0)) {
-    throw new RangeError(`Option 'graceMs' must be a finite number of milliseconds >= 0, got ${o.graceMs}`);
-  }
-  if (o.prefix !== undefined && typeof o.prefix !== "string") {
-    throw new TypeError(`Option 'prefix' must be a string, got ${typeof o.prefix}`);
-  }
-  const prefix = ((o.prefix as string | undefined) ?? "").replace(/^\//, "");
-  return {
-    dryRun: (o.dryRun as boolean | undefined) ?? false,
-    graceMs: (o.graceMs as number | undefined) ?? 10_000,
-    prefix,
-  };
+  const prefix = o.prefix === undefined ? "" : o.prefix;
+  if (typeof prefix !== "string") throw new TypeError(`Option 'prefix' must be a string, got ${typeof prefix}`);
+  return { dryRun, graceMs: integer(graceMs), prefix: prefix.replace(/^\//, "") };
 }
 
 /** Removes (or, dry, reports) the orphans shmem made; see {@link Segment.collect}. */
 export function collectSegments(options?: CollectOptions): SegmentInfo[] {
-  const request = checkOptions(options);
+  const request = checkCollect(options);
   if (NOTHING_TO_COLLECT.has(ffi.os)) return [];
   return inventory("Collecting segments").collect(request);
 }
