@@ -43,6 +43,10 @@ function wide(text: string): Uint16Array {
   return out;
 }
 
+/** Retries of a FlushViewOfFile that met ERROR_LOCK_VIOLATION (sleeping 1, 2, ... ms: about 1 s in all). */
+const FLUSH_RETRIES = 44;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 function fail(w: Kernel32, call: string, path: string, error = w.k.symbols.GetLastError() as number): ShmError {
   return win32Error(call, error, path, undefined, undefined, HINTS[win32Code(error)]);
 }
@@ -186,8 +190,16 @@ export function mapFile(path: string, request: FileRequest): MappedFileRaw {
     const flush = (offset: number, length: number) => {
       if (request.copy || length === 0) return; // length 0 would mean "to the end of the view"
       const start = offset - (offset % WIN.PAGE_SIZE);
-      if (k.symbols.FlushViewOfFile(address + BigInt(start), offset + length - start) === 0) {
-        throw fail(w, "FlushViewOfFile", path);
+      // FlushViewOfFile can fail with a transient ERROR_LOCK_VIOLATION while
+      // the memory manager writes the same pages (RocksDB's and Nim's
+      // Windows mmap code retry it): try again for up to about a second.
+      for (let attempt = 0;; attempt++) {
+        if (k.symbols.FlushViewOfFile(address + BigInt(start), offset + length - start) !== 0) break;
+        const error = k.symbols.GetLastError() as number;
+        if (error !== WIN.ERROR_LOCK_VIOLATION || attempt >= FLUSH_RETRIES) {
+          throw fail(w, "FlushViewOfFile", path, error);
+        }
+        Atomics.wait(pause, 0, 0, 1 + attempt);
       }
       if (k.symbols.FlushFileBuffers(file) === 0) throw fail(w, "FlushFileBuffers", path);
     };
