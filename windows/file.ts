@@ -8,8 +8,11 @@
  * needs it). Sharing is `FILE_SHARE_READ | FILE_SHARE_WRITE |
  * FILE_SHARE_DELETE`, so other processes may open, map, rename or delete the
  * file as on POSIX. Windows itself refuses to truncate a file while any
- * process maps it (ERROR_USER_MAPPED_FILE), so the SIGBUS that POSIX cannot
- * prevent has no Windows counterpart.
+ * process maps it (ERROR_USER_MAPPED_FILE), so the SIGBUS a truncation gives
+ * on POSIX has no Windows counterpart. An I/O failure behind a mapped page
+ * does: reading a page of a file on a network share, a removable drive or a
+ * full sparse file that cannot be read in raises EXCEPTION_IN_PAGE_ERROR,
+ * which ends a JavaScript process like an access violation.
  *
  * Read-only and private mappings open the file with GENERIC_READ only and
  * map it `PAGE_WRITECOPY` + `FILE_MAP_COPY`: a write lands in a private copy

@@ -191,8 +191,7 @@ export const GLOBAL_EACCES_HINT =
  * checks under Wine, in every runtime, that thousands of colliding creates
  * made under GC pressure all see it.
  */
-function create(name: string, request: CreateRequest): RawMapping {
-  const w = kernel32();
+export function createWith(w: Kernel32, name: string, request: CreateRequest): RawMapping {
   const size = BigInt(request.size);
   const security = request.sddl === undefined ? undefined : securityAttributes(w, request.sddl, name);
   // SEC_COMMIT charges the whole size against the commit limit now: running
@@ -253,8 +252,7 @@ function unsafeSection(name: string, why: string): ShmError {
  * commit limit for that, so such an open of a section larger than the free
  * commit fails (ENOSPC/ENOMEM).
  */
-function open(name: string, request: OpenRequest): RawMapping {
-  const w = kernel32();
+export function openWith(w: Kernel32, name: string, request: OpenRequest): RawMapping {
   const copy = request.readOnly || request.private;
   const access = WIN.SECTION_QUERY | (copy ? WIN.FILE_MAP_READ : WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE);
   const handle = w.k.symbols.OpenFileMappingW(access, 0, objectName(name, request.namespace)) as bigint;
@@ -280,6 +278,14 @@ function open(name: string, request: OpenRequest): RawMapping {
     throw unsafeSection(name, usable.refuse);
   }
   return rawMapping(w, address, usable.size, handle);
+}
+
+function create(name: string, request: CreateRequest): RawMapping {
+  return createWith(kernel32(), name, request);
+}
+
+function open(name: string, request: OpenRequest): RawMapping {
+  return openWith(kernel32(), name, request);
 }
 
 function unlink(_name: string, _namespace: Namespace): void {
