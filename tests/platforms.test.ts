@@ -15,7 +15,10 @@ import { DARWIN_FLOCK, holderConstants } from "../posix/holders.ts";
 import { darwinProbe, decodeBsdInfo, PROC_BSDINFO } from "../posix/process.ts";
 import { ShmError } from "../mod.ts";
 import { uniqueName } from "../mod.ts";
-import { OS } from "./helpers.ts";
+import { OS, shmExists, testName } from "./helpers.ts";
+import { readFileSync } from "node:fs";
+import { libc } from "../posix/libc.ts";
+import { Segment } from "../mod.ts";
 
 test("Linux and Darwin constants differ where the systems do", () => {
   const linux = posixConstants("linux")!;
@@ -401,4 +404,85 @@ test("errno tables: Darwin ENOTSUP 45, ENOATTR 93; Linux keeps EOPNOTSUPP and EN
     assert.equal(darwin.number(name), d, `darwin ${name}`);
     assert.equal(darwin.name(d), name);
   }
+});
+
+// --- the macOS code paths, run for real on Linux with the Darwin choices switched on -------------
+
+test(
+  "the macOS read-only copy, run on Linux: a private copy of the shared pages, refreshed on demand",
+  { skip: OS !== "linux" && "Linux only" },
+  () => {
+    const real = libc();
+    const l = { ...real, c: { ...real.c, shmCopyOnWrite: "copy" as const } };
+    const name = testName();
+    const writer = Segment.create(name, { size: 8192 });
+    try {
+      writer.bytes()[0] = 1;
+      writer.bytes()[8191] = 2;
+      const raw = openWith(l, name, { readOnly: true, private: false, namespace: "local" });
+      const copy = new Uint8Array(ffi.view(raw.address, raw.size));
+      assert.equal(raw.size, 8192);
+      assert.deepEqual([copy[0], copy[8191]], [1, 2], "the copy holds the bytes at open");
+      writer.bytes()[0] = 3;
+      assert.equal(copy[0], 1, "a copy does not follow the writer...");
+      raw.refresh!(0, 1);
+      assert.equal(copy[0], 3, "...until refreshed");
+      copy[8191] = 9; // a write to the copy: no crash, and never shared
+      assert.equal(writer.bytes()[8191], 2);
+      raw.refresh!(8191, 1);
+      assert.equal(copy[8191], 2, "refresh replaces this process's own writes");
+      copy.buffer.transfer(0);
+      raw.release();
+      raw.refresh!(0, 1); // after release: nothing to copy from, and no crash
+    } finally {
+      writer.close();
+      Segment.unlink(name);
+    }
+  },
+);
+
+test(
+  "the macOS mode check, run on Linux: a mode shm_open did not give is refused and the name removed",
+  { skip: OS !== "linux" && "Linux only" },
+  () => {
+    const real = libc();
+    const l = { ...real, c: { ...real.c, shmMode: "shm_open" as const } };
+    const name = testName();
+    // shm_open applies the umask on Linux: o+w does not survive a umask with 002 (022 and 002 both have it).
+    const umask = parseInt(/^Umask:\s*([0-7]+)/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "0", 8);
+    const wide = { size: 4096, mode: 0o602, reserve: true, namespace: "local" as const, track: false };
+    if (umask & 0o002) {
+      assert.throws(
+        () => createWith(l, name, wide),
+        (e: unknown) => e instanceof ShmError && e.code === "ERR_MODE" && /not the requested 0o602/.test(e.message),
+      );
+      assert.equal(shmExists(name), false, "nothing left behind");
+    } else {
+      createWith(l, name, wide).release(); // the mode arrived whole: accepted
+      Segment.unlink(name);
+    }
+    const raw = createWith(l, name, { size: 4096, mode: 0o600, reserve: true, namespace: "local", track: false });
+    raw.release();
+    Segment.unlink(name);
+  },
+);
+
+test("Segment.refresh(): a no-op on live views, range-checked, refused after close", () => {
+  const name = testName();
+  const writer = Segment.create(name, { size: 4096 });
+  const reader = Segment.open(name, { readOnly: true });
+  try {
+    writer.bytes()[5] = 7;
+    reader.refresh();
+    reader.refresh(5, 1);
+    assert.equal(reader.bytes()[5], 7, "live on Linux and Windows; copied again by refresh() on macOS");
+    writer.refresh(); // read-write: always current
+    assert.throws(() => reader.refresh(4000, 500), RangeError);
+    assert.throws(() => reader.refresh(-1), RangeError);
+  } finally {
+    reader.close();
+    writer.close();
+    Segment.unlink(name);
+  }
+  assert.throws(() => reader.refresh(), (e: unknown) => e instanceof ShmError && e.code === "ERR_USE_AFTER_CLOSE");
 });
