@@ -10,6 +10,7 @@ import { portableName } from "./names.ts";
 import { checkBoolean, checkMode, checkSize, describe, readOptions } from "./internal/options.ts";
 import type { OptionKeys } from "./internal/options.ts";
 import { Views } from "./internal/views.ts";
+import { checkBounds } from "./region.ts";
 import { collectSegments, listSegments } from "./internal/inventory.ts";
 import type { CollectOptions, SegmentInfo } from "./internal/inventory.ts";
 import { unlinkOnExit } from "./internal/unlink_on_exit.ts";
@@ -20,9 +21,20 @@ export interface CreateOptions {
   size: number;
   /**
    * Permission bits of the new segment (POSIX), applied exactly (the umask
-   * does not narrow them). Default `0o600`: only this user. Ignored on Windows.
+   * does not narrow them). Default `0o600`: only this user. Ignored on
+   * Windows: there the security descriptor is the creator's default (its
+   * user, SYSTEM and Administrators get full access; other users of the
+   * session get nothing) unless {@link CreateOptions.sddl} gives one.
    */
   mode?: number;
+  /**
+   * Windows only: the mapping's security descriptor in SDDL, for example
+   * `"D:P(A;;GA;;;OW)(A;;GR;;;WD)"` (owner full access, everyone read).
+   * Default: the creator's default DACL (see {@link CreateOptions.mode}).
+   * A descriptor Windows rejects fails with `EINVAL` before anything is
+   * created. Ignored elsewhere.
+   */
+  sddl?: string;
   /**
    * Reserve the memory now (Linux: `posix_fallocate`). Default `true`: a full
    * `/dev/shm` (Docker's 64 MB default) fails here with `ENOSPC` and leaves
@@ -78,6 +90,7 @@ const CREATE_KEYS: OptionKeys<CreateOptions> = {
   track: true,
   unlinkOnExit: true,
   namespace: true,
+  sddl: true,
 };
 const OPEN_KEYS: OptionKeys<OpenOptions> = { readOnly: true, private: true, namespace: true };
 
@@ -89,7 +102,20 @@ function checkNamespace(value: unknown): Namespace {
   return value;
 }
 
-let make: (name: string, views: Views, cancelExit?: () => void) => Segment;
+function checkSddl(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.length === 0 || value.includes("\0")) {
+    throw new TypeError(`Option 'sddl' must be a non-empty SDDL string, got ${describe(value)}`);
+  }
+  return value;
+}
+
+let make: (
+  name: string,
+  views: Views,
+  cancelExit?: () => void,
+  refresh?: (offset: number, length: number) => void,
+) => Segment;
 
 /**
  * A named shared-memory segment: POSIX `shm_open` on Linux and macOS, a named
@@ -120,11 +146,13 @@ export class Segment extends MappedMemory {
   /** The portable name, without a leading `/`. */
   readonly name: string;
   #cancelExit: (() => void) | undefined;
+  #refresh: ((offset: number, length: number) => void) | undefined;
 
   static {
-    make = (name, views, cancelExit) => {
+    make = (name, views, cancelExit, refresh) => {
       const seg = new Segment(name, views);
       seg.#cancelExit = cancelExit;
+      seg.#refresh = refresh;
       return seg;
     };
   }
@@ -143,7 +171,8 @@ export class Segment extends MappedMemory {
    *   at most 30 bytes on macOS, 255 on Linux, 253 UTF-16 units and no `\` on
    *   Windows (where it becomes `Local\<name>`, or `Global\<name>`).
    * @param options `size` (required), `mode` (default `0o600`), `reserve` (default `true`),
-   *   `track` (default `true`), `unlinkOnExit` (default `false`), `namespace` (Windows; default `"local"`).
+   *   `track` (default `true`), `unlinkOnExit` (default `false`), `namespace` (Windows; default `"local"`),
+   *   `sddl` (Windows; default: the creator's default security).
    * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {TypeError|RangeError} for a bad name or option, before any system call.
    * @throws {ShmError} `EEXIST`, `EACCES`, `ENOSPC`, ... from the system; nothing is left behind.
@@ -165,7 +194,8 @@ export class Segment extends MappedMemory {
     const track = checkBoolean(o.track, "track", true);
     const atExit = checkBoolean(o.unlinkOnExit, "unlinkOnExit", false);
     const namespace = checkNamespace(o.namespace);
-    const raw = backend.create(bare, { size, mode, reserve, namespace, track });
+    const sddl = checkSddl(o.sddl);
+    const raw = backend.create(bare, { size, mode, reserve, namespace, track, sddl });
     let cancelExit: (() => void) | undefined;
     if (atExit) {
       try {
@@ -180,9 +210,14 @@ export class Segment extends MappedMemory {
   }
 
   /**
-   * Opens an existing segment; its size is the size its creator gave it. On
-   * Windows it is the size the kernel reports for the mapping, which can be
-   * the creator's size rounded up to a whole page (Wine does that).
+   * Opens an existing segment; its size is the size the kernel keeps, which
+   * is the creator's size rounded up to a whole page on macOS (16 KiB on
+   * Apple Silicon, 4 KiB on Intel) and on Windows (4 KiB). On Windows,
+   * open() attaches to whatever mapping holds the name, whoever made it, and
+   * a read-only or private view charges its whole size against the commit
+   * limit (`FILE_MAP_COPY`). On macOS, which maps shm objects only shared, a
+   * read-only or private open is a copy taken at open: call
+   * {@link Segment.refresh} to copy the others' writes again.
    *
    * @param name The name it was created with (a leading `/` is accepted).
    * @param options `readOnly` (default `false`), `private` (default `false`),
@@ -208,7 +243,34 @@ export class Segment extends MappedMemory {
     const priv = checkBoolean(o.private, "private", false);
     const namespace = checkNamespace(o.namespace);
     const raw = backend.open(bare, { readOnly, private: priv, namespace });
-    return make(bare, new Views(raw, readOnly || priv, `Segment '${bare}'`));
+    return make(bare, new Views(raw, readOnly || priv, `Segment '${bare}'`), undefined, raw.refresh);
+  }
+
+  /**
+   * Where a read-only or private open is a copy (macOS), copies the shared
+   * bytes `[offset, offset + length)` into it again, replacing this
+   * process's own writes there. Does nothing where views are live (Linux,
+   * Windows, and every read-write open), which always see the others' writes.
+   *
+   * @param offset Start in bytes; default 0.
+   * @param length Bytes; default: the rest.
+   * @throws {RangeError} when the window is not inside the segment.
+   * @example Follow a writer from a read-only open
+   * ```ts
+   * import { Segment, uniqueName } from "./mod.ts";
+   * const name = uniqueName();
+   * using writer = Segment.create(name, { size: 4096 });
+   * using reader = Segment.open(name, { readOnly: true });
+   * writer.bytes()[0] = 7;
+   * reader.refresh(); // a copy on macOS: read the writer's bytes again
+   * console.assert(reader.bytes()[0] === 7);
+   * Segment.unlink(name);
+   * ```
+   */
+  refresh(offset: number = 0, length?: number): void {
+    if (this.closed) this.bytes(); // throws ERR_USE_AFTER_CLOSE
+    const checked = checkBounds(offset, length, this.size);
+    this.#refresh?.(offset, checked);
   }
 
   /**

@@ -26,6 +26,8 @@ export interface RawMapping {
    * only the handle is closed (the memory may still be reachable).
    */
   release(keepMapped?: boolean): void;
+  /** Where the mapping is a private copy of shared memory (macOS read-only opens): copies that window again. */
+  readonly refresh?: (offset: number, length: number) => void;
 }
 
 /** Options of {@link NamedBackend.create}, already validated. */
@@ -37,6 +39,8 @@ export interface CreateRequest {
   readonly track?: boolean;
   /** Windows: the kernel object namespace (`Local\` or `Global\`); ignored elsewhere. */
   readonly namespace: Namespace;
+  /** Windows: the security descriptor in SDDL; ignored elsewhere. */
+  readonly sddl?: string;
 }
 
 /** Windows' kernel object namespaces: `Local\` (this session) or `Global\` (all sessions). */

@@ -12,7 +12,10 @@ import { windowsProcessProbe } from "../windows/process.ts";
 export interface ProcessIdentity {
   /** The pid as the probe packs it (Windows: the pid divided by 4, as pids are multiples of 4). */
   readonly pid: number;
-  /** Start time in the OS's unit (Linux: clock ticks after boot; Windows: ms); 0 when the OS does not tell. */
+  /**
+   * Start time in the OS's unit (Linux: clock ticks after boot; macOS and
+   * Windows: ms since 1970, modulo 2^42); 0 when the OS does not tell.
+   */
   readonly start: number;
 }
 

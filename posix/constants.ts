@@ -31,6 +31,20 @@ export interface PosixConstants {
     readonly statBytes: number;
     readonly sizeOffset: number;
   };
+  /**
+   * How a new shm object gets its exact mode: `fchmod` after `shm_open` (Linux,
+   * where the umask applies), or `shm_open`'s own mode argument checked with
+   * `fstat` (Darwin, where `fchmod` on a shm descriptor is EINVAL and no
+   * umask applies).
+   */
+  readonly shmMode: "fchmod" | "shm_open";
+  /**
+   * How read-only and private opens of a shm object avoid views of
+   * read-only pages: `MAP_PRIVATE` with write permission (Linux), or a copy
+   * into private anonymous memory with `refresh()` (Darwin, whose shm mmap
+   * accepts only `MAP_SHARED`).
+   */
+  readonly shmCopyOnWrite: "private" | "copy";
   /** Whether `ftruncate` may be called again on a sized object (Darwin: once per lifetime). */
   readonly resizable: boolean;
   /** Libraries that may hold shm_open and friends, in the order tried. */
@@ -116,6 +130,8 @@ const LINUX: PosixConstants = {
   maxNameBytes: 256,
   canReserve: true,
   sizeBy: { call: "lseek", whence: 2 /* SEEK_END */ },
+  shmMode: "fchmod",
+  shmCopyOnWrite: "private",
   resizable: true,
   // glibc >= 2.34 and musl keep shm_open in libc; older glibc in librt.
   libraries: ["libc.so.6", "librt.so.1", "libc.so", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"],
@@ -182,6 +198,10 @@ const DARWIN: PosixConstants = {
     statBytes: 144,
     sizeOffset: 96,
   },
+  // xnu posix_shm.c: pshm_truncate rounds the size up to the page (16 KiB on Apple
+  // Silicon, 4 KiB on Intel), so an opener's fstat size is the rounded one.
+  shmMode: "shm_open",
+  shmCopyOnWrite: "copy",
   resizable: false,
   libraries: ["/usr/lib/libSystem.B.dylib"],
   errnoLocation: "__error",

@@ -4,7 +4,11 @@
  * @module
  */
 
-/** The errno names shmem knows, with their Linux and Darwin numbers. */
+/**
+ * The errno names shmem knows, with their Linux (asm-generic/errno*.h) and
+ * Darwin (xnu bsd/sys/errno.h) numbers. Where two names share a number on
+ * one system, the later row names it.
+ */
 const ERRNO: ReadonlyArray<readonly [name: string, linux: number, darwin: number, text: string]> = [
   ["EPERM", 1, 1, "Operation not permitted"],
   ["ENOENT", 2, 2, "No such file or directory"],
@@ -37,11 +41,15 @@ const ERRNO: ReadonlyArray<readonly [name: string, linux: number, darwin: number
   ["ELOOP", 40, 62, "Too many levels of symbolic links"],
   ["EIDRM", 43, 90, "Identifier removed"],
   ["EOVERFLOW", 75, 84, "Value too large for defined data type"],
+  // Darwin's ENOTSUP (45) is not EOPNOTSUPP (102); on Linux both are 95, named EOPNOTSUPP (the later row wins).
+  ["ENOTSUP", 95, 45, "Operation not supported"],
   ["EOPNOTSUPP", 95, 102, "Operation not supported"],
   ["ETIMEDOUT", 110, 60, "Connection timed out"],
   ["EOWNERDEAD", 130, 105, "Owner died"],
   ["ENOTRECOVERABLE", 131, 104, "State not recoverable"],
   ["ENXIO", 6, 6, "No such device or address"],
+  // Darwin's "attribute not found" from getxattr (sys/errno.h); Linux's xattr headers alias it to ENODATA.
+  ["ENOATTR", 61, 93, "Attribute not found"],
   ["ENODATA", 61, 96, "No data available"],
 ];
 

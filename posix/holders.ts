@@ -14,8 +14,13 @@
  * never touches segments other programs made. tmpfs keeps user xattrs; where
  * they are refused the segment is simply untracked (never collected).
  *
- * macOS has no OFD locks and keeps POSIX objects out of the file system:
- * there, nothing is locked or marked.
+ * macOS has OFD locks only since macOS 14 (`F_OFD_SETLK`, xnu
+ * bsd/sys/fcntl.h), and even there a POSIX shm descriptor refuses every
+ * `fcntl` lock (xnu posix_shm.c has no lock operation for it), and the
+ * objects stay out of the file system: there, nothing is locked or marked.
+ * Its `struct flock` differs from Linux's ({@link DARWIN_FLOCK}), and no
+ * Linux layout or lock number is ever used there (this table has no Darwin
+ * row).
  *
  * @module
  */
@@ -73,6 +78,18 @@ const LINUX: HolderConstants = {
   O_NONBLOCK: 0o4000,
   dir: "/dev/shm",
 };
+
+/**
+ * Darwin's `struct flock` (xnu bsd/sys/fcntl.h: off_t l_start, off_t l_len,
+ * pid_t l_pid, short l_type, short l_whence) and lock values, as data for
+ * the day a Darwin object accepts locks; unused today (see the module notes).
+ */
+export const DARWIN_FLOCK = {
+  flock: { bytes: 24, start: 0, len: 8, pid: 16, type: 20, whence: 22 },
+  F_RDLCK: 1,
+  F_UNLCK: 2,
+  F_WRLCK: 3,
+} as const;
 
 const BY_OS: Readonly<Record<string, HolderConstants>> = { linux: LINUX };
 

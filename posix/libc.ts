@@ -1,30 +1,60 @@
 /**
  * The libc functions the POSIX backends call, as data, and their loader.
  *
- * Each entry quotes its C prototype. `shm_open` is variadic; it is declared
- * with a fixed `mode` argument, which x86-64 Linux passes in a register like a
- * fixed one. On Apple arm64 variadic arguments go on the stack, so the mode
- * may arrive as garbage there: creation always follows with `fchmod`.
+ * Each entry quotes its C prototype. The table is per OS and architecture:
+ * a prototype that is wrong for a system is never bound there (Linux's
+ * 4/5-argument xattr calls against Darwin's 6, Linux `struct dirent` and
+ * `struct stat` readers, `memfd_create`), see {@link boundSymbols}.
+ *
+ * Variadic functions (`shm_open`, `open` with `O_CREAT`, `fcntl`): no runtime
+ * FFI but koffi can declare a variadic call, so each is declared as a fixed
+ * function that puts the variadic argument where the callee's `va_arg` reads
+ * it ({@link variadicPadding}):
+ * - x86-64 (Linux and Darwin) and Linux arm64: variadic integer and pointer
+ *   arguments travel in the same registers as fixed ones, so the plain
+ *   three-argument form is right.
+ * - Apple arm64: variadic arguments go on the stack (Apple's "Writing ARM64
+ *   code for Apple platforms"), and libsyscall's wrappers read the mode from
+ *   there (`ldr x2, [fp, #16]` in varargs_wrappers.s). Declaring six unused
+ *   64-bit arguments after the two fixed ones fills x2–x7, so the ninth (the
+ *   variadic one, 64 bits wide) is the first stack slot, `[sp]`.
  *
  * @module
  */
 import { ffi } from "../ffi/mod.ts";
-import type { Library, SymbolTable } from "../ffi/mod.ts";
+import type { Library, NativeFunction, NativeType, SymbolDef, SymbolTable } from "../ffi/mod.ts";
 import { posixConstants } from "./constants.ts";
 import type { PosixConstants } from "./constants.ts";
 
-/** The libc symbol table for one OS and architecture. */
+/**
+ * How many unused 64-bit arguments sit between a variadic function's fixed
+ * arguments and its first variadic one, so that it lands where `va_arg`
+ * looks: 6 on Apple arm64 (x2–x7 filled, the variadic on the stack), else 0.
+ */
+export function variadicPadding(os: string, arch: string): number {
+  return os === "darwin" && arch === "arm64" ? 6 : 0;
+}
+
+/** `fixed` parameters, `padding` unused i64s, then the variadic parameter. */
+function variadic(fixed: readonly NativeType[], padding: number, last: NativeType): NativeType[] {
+  return [...fixed, ...Array.from({ length: padding }, (): NativeType => "i64"), last];
+}
+
+/** The full libc symbol table for one OS and architecture (before {@link boundSymbols} drops the foreign ones). */
 export function libcSymbols(c: PosixConstants, arch: string) {
+  const pad = variadicPadding(c.os, arch);
+  // The 64-bit variadic slot: a mode_t (u32 promoted) or an int read as 64 bits on the stack.
+  const slot: NativeType = pad > 0 ? "i64" : "u32";
   return {
-    // int shm_open(const char *name, int oflag, mode_t mode);
-    shm_open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+    // int shm_open(const char *name, int oflag, ... /* mode_t mode */);
+    shm_open: { parameters: variadic(["buffer", "i32"], pad, slot), result: "i32" },
     // int shm_unlink(const char *name);
     shm_unlink: { parameters: ["buffer"], result: "i32" },
     // int ftruncate(int fd, off_t length);
     ftruncate: { parameters: ["i32", "i64"], result: "i32" },
-    // int posix_fallocate(int fd, off_t offset, off_t len); returns the error, not -1
+    // int posix_fallocate(int fd, off_t offset, off_t len); returns the error, not -1  (Linux)
     posix_fallocate: { parameters: ["i32", "i64", "i64"], result: "i32", optional: true },
-    // int fchmod(int fd, mode_t mode);
+    // int fchmod(int fd, mode_t mode);  (Darwin refuses it on a shm descriptor: EINVAL; used for files there)
     fchmod: { parameters: ["i32", "u32"], result: "i32" },
     // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset);
     mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
@@ -43,8 +73,8 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     },
     // int *__errno_location(void);  (Darwin: int *__error(void))
     errno_location: { parameters: [], result: "pointer", name: c.errnoLocation },
-    // int open(const char *path, int flags, mode_t mode);  variadic mode: creation follows with fchmod
-    open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+    // int open(const char *path, int flags, ... /* mode_t mode */);
+    open: { parameters: variadic(["buffer", "i32"], pad, slot), result: "i32" },
     // int unlink(const char *path);
     unlink: { parameters: ["buffer"], result: "i32" },
     // int msync(void *addr, size_t length, int flags);
@@ -65,13 +95,13 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     shmctl: { parameters: ["i32", "i32", "buffer"], result: "i32", optional: true },
     // int memfd_create(const char *name, unsigned int flags);  (Linux, glibc >= 2.27)
     memfd_create: { parameters: ["buffer", "u32"], result: "i32", optional: true },
-    // int fcntl(int fd, int cmd, int arg);  variadic; the int argument of F_ADD_SEALS goes in a register on Linux
-    fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+    // int fcntl(int fd, int cmd, ... /* int arg */);
+    fcntl: { parameters: variadic(["i32", "i32"], pad, pad > 0 ? "i64" : "i32"), result: "i32" },
     // int fcntl(int fd, int cmd, ... /* struct flock *lock */);  the same variadic fcntl, with a pointer third argument
-    fcntl_lock: { parameters: ["i32", "i32", "buffer"], result: "i32", name: "fcntl" },
-    // int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags);  (Linux; Darwin has two more arguments)
+    fcntl_lock: { parameters: variadic(["i32", "i32"], pad, "buffer"), result: "i32", name: "fcntl" },
+    // int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags);  (Linux; Darwin has 6 arguments)
     fsetxattr: { parameters: ["i32", "buffer", "buffer", "usize", "i32"], result: "i32", optional: true },
-    // ssize_t fgetxattr(int fd, const char *name, void *value, size_t size);  (Linux; Darwin has two more arguments)
+    // ssize_t fgetxattr(int fd, const char *name, void *value, size_t size);  (Linux; Darwin has 6 arguments)
     fgetxattr: { parameters: ["i32", "buffer", "buffer", "usize"], result: "i64", optional: true },
     // int lstat(const char *path, struct stat *buf);  (glibc >= 2.33 exports it; older ones only __lxstat)
     lstat: { parameters: ["buffer", "buffer"], result: "i32", optional: true },
@@ -90,10 +120,67 @@ export function libcSymbols(c: PosixConstants, arch: string) {
   } as const satisfies SymbolTable;
 }
 
+/** The whole libc table's type: what library code may call (OS-specific entries are optional). */
+export type LibcSymbols = ReturnType<typeof libcSymbols>;
+
+/**
+ * Entries of {@link libcSymbols} whose prototype or the structure they fill
+ * is Linux's: never bound elsewhere. Darwin's xattr calls take 6 arguments,
+ * its `lstat`/`readdir` fill a 144-byte `stat64` and a different `dirent`
+ * (and need `$INODE64` names on x86-64), and it has no `memfd_create`,
+ * `posix_fallocate` or `sched_getcpu`. The code that would use them (holder
+ * locks and marks, /dev/shm listing, memfd) only runs on Linux.
+ */
+export const LINUX_ONLY: ReadonlySet<string> = new Set([
+  "posix_fallocate",
+  "memfd_create",
+  "fsetxattr",
+  "fgetxattr",
+  "lstat",
+  "opendir",
+  "readdir",
+  "closedir",
+  "sched_getcpu",
+]);
+
+/** The entries of {@link libcSymbols} actually bound on `c.os`/`arch`. */
+export function boundSymbols(c: PosixConstants, arch: string): SymbolTable {
+  const all: Record<string, SymbolDef> = libcSymbols(c, arch);
+  const out: Record<string, SymbolDef> = {};
+  for (const [key, def] of Object.entries(all)) {
+    if (c.os !== "linux" && LINUX_ONLY.has(key)) continue;
+    out[key] = def;
+  }
+  return out;
+}
+
+/** The variadic entries, with the number of fixed arguments each has. */
+const VARIADIC: Readonly<Record<string, number>> = { shm_open: 2, open: 2, fcntl: 2, fcntl_lock: 2 };
+
+/**
+ * Wraps each variadic entry so that callers always pass the C arguments
+ * (`shm_open(name, oflag, mode)`): the padding of {@link variadicPadding} is
+ * inserted between the fixed arguments and the variadic one.
+ */
+export function withVariadics<T extends Record<string, NativeFunction | undefined>>(
+  symbols: T,
+  padding: number,
+): T {
+  if (padding === 0) return symbols;
+  const out: Record<string, NativeFunction | undefined> = { ...symbols };
+  const zeros = Array.from({ length: padding }, () => 0);
+  for (const [key, fixed] of Object.entries(VARIADIC)) {
+    const raw = symbols[key];
+    if (!raw) continue;
+    out[key] = (...args: unknown[]) => raw(...args.slice(0, fixed), ...zeros, args[fixed] ?? 0);
+  }
+  return out as T;
+}
+
 /** The loaded libc of this process, with its constants. */
 export interface Libc {
   readonly c: PosixConstants;
-  readonly lib: Library<ReturnType<typeof libcSymbols>>;
+  readonly lib: Library<LibcSymbols>;
   /** The calling thread's current errno. */
   errno(): number;
 }
@@ -105,7 +192,11 @@ export function libc(): Libc {
   if (loaded) return loaded;
   const c = posixConstants(ffi.os);
   if (!c) throw new Error(`POSIX shared memory is not supported on '${ffi.os}'`);
-  const lib = ffi.open(c.libraries, libcSymbols(c, ffi.arch));
+  const opened = ffi.open(c.libraries, boundSymbols(c, ffi.arch));
+  const lib = {
+    path: opened.path,
+    symbols: withVariadics(opened.symbols, variadicPadding(c.os, ffi.arch)),
+  } as unknown as Library<LibcSymbols>;
   const location = lib.symbols.errno_location() as bigint;
   loaded = { c, lib, errno: () => ffi.readI32(location) };
   return loaded;

@@ -6,7 +6,10 @@
  * mistaken for the owner that died. Linux reads the start time (clock ticks
  * after boot) and the state from `/proc/<pid>/stat`, through libc so that
  * Deno needs no read permission; a zombie counts as dead. macOS asks
- * `kill(pid, 0)` and has no start time (a recycled pid looks alive).
+ * `proc_pidinfo(pid, PROC_PIDTBSDINFO)` (libproc, fixed arguments) for the
+ * status (a zombie counts as dead) and the start time, in ms since 1970
+ * modulo 2^42; where it is refused (EPERM) `kill(pid, 0)` decides, with no
+ * start time.
  *
  * @module
  */
@@ -27,6 +30,72 @@ const symbols = {
   // int close(int fd);
   close: { parameters: ["i32"], result: "i32" },
 } as const satisfies SymbolTable;
+
+/** Darwin's libproc (in libSystem). */
+const darwinSymbols = {
+  // int proc_pidinfo(int pid, int flavor, uint64_t arg, void *buffer, int buffersize);
+  proc_pidinfo: { parameters: ["i32", "i32", "u64", "buffer", "i32"], result: "i32" },
+} as const satisfies SymbolTable;
+
+/**
+ * `struct proc_bsdinfo` (xnu bsd/sys/proc_info.h), as data: 136 bytes;
+ * `pbi_status` u32 at 4 (SZOMB 5), `pbi_pid` u32 at 12, `pbi_start_tvsec`
+ * u64 at 120, `pbi_start_tvusec` u64 at 128.
+ */
+export const PROC_BSDINFO = {
+  PROC_PIDTBSDINFO: 3,
+  bytes: 136,
+  statusOffset: 4,
+  pidOffset: 12,
+  startSecOffset: 120,
+  startUsecOffset: 128,
+  SZOMB: 5,
+} as const;
+
+const START_MASK = (1n << 42n) - 1n;
+
+/** Status and start (ms since 1970, modulo 2^42) read from a filled `proc_bsdinfo`. */
+export function decodeBsdInfo(buffer: Uint8Array): { pid: number; zombie: boolean; start: number } {
+  const v = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  const p = PROC_BSDINFO;
+  const ms = v.getBigUint64(p.startSecOffset, true) * 1000n + v.getBigUint64(p.startUsecOffset, true) / 1000n;
+  return {
+    pid: v.getUint32(p.pidOffset, true),
+    zombie: v.getUint32(p.statusOffset, true) === p.SZOMB,
+    start: Number(ms & START_MASK),
+  };
+}
+
+/** The calls the Darwin probe makes, so that it can be checked with recorded answers. */
+export interface DarwinProcessCalls {
+  getpid(): number;
+  kill(pid: number, signal: number): number;
+  proc_pidinfo(pid: number, flavor: number, arg: number, buffer: Uint8Array, size: number): number;
+  errno(): number;
+}
+
+/** The Darwin probe over `calls`. */
+export function darwinProbe(calls: DarwinProcessCalls): ProcessProbe {
+  const buffer = new Uint8Array(PROC_BSDINFO.bytes);
+  /** The process's info; `null` when it does not exist; `undefined` when refused. */
+  const info = (pid: number) => {
+    const n = calls.proc_pidinfo(pid, PROC_BSDINFO.PROC_PIDTBSDINFO, 0, buffer, buffer.length);
+    if (n === PROC_BSDINFO.bytes) return decodeBsdInfo(buffer);
+    return calls.errno() === ESRCH ? null : undefined;
+  };
+  const pid = calls.getpid();
+  const me = { pid, start: info(pid)?.start ?? 0 };
+  return {
+    self: () => me,
+    alive(pid, start) {
+      const bsd = info(pid);
+      if (bsd === null) return false;
+      if (bsd === undefined) return calls.kill(pid, 0) === 0 || calls.errno() !== ESRCH;
+      if (bsd.zombie) return false;
+      return start === 0 || bsd.start === start;
+    },
+  };
+}
 
 const encoder = new TextEncoder();
 const ESRCH = 3; // the same on Linux and Darwin
@@ -68,11 +137,13 @@ export function posixProcessProbe(): ProcessProbe | undefined {
   } else if (ffi.os === "darwin") {
     const lib = load();
     const l = libc();
-    const me = { pid: lib.getpid() as number, start: 0 };
-    probe = {
-      self: () => me,
-      alive: (pid) => lib.kill(pid, 0) === 0 || l.errno() !== ESRCH,
-    };
+    const proc = ffi.open(l.c.libraries, darwinSymbols).symbols;
+    probe = darwinProbe({
+      getpid: () => lib.getpid() as number,
+      kill: (pid, signal) => lib.kill(pid, signal) as number,
+      proc_pidinfo: (pid, flavor, arg, buffer, size) => proc.proc_pidinfo(pid, flavor, arg, buffer, size) as number,
+      errno: () => l.errno(),
+    });
   }
   return probe;
 }

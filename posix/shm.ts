@@ -13,6 +13,7 @@ import { errnoError } from "./fail.ts";
 import { libc } from "./libc.ts";
 import { holdCreated, openHeld } from "./holders.ts";
 import type { Libc } from "./libc.ts";
+import { fileStat } from "./stat.ts";
 
 const MAP_FAILED = (1n << 64n) - 1n;
 const encoder = new TextEncoder();
@@ -78,16 +79,40 @@ export function rawMapping(l: Libc, address: bigint, size: number, fd: number): 
   };
 }
 
-function create(name: string, request: CreateRequest): RawMapping {
-  const l = libc();
+/**
+ * Creates `/<name>` with exactly `request.mode`. Linux: `shm_open` (the umask
+ * applies), then `fchmod` for the exact mode. Darwin: `fchmod` on a POSIX shm
+ * descriptor fails with EINVAL (xnu kern_descrip.c: `fchmod1` needs a vnode;
+ * iceoryx2 issue 156) and the kernel applies no umask to shm modes (xnu
+ * posix_shm.c), so the mode comes from `shm_open` itself — which is why its
+ * variadic mode is declared per architecture (libc.ts) — and `fstat` then
+ * proves it arrived: a mismatch is refused, never handed out.
+ */
+export function createWith(l: Libc, name: string, request: CreateRequest): RawMapping {
   const { c, lib } = l;
   const path = cName(name);
   const fd = lib.symbols.shm_open(path, c.O_RDWR | c.O_CREAT | c.O_EXCL, request.mode) as number;
   if (fd < 0) throw errnoError(c.os, "shm_open", l.errno(), name);
   try {
-    // Exact mode whatever the umask; also fixes a variadic mode lost on Apple arm64.
-    if (lib.symbols.fchmod(fd, request.mode) !== 0) {
-      throw errnoError(c.os, "fchmod", l.errno(), name);
+    if (c.shmMode === "fchmod") {
+      // Exact mode whatever the umask.
+      if (lib.symbols.fchmod(fd, request.mode) !== 0) {
+        throw errnoError(c.os, "fchmod", l.errno(), name);
+      }
+    } else {
+      const mode = fileStat(l, fd, name).mode & 0o777;
+      if (mode !== (request.mode & 0o777)) {
+        throw new ShmError({
+          code: "ERR_MODE",
+          errno: 0,
+          syscall: "shm_open",
+          path: name,
+          message: `Segment '${name}' was created with mode 0o${mode.toString(8)}, not the requested 0o${
+            (request.mode & 0o777).toString(8)
+          }`,
+          hint: "The mode is passed to shm_open as a variadic argument; report this with your OS and architecture",
+        });
+      }
     }
     holdCreated(l, fd, name, request.track ?? true);
     if (lib.symbols.ftruncate(fd, request.size) !== 0) {
@@ -108,8 +133,55 @@ function create(name: string, request: CreateRequest): RawMapping {
   }
 }
 
-function open(name: string, request: OpenRequest): RawMapping {
-  const l = libc();
+function create(name: string, request: CreateRequest): RawMapping {
+  return createWith(libc(), name, request);
+}
+
+/**
+ * A read-only or private open where the shm object cannot be mapped
+ * `MAP_PRIVATE` (Darwin: `pshm_mmap` refuses anything without `MAP_SHARED`,
+ * EINVAL, and `PROT_WRITE` on an `O_RDONLY` descriptor is EPERM; xnu
+ * posix_shm.c). A view of a `PROT_READ` mapping would kill the process on a
+ * stray write, so the object is mapped shared and read-only, copied into
+ * private anonymous memory, and only the copy is handed out; `refresh()`
+ * copies from the shared pages again (as SysV read-only opens do).
+ */
+function copiedMapping(l: Libc, fd: number, size: number, name: string): RawMapping {
+  const { c, lib } = l;
+  const shared = mapDescriptor(l, fd, size, { writable: false, shared: true, path: name });
+  const address = lib.symbols.mmap(
+    0n,
+    size,
+    c.PROT_READ | c.PROT_WRITE,
+    c.MAP_PRIVATE | c.MAP_ANONYMOUS,
+    -1,
+    0,
+  ) as bigint;
+  if (address === MAP_FAILED || address === 0n) {
+    const errno = l.errno();
+    lib.symbols.munmap(shared, size);
+    throw errnoError(c.os, "mmap", errno, name);
+  }
+  lib.symbols.memcpy(address, shared, size);
+  let live = true;
+  return {
+    address,
+    size,
+    handle: fd,
+    release(keepMapped = false) {
+      live = false;
+      lib.symbols.munmap(shared, size);
+      if (!keepMapped) lib.symbols.munmap(address, size);
+      lib.symbols.close(fd);
+    },
+    refresh(offset: number, length: number) {
+      if (live) lib.symbols.memcpy(address + BigInt(offset), shared + BigInt(offset), length);
+    },
+  };
+}
+
+/** Opens `/<name>`; see {@link copiedMapping} for read-only and private opens on Darwin. */
+export function openWith(l: Libc, name: string, request: OpenRequest): RawMapping {
   const { c, lib } = l;
   const copy = request.readOnly || request.private;
   const fd = openHeld(l, name, copy ? c.O_RDONLY : c.O_RDWR);
@@ -124,6 +196,7 @@ function open(name: string, request: OpenRequest): RawMapping {
         message: `Segment '${name}' has size 0 and cannot be mapped (its creator may not have sized it yet; try again)`,
       });
     }
+    if (copy && c.shmCopyOnWrite === "copy") return copiedMapping(l, fd, size, name);
     // Read-only and copy-on-write opens map MAP_PRIVATE and writable: a stray
     // write lands in a private copy instead of faulting, and nobody else sees it.
     const address = mapDescriptor(l, fd, size, { writable: true, shared: !copy, path: name });
@@ -132,6 +205,10 @@ function open(name: string, request: OpenRequest): RawMapping {
     lib.symbols.close(fd);
     throw error;
   }
+}
+
+function open(name: string, request: OpenRequest): RawMapping {
+  return openWith(libc(), name, request);
 }
 
 function unlink(name: string): void {

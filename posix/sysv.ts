@@ -33,6 +33,9 @@ const HINTS: Readonly<Record<string, string>> = {
   ENOSPC: "The system has too many System V segments, or too much memory in them (kernel.shmmni, kernel.shmall)",
   ENOMEM: "Not enough memory or address space for this size",
   EIDRM: "The segment was removed",
+  // shmat past the per-process attachment limit (macOS kern.sysv.shmseg, 8 by default; Linux SHMSEG is unlimited).
+  EMFILE:
+    "This process has attached as many System V segments as the system allows (macOS: kern.sysv.shmseg, 8 by default): close some first",
 };
 
 /** What `shmctl(IPC_STAT)` reports. */

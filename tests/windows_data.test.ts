@@ -11,6 +11,18 @@ import { objectName } from "../windows/mapping.ts";
 import { fileBackendFor } from "../internal/file_backend.ts";
 import { mapFile as posixMapFile } from "../posix/file.ts";
 import { mapFile as windowsMapFile } from "../windows/file.ts";
+import {
+  createWith,
+  decodeRegion,
+  decodeSectionInfo,
+  GLOBAL_EACCES_HINT,
+  openWith,
+  usableSize,
+} from "../windows/mapping.ts";
+import { ADVAPI32, KERNEL32, NTDLL, WIN } from "../windows/kernel32.ts";
+import type { Kernel32 } from "../windows/kernel32.ts";
+import { boundSymbols, LINUX_ONLY } from "../posix/libc.ts";
+import { posixConstants } from "../posix/constants.ts";
 
 test("Win32 errors map to errno codes and keep the Win32 number", () => {
   const cases: [number, string][] = [
@@ -87,4 +99,190 @@ test("Windows files: the file backend is chosen by OS; file errors map to errno 
   const hinted = win32Error("CreateFileW", 32, "data.bin", undefined, undefined, "Close it elsewhere");
   assert.equal(hinted.code, "EBUSY");
   assert.match(hinted.message, /ERROR_SHARING_VIOLATION\)\. Close it elsewhere$/);
+});
+
+// --- Windows as data: the calls create/open make, in order, and the layouts they read ----------
+
+/** A section as NtQuerySection would fill SECTION_BASIC_INFORMATION. */
+function sectionInfo(attributes: number, maximumSize: number): Uint8Array {
+  const info = new Uint8Array(WIN.SECTION_BASIC_INFORMATION.bytes);
+  const v = new DataView(info.buffer);
+  v.setBigUint64(0, 0n, true);
+  v.setUint32(8, attributes, true);
+  v.setBigInt64(16, BigInt(maximumSize), true);
+  return info;
+}
+
+/** A region as VirtualQuery would fill MEMORY_BASIC_INFORMATION (64-bit). */
+function regionInfo(size: number, state: number): Uint8Array {
+  const mbi = new Uint8Array(WIN.MEMORY_BASIC_INFORMATION.bytes);
+  const v = new DataView(mbi.buffer);
+  v.setBigUint64(24, BigInt(size), true);
+  v.setUint32(32, state, true);
+  v.setUint32(36, 0x04, true); // Protect, after State
+  return mbi;
+}
+
+/** A kernel32/ntdll that records the calls and answers like Windows. */
+function recordingKernel32(answers: { lastError?: number; section?: Uint8Array; region?: Uint8Array } = {}) {
+  const calls: unknown[][] = [];
+  const record = (name: string, answer: (...args: unknown[]) => unknown) => (...args: unknown[]) => {
+    calls.push([name, ...args.map((a) => (a instanceof Uint8Array || a instanceof Uint16Array ? "<buffer>" : a))]);
+    return answer(...args);
+  };
+  const k = {
+    CreateFileMappingW: record("CreateFileMappingW", () => 0x40n),
+    CreateFileMappingSecured: record("CreateFileMappingSecured", () => 0x40n),
+    OpenFileMappingW: record("OpenFileMappingW", () => 0x44n),
+    GetLastError: record("GetLastError", () => answers.lastError ?? 0),
+    MapViewOfFile: record("MapViewOfFile", () => 0x7000_0000n),
+    UnmapViewOfFile: record("UnmapViewOfFile", () => 1),
+    CloseHandle: record("CloseHandle", () => 1),
+    VirtualQuery: record("VirtualQuery", (_a, buf) => {
+      (buf as Uint8Array).set(answers.region ?? regionInfo(8192, WIN.MEM_COMMIT));
+      return 48;
+    }),
+    LocalFree: record("LocalFree", () => 0n),
+  };
+  const nt = {
+    NtQuerySection: record("NtQuerySection", (_h, _c, buf) => {
+      (buf as Uint8Array).set(answers.section ?? sectionInfo(WIN.SEC_COMMIT, 8192));
+      return 0;
+    }),
+  };
+  const advapi = {
+    ConvertStringSecurityDescriptorToSecurityDescriptorW: record("ConvertSddl", (sddl, _rev, out) => {
+      const text = String.fromCharCode(...(sddl as Uint16Array)).replace(/\0$/, "");
+      if (!text.startsWith("D:")) return 0;
+      (out as BigUint64Array)[0] = 0x5d00n;
+      return 1;
+    }),
+  };
+  const w = {
+    k: { path: "kernel32.dll", symbols: k },
+    nt: { path: "ntdll.dll", symbols: nt },
+    advapi32: () => ({ path: "advapi32.dll", symbols: advapi }),
+  } as unknown as Kernel32;
+  return { w, calls, names: () => calls.map((c) => c[0]) };
+}
+
+const createRequest = { size: 5000, mode: 0o600, reserve: true, namespace: "local" as const };
+
+test("Windows create: CreateFileMappingW, its own last error at once, then the view", () => {
+  const { w, calls, names } = recordingKernel32();
+  const raw = createWith(w, "frames", createRequest);
+  assert.deepEqual(names(), ["CreateFileMappingW", "GetLastError", "MapViewOfFile"]);
+  assert.deepEqual(calls[0].slice(1, 6), [WIN.INVALID_HANDLE_VALUE, 0n, WIN.PAGE_READWRITE | WIN.SEC_COMMIT, 0, 5000]);
+  assert.deepEqual(calls[2].slice(1), [0x40n, WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE, 0, 0, 5000]);
+  assert.equal(raw.size, 5000);
+  // ERROR_ALREADY_EXISTS: the handle Windows gave back is closed, never mapped.
+  const taken = recordingKernel32({ lastError: WIN.ERROR_ALREADY_EXISTS });
+  assert.throws(
+    () => createWith(taken.w, "frames", createRequest),
+    (e: unknown) => e instanceof ShmError && e.code === "EEXIST" && e.errno === 183,
+  );
+  assert.deepEqual(taken.names(), ["CreateFileMappingW", "GetLastError", "CloseHandle"]);
+});
+
+test("Windows create with sddl: the descriptor goes in SECURITY_ATTRIBUTES and is freed; a bad one creates nothing", () => {
+  const { w, calls, names } = recordingKernel32();
+  createWith(w, "frames", { ...createRequest, sddl: "D:P(A;;GA;;;OW)" });
+  assert.deepEqual(names(), ["ConvertSddl", "CreateFileMappingSecured", "GetLastError", "LocalFree", "MapViewOfFile"]);
+  assert.deepEqual(calls[0].slice(2, 3), [WIN.SDDL_REVISION_1]);
+  assert.deepEqual(calls[3], ["LocalFree", 0x5d00n]);
+  assert.deepEqual(WIN.SECURITY_ATTRIBUTES, { bytes: 24, descriptorOffset: 8, inheritOffset: 16 });
+  const bad = recordingKernel32({ lastError: 1336 });
+  assert.throws(
+    () => createWith(bad.w, "frames", { ...createRequest, sddl: "nonsense" }),
+    (e: unknown) =>
+      e instanceof ShmError && e.code === "EINVAL" &&
+      e.syscall === "ConvertStringSecurityDescriptorToSecurityDescriptorW",
+  );
+  assert.deepEqual(bad.names(), ["ConvertSddl", "GetLastError"]);
+});
+
+test("Windows create under Global\\: access denied hints at SeCreateGlobalPrivilege", () => {
+  const denied = recordingKernel32({ lastError: WIN.ERROR_ACCESS_DENIED });
+  (denied.w.k.symbols as Record<string, unknown>).CreateFileMappingW = () => 0n;
+  assert.throws(
+    () => createWith(denied.w, "frames", { ...createRequest, namespace: "global" }),
+    (e: unknown) => e instanceof ShmError && e.code === "EACCES" && e.message.includes("SeCreateGlobalPrivilege"),
+  );
+  assert.match(GLOBAL_EACCES_HINT, /SeCreateGlobalPrivilege/);
+});
+
+test("Windows open: OpenFileMappingW with SECTION_QUERY, NtQuerySection before mapping, VirtualQuery after", () => {
+  const { w, calls, names } = recordingKernel32();
+  const raw = openWith(w, "frames", { readOnly: false, private: false, namespace: "local" });
+  assert.deepEqual(names(), ["OpenFileMappingW", "NtQuerySection", "MapViewOfFile", "VirtualQuery"]);
+  assert.equal(calls[0][1], WIN.SECTION_QUERY | WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE);
+  assert.equal(raw.size, 8192, "the section's page-rounded size");
+  const copy = recordingKernel32();
+  openWith(copy.w, "frames", { readOnly: true, private: false, namespace: "local" });
+  assert.equal(copy.calls[0][1], WIN.SECTION_QUERY | WIN.FILE_MAP_READ);
+  assert.equal(copy.calls[2][2], WIN.FILE_MAP_COPY, "read-only opens are copy-on-write views");
+});
+
+test("Windows open: SEC_IMAGE is refused before mapping; SEC_RESERVE gives only its committed pages", () => {
+  const image = recordingKernel32({ section: sectionInfo(WIN.SEC_IMAGE | 0x800000, 0x19500) });
+  assert.throws(
+    () => openWith(image.w, "dll", { readOnly: true, private: false, namespace: "local" }),
+    (e: unknown) => e instanceof ShmError && e.code === "EINVAL" && /SEC_IMAGE/.test(e.message),
+  );
+  assert.deepEqual(image.names(), ["OpenFileMappingW", "NtQuerySection", "CloseHandle"]);
+
+  const reserve = recordingKernel32({
+    section: sectionInfo(WIN.SEC_RESERVE, 128 * 2 ** 30),
+    region: regionInfo(65536, WIN.MEM_COMMIT),
+  });
+  const raw = openWith(reserve.w, "iceoryx2", { readOnly: false, private: false, namespace: "local" });
+  assert.equal(raw.size, 65536);
+
+  const nothing = recordingKernel32({
+    section: sectionInfo(WIN.SEC_RESERVE, 2 ** 20),
+    region: regionInfo(2 ** 20, 0x2000 /* MEM_RESERVE */),
+  });
+  assert.throws(
+    () => openWith(nothing.w, "empty", { readOnly: false, private: false, namespace: "local" }),
+    (e: unknown) => e instanceof ShmError && e.code === "EINVAL" && /not committed/.test(e.message),
+  );
+  assert.deepEqual(nothing.names().slice(-2), ["UnmapViewOfFile", "CloseHandle"]);
+});
+
+test("Windows layouts read by offset: SECTION_BASIC_INFORMATION and MEMORY_BASIC_INFORMATION", () => {
+  assert.deepEqual(WIN.SECTION_BASIC_INFORMATION, { class: 0, bytes: 24, attributesOffset: 8, maximumSizeOffset: 16 });
+  assert.deepEqual(WIN.MEMORY_BASIC_INFORMATION, { bytes: 48, regionSizeOffset: 24, stateOffset: 32 });
+  assert.deepEqual(decodeSectionInfo(sectionInfo(0x1800000, 103680)), { attributes: 0x1800000, maximumSize: 103680 });
+  assert.deepEqual(decodeRegion(regionInfo(12288, WIN.MEM_COMMIT)), { size: 12288, committed: true });
+  assert.deepEqual(decodeRegion(regionInfo(12288, 0x2000)), { size: 12288, committed: false });
+  assert.deepEqual([WIN.SEC_IMAGE, WIN.SEC_RESERVE, WIN.SEC_COMMIT, WIN.MEM_COMMIT], [
+    0x1000000,
+    0x4000000,
+    0x8000000,
+    0x1000,
+  ]);
+  // Without NtQuerySection, the view's size; a plain SEC_COMMIT section, its own size.
+  assert.deepEqual(usableSize(undefined, { size: 8192, committed: true }), { size: 8192 });
+  assert.deepEqual(usableSize({ attributes: WIN.SEC_COMMIT, maximumSize: 8192 }, { size: 8192, committed: true }), {
+    size: 8192,
+  });
+});
+
+test("Windows binds only its own tables: kernel32, ntdll, advapi32, never libc", () => {
+  assert.equal(posixConstants("win32"), undefined, "no POSIX table exists for win32");
+  for (const table of [KERNEL32, NTDLL, ADVAPI32]) {
+    for (const key of Object.keys(table)) assert.ok(!LINUX_ONLY.has(key), key);
+  }
+  // NtQuerySection is required: Bun cannot dlopen a table of optional symbols only.
+  assert.equal((NTDLL.NtQuerySection as { optional?: boolean }).optional, undefined);
+  // And Linux-only libc prototypes are kept off every other POSIX system too.
+  assert.ok(!("memfd_create" in boundSymbols(posixConstants("darwin")!, "arm64")));
+});
+
+test("Windows errors: security descriptor and address errors map to errno codes", () => {
+  const cases: [number, string][] = [[1305, "EINVAL"], [1336, "EINVAL"], [1337, "EINVAL"], [1450, "ENOMEM"], [
+    487,
+    "EFAULT",
+  ], [33, "EBUSY"]];
+  for (const [error, code] of cases) assert.equal(win32Code(error), code, `Win32 error ${error}`);
 });

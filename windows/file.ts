@@ -8,8 +8,11 @@
  * needs it). Sharing is `FILE_SHARE_READ | FILE_SHARE_WRITE |
  * FILE_SHARE_DELETE`, so other processes may open, map, rename or delete the
  * file as on POSIX. Windows itself refuses to truncate a file while any
- * process maps it (ERROR_USER_MAPPED_FILE), so the SIGBUS that POSIX cannot
- * prevent has no Windows counterpart.
+ * process maps it (ERROR_USER_MAPPED_FILE), so the SIGBUS a truncation gives
+ * on POSIX has no Windows counterpart. An I/O failure behind a mapped page
+ * does: reading a page of a file on a network share, a removable drive or a
+ * full sparse file that cannot be read in raises EXCEPTION_IN_PAGE_ERROR,
+ * which ends a JavaScript process like an access violation.
  *
  * Read-only and private mappings open the file with GENERIC_READ only and
  * map it `PAGE_WRITECOPY` + `FILE_MAP_COPY`: a write lands in a private copy
@@ -42,6 +45,10 @@ function wide(text: string): Uint16Array {
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
   return out;
 }
+
+/** Retries of a FlushViewOfFile that met ERROR_LOCK_VIOLATION (sleeping 1, 2, ... ms: about 1 s in all). */
+const FLUSH_RETRIES = 44;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 function fail(w: Kernel32, call: string, path: string, error = w.k.symbols.GetLastError() as number): ShmError {
   return win32Error(call, error, path, undefined, undefined, HINTS[win32Code(error)]);
@@ -186,8 +193,16 @@ export function mapFile(path: string, request: FileRequest): MappedFileRaw {
     const flush = (offset: number, length: number) => {
       if (request.copy || length === 0) return; // length 0 would mean "to the end of the view"
       const start = offset - (offset % WIN.PAGE_SIZE);
-      if (k.symbols.FlushViewOfFile(address + BigInt(start), offset + length - start) === 0) {
-        throw fail(w, "FlushViewOfFile", path);
+      // FlushViewOfFile can fail with a transient ERROR_LOCK_VIOLATION while
+      // the memory manager writes the same pages (RocksDB's and Nim's
+      // Windows mmap code retry it): try again for up to about a second.
+      for (let attempt = 0;; attempt++) {
+        if (k.symbols.FlushViewOfFile(address + BigInt(start), offset + length - start) !== 0) break;
+        const error = k.symbols.GetLastError() as number;
+        if (error !== WIN.ERROR_LOCK_VIOLATION || attempt >= FLUSH_RETRIES) {
+          throw fail(w, "FlushViewOfFile", path, error);
+        }
+        Atomics.wait(pause, 0, 0, 1 + attempt);
       }
       if (k.symbols.FlushFileBuffers(file) === 0) throw fail(w, "FlushFileBuffers", path);
     };

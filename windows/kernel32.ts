@@ -55,13 +55,32 @@ export const KERNEL32 = {
   FlushFileBuffers: { parameters: ["pointer"], result: "i32" },
   // BOOL DeleteFileW(LPCWSTR lpFileName);
   DeleteFileW: { parameters: ["buffer"], result: "i32" },
+  // Security (Segment.create's `sddl`): the same CreateFileMappingW with a SECURITY_ATTRIBUTES buffer.
+  CreateFileMappingSecured: {
+    name: "CreateFileMappingW",
+    parameters: ["usize", "buffer", "u32", "u32", "u32", "buffer"],
+    result: "pointer",
+  },
+  // HLOCAL LocalFree(HLOCAL hMem);
+  LocalFree: { parameters: ["pointer"], result: "pointer" },
+} as const satisfies SymbolTable;
+
+/** advapi32.dll: SDDL strings to security descriptors. */
+export const ADVAPI32 = {
+  // BOOL ConvertStringSecurityDescriptorToSecurityDescriptorW(LPCWSTR StringSecurityDescriptor,
+  //      DWORD StringSDRevision, PSECURITY_DESCRIPTOR *SecurityDescriptor, PULONG SecurityDescriptorSize);
+  ConvertStringSecurityDescriptorToSecurityDescriptorW: {
+    parameters: ["buffer", "u32", "buffer", "pointer"],
+    result: "i32",
+  },
 } as const satisfies SymbolTable;
 
 /** ntdll.dll: the exact size of a section (VirtualQuery only knows whole pages). */
 export const NTDLL = {
   // NTSTATUS NtQuerySection(HANDLE SectionHandle, SECTION_INFORMATION_CLASS InformationClass,
   //                         PVOID InformationBuffer, SIZE_T InformationBufferSize, PSIZE_T ResultLength);
-  NtQuerySection: { parameters: ["pointer", "i32", "buffer", "usize", "pointer"], result: "i32", optional: true },
+  // Not optional: Bun cannot dlopen a table of optional symbols only (ntdll always exports it).
+  NtQuerySection: { parameters: ["pointer", "i32", "buffer", "usize", "pointer"], result: "i32" },
 } as const satisfies SymbolTable;
 
 /** Windows constants, as data. */
@@ -69,6 +88,12 @@ export const WIN = {
   INVALID_HANDLE_VALUE: (1n << 64n) - 1n,
   PAGE_READWRITE: 0x04,
   SEC_COMMIT: 0x8000000,
+  /** A section of an executable image (refused by open(), as Chromium's IsSectionSafeToMap does). */
+  SEC_IMAGE: 0x1000000,
+  /** A section whose pages are committed later with VirtualAlloc (iceoryx2, .NET): only committed pages may be touched. */
+  SEC_RESERVE: 0x4000000,
+  /** MEMORY_BASIC_INFORMATION.State of committed pages. */
+  MEM_COMMIT: 0x1000,
   SECTION_QUERY: 0x0001,
   FILE_MAP_COPY: 0x0001,
   FILE_MAP_WRITE: 0x0002,
@@ -95,18 +120,29 @@ export const WIN = {
   ERROR_FILE_EXISTS: 80,
   ERROR_FILE_INVALID: 1006,
   ERROR_INVALID_PARAMETER: 87,
+  ERROR_LOCK_VIOLATION: 33,
+  /** SDDL_REVISION_1. */
+  SDDL_REVISION_1: 1,
+  /** sizeof(SECURITY_ATTRIBUTES) on 64-bit Windows: { DWORD nLength; LPVOID lpSecurityDescriptor @8; BOOL bInheritHandle @16; }. */
+  SECURITY_ATTRIBUTES: { bytes: 24, descriptorOffset: 8, inheritOffset: 16 },
   /** The smallest unit FlushViewOfFile writes back (x64 and arm64 pages). */
   PAGE_SIZE: 4096,
-  /** SectionBasicInformation: { PVOID BaseAddress; ULONG AllocationAttributes; LARGE_INTEGER MaximumSize; } */
-  SECTION_BASIC_INFORMATION: { class: 0, bytes: 24, maximumSizeOffset: 16 },
-  /** MEMORY_BASIC_INFORMATION on 64-bit Windows: RegionSize is a SIZE_T at byte 24. */
-  MEMORY_BASIC_INFORMATION: { bytes: 48, regionSizeOffset: 24 },
+  /** SectionBasicInformation: { PVOID BaseAddress @0; ULONG AllocationAttributes @8; LARGE_INTEGER MaximumSize @16; } */
+  SECTION_BASIC_INFORMATION: { class: 0, bytes: 24, attributesOffset: 8, maximumSizeOffset: 16 },
+  /**
+   * MEMORY_BASIC_INFORMATION on 64-bit Windows: BaseAddress @0, AllocationBase @8,
+   * AllocationProtect (DWORD) @16, PartitionId (WORD) @20, RegionSize (SIZE_T) @24,
+   * State (DWORD) @32, Protect @36, Type @40; 48 bytes.
+   */
+  MEMORY_BASIC_INFORMATION: { bytes: 48, regionSizeOffset: 24, stateOffset: 32 },
 } as const;
 
 /** The loaded libraries. */
 export interface Kernel32 {
   readonly k: Library<typeof KERNEL32>;
   readonly nt: Library<typeof NTDLL> | undefined;
+  /** advapi32, loaded on first use (only `sddl` needs it). */
+  advapi32(): Library<typeof ADVAPI32>;
 }
 
 let loaded: Kernel32 | undefined;
@@ -121,5 +157,6 @@ export function kernel32(): Kernel32 {
   } catch {
     nt = undefined;
   }
-  return loaded = { k, nt };
+  let advapi: Library<typeof ADVAPI32> | undefined;
+  return loaded = { k, nt, advapi32: () => advapi ??= ffi.open(["advapi32.dll"], ADVAPI32) };
 }

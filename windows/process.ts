@@ -7,6 +7,18 @@
  * `id / 4` (22 bits: ids below 2^24) and the creation time in milliseconds
  * modulo 2^42 (a period of 139 years), as the Mutex's owner word needs.
  *
+ * Whether a process still runs is asked of the process object itself
+ * (`WaitForSingleObject(handle, 0)` with `SYNCHRONIZE`): an exit code is
+ * no witness, since a process may exit with 259 (`STILL_ACTIVE`). This
+ * process's own creation time is read through a real handle from
+ * `OpenProcess`, not the `GetCurrentProcess()` pseudo-handle: that all-ones
+ * value does not survive Bun's pointer conversion (it arrives as
+ * 0x8000000000000000, GetProcessTimes fails, and the start would be 0).
+ * "No such process" is `ERROR_INVALID_PARAMETER` from OpenProcess, read by a
+ * separate GetLastError call: a clobbered read can only make a dead owner
+ * look alive (the lock then times out instead of being recovered), never
+ * the reverse.
+ *
  * @module
  */
 import { ffi } from "../ffi/mod.ts";
@@ -16,8 +28,6 @@ import type { ProcessProbe } from "../internal/process_probe.ts";
 const symbols = {
   // DWORD GetCurrentProcessId(void);
   GetCurrentProcessId: { parameters: [], result: "u32" },
-  // HANDLE GetCurrentProcess(void);  (a pseudo-handle; needs no CloseHandle)
-  GetCurrentProcess: { parameters: [], result: "pointer" },
   // HANDLE OpenProcess(DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwProcessId);
   OpenProcess: { parameters: ["u32", "i32", "u32"], result: "pointer" },
   // BOOL GetExitCodeProcess(HANDLE hProcess, LPDWORD lpExitCode);
@@ -25,6 +35,8 @@ const symbols = {
   // BOOL GetProcessTimes(HANDLE hProcess, LPFILETIME lpCreationTime, LPFILETIME lpExitTime,
   //                      LPFILETIME lpKernelTime, LPFILETIME lpUserTime);
   GetProcessTimes: { parameters: ["pointer", "buffer", "buffer", "buffer", "buffer"], result: "i32" },
+  // DWORD WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds);
+  WaitForSingleObject: { parameters: ["pointer", "u32"], result: "u32" },
   // BOOL CloseHandle(HANDLE hObject);
   CloseHandle: { parameters: ["pointer"], result: "i32" },
   // DWORD GetLastError(void);
@@ -34,7 +46,11 @@ const symbols = {
 /** Windows constants of the probe, as data. */
 const W = {
   PROCESS_QUERY_LIMITED_INFORMATION: 0x1000,
+  SYNCHRONIZE: 0x00100000,
   STILL_ACTIVE: 259,
+  WAIT_OBJECT_0: 0,
+  WAIT_TIMEOUT: 258,
+  ERROR_ACCESS_DENIED: 5,
   ERROR_INVALID_PARAMETER: 87,
   /** FILETIME ticks (100 ns) per millisecond. */
   TICKS_PER_MS: 10_000n,
@@ -55,22 +71,40 @@ export function windowsProcessProbe(): ProcessProbe | undefined {
   };
 
   const id = k.GetCurrentProcessId() as number;
+  const own = k.OpenProcess(W.PROCESS_QUERY_LIMITED_INFORMATION, 0, id) as bigint;
+  let start = 0;
+  if (own !== 0n) {
+    start = created(own) ?? 0;
+    k.CloseHandle(own);
+  }
   const me = {
     // An id too large to pack becomes 1, that is id 4 (System): an owner always alive, never recovered.
     pid: id < W.PID_LIMIT ? id / 4 : 1,
-    start: created(k.GetCurrentProcess() as bigint) ?? 0,
+    start,
   };
   return {
     self: () => me,
     alive(pid, start) {
-      const handle = k.OpenProcess(W.PROCESS_QUERY_LIMITED_INFORMATION, 0, pid * 4) as bigint;
+      let synchronize = true;
+      let handle = k.OpenProcess(W.PROCESS_QUERY_LIMITED_INFORMATION | W.SYNCHRONIZE, 0, pid * 4) as bigint;
       if (handle === 0n) {
-        // No such process: the id is free. Any other failure (access denied): assume alive.
-        return k.GetLastError() !== W.ERROR_INVALID_PARAMETER;
+        const error = k.GetLastError() as number;
+        // No such process: the id is free.
+        if (error === W.ERROR_INVALID_PARAMETER) return false;
+        if (error !== W.ERROR_ACCESS_DENIED) return true;
+        // SYNCHRONIZE refused (another user's process): ask the exit code instead.
+        synchronize = false;
+        handle = k.OpenProcess(W.PROCESS_QUERY_LIMITED_INFORMATION, 0, pid * 4) as bigint;
+        if (handle === 0n) return true;
       }
       try {
-        const code = new Uint32Array(1);
-        if (k.GetExitCodeProcess(handle, code) !== 0 && code[0] !== W.STILL_ACTIVE) return false;
+        if (synchronize) {
+          // Signaled once the process has ended, whatever its exit code (259 included).
+          if (k.WaitForSingleObject(handle, 0) === W.WAIT_OBJECT_0) return false;
+        } else {
+          const code = new Uint32Array(1);
+          if (k.GetExitCodeProcess(handle, code) !== 0 && code[0] !== W.STILL_ACTIVE) return false;
+        }
         const at = created(handle);
         return start === 0 || at === undefined || at === start;
       } finally {

@@ -4,15 +4,19 @@
 // open, so the locker must hold one) and waits; the holder opens it, locks,
 // says so, and ends itself abruptly with TerminateProcess (no cleanup runs);
 // the locker's lock() must then return "owner-died". Each prints `RESULT <json>`.
-// Usage: owner.ts locker <name> | owner.ts holder <name>
+// The holder's exit code is the third argument (default 9): 259 is STILL_ACTIVE,
+// which an exit-code check would take for a live process.
+// Usage: owner.ts locker <name> | owner.ts holder <name> [exit code]
 import { createRequire } from "node:module";
 import { Mutex, Segment, ShmError } from "../../mod.ts";
+import { ffi } from "../../ffi/mod.ts";
 
-const [role, name] = process.argv.slice(2);
+const [role, name, exitArg] = process.argv.slice(2);
+const exitCode = Number(exitArg ?? 9);
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const result = (value: unknown) => console.log(`RESULT ${JSON.stringify(value)}`);
 
-/** TerminateProcess(GetCurrentProcess(), 9) through this runtime's own FFI: the abrupt end a crash gives. */
+/** TerminateProcess(GetCurrentProcess(), exitCode) through this runtime's own FFI: the abrupt end a crash gives. */
 async function terminateSelf(): Promise<never> {
   const g = globalThis as {
     Deno?: { dlopen: (p: string, s: unknown) => { symbols: Record<string, (...a: unknown[]) => unknown> } };
@@ -23,7 +27,7 @@ async function terminateSelf(): Promise<never> {
   };
   if (g.Deno) {
     const k = g.Deno.dlopen("kernel32.dll", defs).symbols;
-    k.TerminateProcess(k.GetCurrentProcess(), 9);
+    k.TerminateProcess(k.GetCurrentProcess(), exitCode);
   } else if ("Bun" in globalThis) {
     const specifier = "bun:ffi";
     const { dlopen } = await import(specifier);
@@ -31,13 +35,13 @@ async function terminateSelf(): Promise<never> {
       GetCurrentProcess: { args: [], returns: "ptr" },
       TerminateProcess: { args: ["ptr", "u32"], returns: "i32" },
     }).symbols;
-    k.TerminateProcess(k.GetCurrentProcess(), 9);
+    k.TerminateProcess(k.GetCurrentProcess(), exitCode);
   } else {
     const koffi = createRequire(import.meta.url)("koffi");
     const lib = koffi.load("kernel32.dll");
     const current = lib.func("void *GetCurrentProcess()");
     const terminate = lib.func("int TerminateProcess(void *h, uint32_t code)");
-    terminate(current(), 9);
+    terminate(current(), exitCode);
   }
   throw new Error("TerminateProcess returned");
 }
@@ -51,12 +55,27 @@ if (role === "locker") {
   const start = Date.now();
   while (Atomics.load(flags, 0) !== 1 && Date.now() - start < 60_000) await sleep(10);
   const holderLocked = Atomics.load(flags, 0) === 1;
+  // Keep a handle to the holder, as a parent process would on Windows: its
+  // process object then outlives it, so the probe must tell a dead process
+  // from a live one by the object, not by its absence (or its exit code).
+  const kernel = ffi.open(["kernel32.dll"], {
+    // HANDLE OpenProcess(DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwProcessId);
+    OpenProcess: { parameters: ["u32", "i32", "u32"], result: "pointer" },
+    // BOOL CloseHandle(HANDLE hObject);
+    CloseHandle: { parameters: ["pointer"], result: "i32" },
+  }).symbols;
+  const holderHandle = kernel.OpenProcess(
+    0x00101000, /* SYNCHRONIZE | QUERY_LIMITED */
+    0,
+    Atomics.load(flags, 1),
+  ) as bigint;
   const busyWhileHeld = holderLocked ? lock.tryLock() : "n/a";
   const outcome = lock.lock(30_000);
   const relocked = outcome !== "timed-out" && (lock.unlock(), lock.tryLock() === "locked");
   if (relocked) lock.unlock();
   seg.close();
-  result({ holderLocked, busyWhileHeld, outcome, relocked });
+  if (holderHandle !== 0n) kernel.CloseHandle(holderHandle);
+  result({ holderLocked, heldHolderHandle: holderHandle !== 0n, busyWhileHeld, outcome, relocked });
 } else if (role === "holder") {
   let seg: Segment | undefined;
   for (let i = 0; i < 600 && !seg; i++) {
@@ -70,7 +89,9 @@ if (role === "locker") {
   if (!seg) throw new Error(`no segment '${name}'`);
   const lock = new Mutex(seg.region(64, Mutex.BYTES));
   if (lock.lock(30_000) !== "locked") throw new Error("the holder could not lock");
-  Atomics.store(seg.region(0, 16).array(Int32Array), 0, 1);
+  const flags = seg.region(0, 16).array(Int32Array);
+  Atomics.store(flags, 1, (globalThis as { process?: { pid?: number } }).process?.pid ?? 0);
+  Atomics.store(flags, 0, 1);
   await sleep(300); // let the locker see the lock held
   await terminateSelf();
 }

@@ -7,6 +7,7 @@
 import { AnonymousSegment, MappedFile, Segment, ShmError, SysvSegment, uniqueName } from "../../mod.ts";
 import { ffi } from "../../ffi/mod.ts";
 import { kernel32, WIN } from "../../windows/kernel32.ts";
+import { processProbe } from "../../internal/process_probe.ts";
 
 const seen: Record<string, unknown> = {};
 
@@ -350,6 +351,156 @@ seen.ntQuerySection = w.nt?.symbols.NtQuerySection !== undefined;
   attempt("sysv", () => SysvSegment.create({ size: 4096 }));
   attempt("anonymous", () => AnonymousSegment.create({ size: 4096 }));
   attempt("mappedFile", () => MappedFile.open("Z:\\tmp\\shmem-no-such-file"));
+}
+
+// --- foreign sections: SEC_RESERVE limited to what is committed, SEC_IMAGE refused ---
+{
+  const raw = ffi.open(["kernel32.dll"], {
+    // HANDLE CreateFileMappingW(HANDLE hFile, LPSECURITY_ATTRIBUTES lpAttributes, DWORD flProtect,
+    //                           DWORD dwMaximumSizeHigh, DWORD dwMaximumSizeLow, LPCWSTR lpName);
+    CreateFileMappingW: { parameters: ["usize", "pointer", "u32", "u32", "u32", "buffer"], result: "pointer" },
+    // LPVOID VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType, DWORD flProtect);
+    VirtualAlloc: { parameters: ["pointer", "usize", "u32", "u32"], result: "pointer" },
+    // HANDLE CreateFileW(LPCWSTR, DWORD, DWORD, LPSECURITY_ATTRIBUTES, DWORD, DWORD, HANDLE);
+    CreateFileW: { parameters: ["buffer", "u32", "u32", "pointer", "u32", "u32", "pointer"], result: "usize" },
+  }).symbols;
+  // A 1 MiB SEC_RESERVE section, as iceoryx2 and .NET make them, with only its first 64 KiB committed.
+  const name = uniqueName("shmw_");
+  const section = raw.CreateFileMappingW(
+    WIN.INVALID_HANDLE_VALUE,
+    0n,
+    WIN.PAGE_READWRITE | WIN.SEC_RESERVE,
+    0,
+    1 << 20,
+    wide(`Local\\${name}`),
+  ) as bigint;
+  const view = w.k.symbols.MapViewOfFile(section, WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE, 0, 0, 0) as bigint;
+  const committed = raw.VirtualAlloc(view, 65536, WIN.MEM_COMMIT, WIN.PAGE_READWRITE) as bigint;
+  seen.reserveCommitted = section !== 0n && view !== 0n && committed === view;
+  if (seen.reserveCommitted) {
+    const bytes = new Uint8Array(ffi.view(view, 65536));
+    bytes[0] = 77;
+    bytes[65535] = 78;
+  }
+  for (const [label, options] of [["reserveOpen", {}], ["reserveReadOnly", { readOnly: true }]] as const) {
+    attempt(label, () => {
+      const seg = Segment.open(name, options);
+      const all = seg.bytes();
+      let sum = 0;
+      for (let i = 0; i < all.length; i++) sum += all[i]; // touches every byte handed out
+      const result = { size: seg.size, first: all[0], last: all[all.length - 1], sum };
+      seg.close();
+      return result;
+    });
+  }
+  w.k.symbols.UnmapViewOfFile(view);
+  w.k.symbols.CloseHandle(section);
+
+  // The same with nothing committed: refused, not handed out.
+  const empty = uniqueName("shmw_");
+  const bare = raw.CreateFileMappingW(
+    WIN.INVALID_HANDLE_VALUE,
+    0n,
+    WIN.PAGE_READWRITE | WIN.SEC_RESERVE,
+    0,
+    1 << 20,
+    wide(`Local\\${empty}`),
+  ) as bigint;
+  attempt("reserveNothingCommitted", () => Segment.open(empty));
+  w.k.symbols.CloseHandle(bare);
+
+  // An image section of a DLL: never shared memory.
+  const image = uniqueName("shmw_");
+  const file = BigInt(
+    raw.CreateFileW(
+      wide("C:\\windows\\system32\\kernel32.dll"),
+      WIN.GENERIC_READ,
+      WIN.FILE_SHARE_READ,
+      0n,
+      WIN.OPEN_EXISTING,
+      0,
+      0n,
+    ) as number | bigint,
+  );
+  const imageSection = file === WIN.INVALID_HANDLE_VALUE
+    ? 0n
+    : raw.CreateFileMappingW(file, 0n, WIN.PAGE_READONLY | WIN.SEC_IMAGE, 0, 0, wide(`Local\\${image}`)) as bigint;
+  seen.imageCreated = imageSection !== 0n;
+  attempt("imageOpen", () => Segment.open(image));
+  attempt("imageOpenReadOnly", () => Segment.open(image, { readOnly: true }));
+  if (imageSection !== 0n) w.k.symbols.CloseHandle(imageSection);
+  if (file !== WIN.INVALID_HANDLE_VALUE) w.k.symbols.CloseHandle(file);
+}
+
+// --- create() never attaches to an existing mapping: ERROR_ALREADY_EXISTS survives the runtime ---
+{
+  const name = uniqueName("shmw_");
+  const first = Segment.create(name, { size: 4096 });
+  first.bytes()[0] = 21;
+  const codes: Record<string, number> = {};
+  let garbage: unknown[] = [];
+  const tries = 3000;
+  for (let i = 0; i < tries; i++) {
+    // Allocation between attempts, so the runtime's GC and JIT run Win32 code too.
+    garbage.push({ i, s: `x${i}`.repeat(8), a: new Uint8Array(256) });
+    if (garbage.length > 200) garbage = [];
+    try {
+      Segment.create(name, { size: 4096 }).close();
+      codes.created = (codes.created ?? 0) + 1;
+    } catch (error) {
+      const code = error instanceof ShmError ? `${error.code}/${error.errno}` : String(error);
+      codes[code] = (codes[code] ?? 0) + 1;
+    }
+  }
+  seen.collisions = { tries, codes, untouched: first.bytes()[0] };
+  first.close();
+}
+
+// --- sddl: an explicit security descriptor ---------------------------------
+{
+  const open = uniqueName("shmw_");
+  attempt("sddlEveryone", () => {
+    const seg = Segment.create(open, { size: 4096, sddl: "D:P(A;;GA;;;WD)" });
+    seg.bytes()[0] = 3;
+    const peer = Segment.open(open);
+    const result = peer.bytes()[0];
+    peer.close();
+    seg.close();
+    return result;
+  });
+  const closed = uniqueName("shmw_");
+  attempt("sddlNobody", () => {
+    // A protected, empty DACL: no one may open it, though the creator's own handle works.
+    const seg = Segment.create(closed, { size: 4096, sddl: "D:P" });
+    seg.bytes()[0] = 4;
+    let other: unknown;
+    try {
+      Segment.open(closed).close();
+      other = "opened";
+    } catch (error) {
+      other = error instanceof ShmError ? `${error.code}/${error.errno}` : String(error);
+    }
+    const result = { creatorSees: seg.bytes()[0], other };
+    seg.close();
+    return result;
+  });
+  const bad = uniqueName("shmw_");
+  attempt("sddlInvalid", () => Segment.create(bad, { size: 4096, sddl: "not an SDDL string" }));
+  seen.sddlInvalidLeftNothing = exists(bad) === false;
+  attempt("sddlType", () => Segment.create(bad, { size: 4096, sddl: 5 as unknown as string }));
+}
+
+// --- the Mutex's process probe: this process has a real start time in every runtime ---
+{
+  const probe = processProbe();
+  const me = probe.self();
+  seen.probe = {
+    startNonzero: me.start > 0,
+    pidTimesFour: me.pid * 4 === (globalThis as { process?: { pid?: number } }).process?.pid,
+    aliveSelf: probe.alive(me.pid, me.start),
+    aliveOtherStart: probe.alive(me.pid, (me.start + 1) % 2 ** 42),
+    aliveNoSuchPid: probe.alive(0x3ffffe, 1),
+  };
 }
 
 console.log("RESULT " + JSON.stringify(seen));

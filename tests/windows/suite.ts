@@ -232,6 +232,38 @@ for (const runtime of RUNTIMES) {
     // A name held by an event: "exists" to create, "no segment" to open.
     assert.deepEqual(outcome(seen, "eventCreate"), error("EEXIST", 6, "CreateFileMappingW"));
     assert.deepEqual(outcome(seen, "eventOpen"), error("ENOENT", 6, "OpenFileMappingW"));
+
+    // A foreign SEC_RESERVE section: only its committed 64 KiB is handed out, and
+    // touching every byte does not crash; with nothing committed, and for a
+    // SEC_IMAGE section, open() refuses.
+    assert.equal(seen.reserveCommitted, true);
+    const reserved = { ok: { size: 65536, first: 77, last: 78, sum: 155 } };
+    assert.deepEqual(seen.reserveOpen, reserved);
+    assert.deepEqual(seen.reserveReadOnly, reserved);
+    const refused = error("EINVAL", 87, "NtQuerySection");
+    assert.deepEqual(outcome(seen, "reserveNothingCommitted"), refused);
+    assert.equal(seen.imageCreated, true);
+    assert.deepEqual(outcome(seen, "imageOpen"), refused);
+    assert.deepEqual(outcome(seen, "imageOpenReadOnly"), refused);
+    // create() never attaches: every colliding create saw ERROR_ALREADY_EXISTS.
+    assert.deepEqual(seen.collisions, { tries: 3000, codes: { "EEXIST/183": 3000 }, untouched: 21 });
+    // sddl: an explicit descriptor; a bad one fails before anything exists.
+    assert.deepEqual(seen.sddlEveryone, { ok: 3 });
+    assert.deepEqual(seen.sddlNobody, { ok: { creatorSees: 4, other: "EACCES/5" } });
+    assert.deepEqual(
+      outcome(seen, "sddlInvalid"),
+      error("EINVAL", 87, "ConvertStringSecurityDescriptorToSecurityDescriptorW"),
+    );
+    assert.equal(seen.sddlInvalidLeftNothing, true);
+    assert.equal((seen.sddlType as { error: { class: string } }).error.class, "TypeError");
+    // The Mutex's probe knows this process's start time in every runtime (Bun once lost it).
+    assert.deepEqual(seen.probe, {
+      startNonzero: true,
+      pidTimesFour: true,
+      aliveSelf: true,
+      aliveOtherStart: false,
+      aliveNoSuchPid: false,
+    });
   });
 }
 
@@ -369,17 +401,23 @@ for (const [writer, reader] of PAIRS) {
 
 // A holder that dies holding the Mutex (TerminateProcess: nothing of it runs
 // afterwards) is recovered by a locker in another runtime, told "owner-died".
-const OWNER_PAIRS: [WinRuntime, WinRuntime][] = [["bun", "node"], ["node22", "deno"]];
-for (const [holder, locker] of OWNER_PAIRS) {
-  test(`Windows ${holder} dies holding a Mutex, ${locker} recovers it`, { skip }, async () => {
+// Exit code 259 is STILL_ACTIVE: an owner that ends with it must still count as dead.
+const OWNER_PAIRS: [WinRuntime, WinRuntime, number][] = [["bun", "node", 259], ["node22", "deno", 9], [
+  "deno",
+  "bun",
+  259,
+]];
+for (const [holder, locker, exitCode] of OWNER_PAIRS) {
+  test(`Windows ${holder} dies (exit ${exitCode}) holding a Mutex, ${locker} recovers it`, { skip }, async () => {
     const name = uniqueName("shmw_");
     const [l, h] = await Promise.all([
       runWin(locker, "owner.ts", ["locker", name]),
-      runWin(holder, "owner.ts", ["holder", name]),
+      runWin(holder, "owner.ts", ["holder", name, String(exitCode)]),
     ]);
     assert.notEqual(h.status, 0, `the holder (${holder}) should have been terminated:\n${h.output}`);
     assert.deepEqual(ok(l, `locker (${locker})`), {
       holderLocked: true,
+      heldHolderHandle: true,
       busyWhileHeld: "busy",
       outcome: "owner-died",
       relocked: true,
