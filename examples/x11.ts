@@ -1,7 +1,7 @@
 /**
  * Just enough X11 for the MIT-SHM example, benchmark and test: libX11 and
  * libXext bound through the runtime's own FFI (`Deno.dlopen`, `bun:ffi`,
- * koffi), plus a way to start a private Xvfb server.
+ * koffi). `xvfb.ts` beside it starts a private X server.
  *
  * This is user code, not part of shmem: shmem gives the memory and its
  * address (`unsafeAddress()`, `pin()`), the X server does the rest. The
@@ -11,7 +11,6 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { AnonymousSegment, type MemoryPin, type Region, type SysvSegment } from "../mod.ts";
 
@@ -436,61 +435,4 @@ export function attachImage(display: Display, seg: SysvSegment, width: number, h
       free();
     },
   };
-}
-
-// ------------------------------------------------------------------- Xvfb
-/** A private X server started by {@link startXvfb}. */
-export interface Xvfb {
-  /** The display name, such as `:3`. */
-  readonly display: string;
-  readonly pid: number;
-  /** Ends the server by its pid and waits for it to exit. */
-  stop(): Promise<void>;
-}
-
-/**
- * Starts Xvfb on a display it picks itself (`-displayfd`, so two runs never
- * race for one), 24-bit, no TCP. Resolves once the server accepts clients;
- * `undefined` when Xvfb is not installed (tools/x11/setup.sh installs it).
- */
-export function startXvfb(width = 1024, height = 768): Promise<Xvfb | undefined> {
-  return new Promise((resolve, reject) => {
-    const p = spawn("Xvfb", ["-displayfd", "1", "-screen", "0", `${width}x${height}x24`, "-nolisten", "tcp"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    let done = false;
-    const exited = new Promise<void>((r) => p.on("exit", () => r()));
-    p.on("error", (error: Error & { code?: string }) => {
-      if (done) return;
-      done = true;
-      if (error.code === "ENOENT") resolve(undefined);
-      else reject(error);
-    });
-    p.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
-    p.stdout!.setEncoding("utf8").on("data", (d: string) => {
-      out += d;
-      if (done || !out.includes("\n")) return;
-      done = true;
-      const pid = p.pid!;
-      resolve({
-        display: `:${out.trim()}`,
-        pid,
-        async stop() {
-          try {
-            process.kill(pid, "SIGTERM");
-          } catch {
-            return;
-          }
-          await exited;
-        },
-      });
-    });
-    p.on("exit", (code, signal) => {
-      if (done) return;
-      done = true;
-      reject(new Error(`Xvfb exited (${code ?? signal}) before it was ready:\n${err}`));
-    });
-  });
 }

@@ -14,7 +14,8 @@
  * @module
  */
 import { SysvSegment } from "../mod.ts";
-import { attachImage, openDisplay, startXvfb, X, Xext, type Xvfb } from "./x11.ts";
+import { attachImage, openDisplay, X, Xext } from "./x11.ts";
+import { startXvfb, type Xvfb } from "./xvfb.ts";
 
 const frames = Number(process.argv[2] ?? 300);
 if (!Number.isSafeInteger(frames) || frames < 1) {
