@@ -47,6 +47,7 @@ try {
       // Both this process and the server are attached: mark it for removal now, so that it
       // disappears once both detach, even if this process crashes.
       seg.remove();
+      console.log(`System V segment ${seg.id} attached by the X server (marked for removal)`);
       const stride = image.bytesPerLine / 4;
       const pixels = image.pixels; // a Uint32Array over the shared memory (0x00RRGGBB)
       const started = performance.now();
