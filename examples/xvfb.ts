@@ -29,12 +29,11 @@ export function startXvfb(width = 1024, height = 768): Promise<Xvfb | undefined>
     let err = "";
     let done = false;
     let running = true;
-    const exited = new Promise<void>((r) =>
-      p.on("exit", () => {
-        running = false;
-        r();
-      })
-    );
+    p.on("exit", () => {
+      running = false;
+    });
+    // "close": exited and both pipes closed, so stop() leaves no descriptor behind.
+    const closed = new Promise<void>((r) => p.on("close", () => r()));
     p.on("error", (error: Error & { code?: string }) => {
       if (done) return;
       done = true;
@@ -57,7 +56,7 @@ export function startXvfb(width = 1024, height = 768): Promise<Xvfb | undefined>
           } catch {
             return;
           }
-          await exited;
+          await closed;
         },
       });
     });
