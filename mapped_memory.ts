@@ -12,6 +12,23 @@ import type { Views } from "./internal/views.ts";
 let bind: (memory: MappedMemory, views: Views) => void;
 
 /**
+ * A lease from {@link MappedMemory.pin}: declares that native code holds the
+ * memory at `address`, so that `close()` throws instead of unmapping under it.
+ */
+export interface MemoryPin {
+  /** The base address of the mapping, as {@link MappedMemory.unsafeAddress} returns it. */
+  readonly address: bigint;
+  /** Bytes mapped at `address`. */
+  readonly size: number;
+  /** True once released. */
+  readonly released: boolean;
+  /** Ends the lease (idempotent): call it once the native holder is done with the memory. */
+  release(): void;
+  /** Releases; lets `using` end the lease at the end of a block. */
+  [Symbol.dispose](): void;
+}
+
+/**
  * The base of {@link Segment} and the other kinds of shared memory: memory
  * mapped into this process that you read and write through views.
  *
@@ -33,6 +50,7 @@ let bind: (memory: MappedMemory, views: Views) => void;
  */
 export class MappedMemory {
   #views: Views | undefined;
+  #pins = 0;
 
   static {
     bind = (memory, views) => {
@@ -108,8 +126,90 @@ export class MappedMemory {
   }
 
   /**
+   * The base address of the mapping, for native code that needs a pointer
+   * (a C struct's `void *`, such as MIT-SHM's `XShmSegmentInfo.shmaddr`, or
+   * your own `Deno.dlopen`/`bun:ffi`/koffi calls). Unsafe: shmem cannot see
+   * what native code does with it.
+   *
+   * It stays valid until `close()` of this object, and only until then:
+   * after `close()` the address names unmapped memory (or a later mapping),
+   * and native code that still uses it crashes the process (SIGSEGV) or
+   * corrupts other data. Once an address was handed out, the garbage
+   * collector never unmaps the mapping (a dropped object without `close()`
+   * stays mapped until the process exits), so only your `close()` ends it:
+   * make every native holder let go first (for MIT-SHM: `XShmDetach` and
+   * `XSync`), or hold a {@link MappedMemory.pin} so that `close()` refuses.
+   * Bytes `[address, address + size)` are this mapping; for a `readOnly`
+   * or `private` open they are this process's own copy.
+   *
+   * @throws {ShmError} `ERR_USE_AFTER_CLOSE` after close().
+   * @example The address of the bytes the views show
+   * ```ts
+   * import { Segment, uniqueName } from "./mod.ts";
+   * using seg = Segment.create(uniqueName(), { size: 4096 });
+   * const address: bigint = seg.unsafeAddress(); // pass it to native code as a pointer
+   * address % 4096n; // 0n: mappings start on a page
+   * seg.unlink();
+   * ```
+   */
+  unsafeAddress(): bigint {
+    return this.#open().unsafeAddress(0);
+  }
+
+  /**
+   * Declares that native code holds this memory until the pin is released:
+   * while any pin is held, `close()` throws a `ShmError` with code
+   * `ERR_PINNED` instead of unmapping memory that native code may still
+   * read or write (which would crash the process). The pin gives the
+   * address ({@link MappedMemory.unsafeAddress}); with `using`, declare the
+   * pin after the memory so that it is released first.
+   *
+   * @throws {ShmError} `ERR_USE_AFTER_CLOSE` after close().
+   * @example Hold the memory while native code uses it
+   * ```ts
+   * import { Segment, ShmError, uniqueName } from "./mod.ts";
+   * using seg = Segment.create(uniqueName(), { size: 4096 });
+   * {
+   *   using pin = seg.pin();
+   *   pin.address; // give this to native code
+   *   try {
+   *     seg.close();
+   *   } catch (error) {
+   *     (error as ShmError).code; // "ERR_PINNED": the memory stays mapped
+   *   }
+   *   // ...the native code lets go of the memory here
+   * } // pin released
+   * seg.unlink();
+   * ```
+   */
+  pin(): MemoryPin {
+    const views = this.#open();
+    const address = views.unsafeAddress(0);
+    this.#pins++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#pins--;
+    };
+    return {
+      address,
+      size: views.size,
+      get released() {
+        return released;
+      },
+      release,
+      [Symbol.dispose]: release,
+    };
+  }
+
+  /**
    * Unmaps the memory. Every view handed out becomes detached (length 0).
    * Idempotent. Does not remove a name: see the subclass's `unlink()`.
+   * An address from {@link MappedMemory.unsafeAddress} is invalid from here
+   * on: native code must be done with it before this call.
+   *
+   * @throws {ShmError} `ERR_PINNED` while a {@link MappedMemory.pin} is held; nothing is unmapped then.
    *
    * @example
    * ```ts
@@ -122,6 +222,16 @@ export class MappedMemory {
    * ```
    */
   close(): void {
+    if (this.#pins > 0 && !this.closed) {
+      throw new ShmError({
+        code: "ERR_PINNED",
+        errno: 0,
+        message: `Cannot close this memory (${this.size} bytes): native code holds it through ${this.#pins} pin${
+          this.#pins === 1 ? "" : "s"
+        } from pin()`,
+        hint: "Release every pin once the native holder is done with the memory, then close()",
+      });
+    }
     this.#views?.close();
   }
 

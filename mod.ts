@@ -23,6 +23,7 @@ export { Segment } from "./segment.ts";
 export type { CreateOptions, OpenOptions } from "./segment.ts";
 export type { Namespace } from "./internal/backend.ts";
 export { MappedMemory } from "./mapped_memory.ts";
+export type { MemoryPin } from "./mapped_memory.ts";
 export { Region } from "./region.ts";
 export type { TypedArray, TypedArrayConstructor } from "./region.ts";
 export { ShmError } from "./errors.ts";

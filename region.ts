@@ -175,6 +175,28 @@ export class Region {
   }
 
   /**
+   * The address of this window's first byte, for native code that needs a
+   * pointer. Unsafe, with the same rules as
+   * {@link MappedMemory.unsafeAddress}: valid only until the mapping this
+   * window belongs to is closed, native code must be done with it before
+   * that `close()`, and once handed out the garbage collector never unmaps
+   * the mapping. Native code must stay inside `[address, address + length)`.
+   *
+   * @throws {ShmError} `ERR_USE_AFTER_CLOSE` after the mapping was closed.
+   * @example The address of a window
+   * ```ts
+   * import { Segment, uniqueName } from "./mod.ts";
+   * using seg = Segment.create(uniqueName(), { size: 4096 });
+   * const body = seg.region(64);
+   * body.unsafeAddress() - seg.unsafeAddress(); // 64n
+   * seg.unlink();
+   * ```
+   */
+  unsafeAddress(): bigint {
+    return this.#views.unsafeAddress(this.offset);
+  }
+
+  /**
    * A window inside this one; `offset` is relative to this window.
    *
    * @param offset Start, from 0 to `length`.

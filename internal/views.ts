@@ -48,6 +48,12 @@ const registry = new FinalizationRegistry<Cell>((cell) => {
   }
 });
 
+/**
+ * Mappings whose address was handed to native code (`unsafeAddress()`): held
+ * here so the GC backstop never unmaps them; only close() lets go.
+ */
+const addressHandedOut = new Set<Views>();
+
 /** The buffers over one live mapping. Internal: users see Regions and typed arrays. */
 export class Views {
   readonly size: number;
@@ -141,6 +147,16 @@ export class Views {
   }
 
   /**
+   * The address of byte `offset` (bounds already checked), for native code.
+   * From now on the GC backstop never unmaps this mapping: only close() does.
+   */
+  unsafeAddress(offset: number): bigint {
+    this.assertOpen();
+    addressHandedOut.add(this);
+    return this.#raw!.address + BigInt(offset);
+  }
+
+  /**
    * Detaches every buffer made, then unmaps. Idempotent. When a buffer was
    * already detached by someone else (transferred away), its memory may still
    * be reachable, so the mapping is left in place rather than risk a crash.
@@ -149,6 +165,7 @@ export class Views {
     const raw = this.#raw;
     if (raw === undefined) return;
     this.#raw = undefined;
+    addressHandedOut.delete(this);
     registry.unregister(this.#cell);
     this.#cell.release = undefined;
     const buffers = [this.#whole, ...this.#windows.values()];
