@@ -11,6 +11,9 @@ const xvfb = OS === "linux" && spawnSync("sh", ["-c", "command -v Xvfb"], { stdi
 const skip = OS !== "linux"
   ? "MIT-SHM is tested on Linux"
   : !xvfb && "Xvfb is not installed (tools/x11/setup.sh installs it)";
+if (skip && OS === "linux" && process.env.SHMEM_REQUIRE_X11 === "1") {
+  throw new Error(`SHMEM_REQUIRE_X11=1 but the X11 tests cannot run: ${skip}`);
+}
 if (skip && OS === "linux") console.log(`x11 tests skipped: ${skip}`);
 
 /** Runs the example as a user would, with DISPLAY set to the test's server. */
