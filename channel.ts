@@ -174,7 +174,7 @@ let make: (region: Region, spin: number) => Channel;
  * fits into an empty ring, wherever its position. Otherwise the sender wakes
  * the receiver as after any head advance. Because the sender may move tail
  * and then overwrite the marker, a receiver reads tail, head and the record's
- * length word, then reads tail again and starts over if it moved. A valid
+ * length word, then reads tail again and starts over if it moved, before it judges any of them. A valid
  * channel always has head and tail multiples of 8 below 2C, (head − tail) mod
  * 2C at most C, every record inside the published bytes and the data area, and
  * never a wrap marker at offset 0. Version 1 lacked the sender's skip (an
@@ -663,11 +663,11 @@ export class Channel {
       const tail = this.#position(I_TAIL);
       const head = this.#position(I_HEAD);
       if (head === tail) return false;
-      const used = this.#used(head, tail);
       const at = tail % cap;
       const len = Atomics.load(this.#d32, at >> 2);
-      // The sender skipped a lone wrap marker (and may be writing over it): start again.
+      // The sender skipped a lone wrap marker (and may be writing over it, and far beyond): start again.
       if (Atomics.load(h, I_TAIL) !== tail) continue;
+      const used = this.#used(head, tail);
       if (len === WRAP) {
         const before = cap - at;
         if (at === 0 || before > used) {
