@@ -14,7 +14,7 @@ import { notify, wait, waitAsync } from "./wait.ts";
 
 /** `"SHMC"` read as a native (little-endian) u32. */
 const MAGIC = 0x434d4853;
-const VERSION = 1;
+const VERSION = 2;
 /** Bytes before the data area. */
 const HEADER = 192;
 const MIN_CAPACITY = 64;
@@ -86,6 +86,20 @@ function invalid(message: string): ShmError {
   return new ShmError({ code: "ERR_CHANNEL_INVALID", errno: 0, message });
 }
 
+/** A header or record that no Channel can have written: the shared memory was overwritten. */
+function corrupt(what: string): ShmError {
+  return new ShmError({
+    code: "ERR_CHANNEL_INVALID",
+    errno: 0,
+    message: `The channel's shared memory is corrupt: ${what}`,
+    hint:
+      "Something other than the channel wrote over it; create the channel again (Channel.create) and reconnect both sides",
+  });
+}
+
+/** How often one receive may find its position moved under it before the memory counts as corrupt. */
+const MAX_RETRIES = 16;
+
 function closedError(): ShmError {
   return new ShmError({ code: "ERR_CHANNEL_CLOSED", errno: 0, message: "The channel is closed" });
 }
@@ -124,21 +138,27 @@ let make: (region: Region, spin: number) => Channel;
  * every waiter. After that `send` throws `ERR_CHANNEL_CLOSED`, while `recv`
  * still returns the messages already in the ring and then `null`.
  *
- * **Layout** (version 1), all fields native byte order (little-endian on
+ * **Untrusted memory.** Every field read from the shared memory is checked
+ * before use (positions, their distance, record lengths, wrap markers): a
+ * header or record that no channel could have written makes the call throw
+ * `ShmError` `ERR_CHANNEL_INVALID` instead of looping or reading outside the
+ * ring.
+ *
+ * **Layout** (version 2), all fields native byte order (little-endian on
  * every supported platform), offsets from the start of the region, which
  * must be 8-byte aligned (64 recommended):
  *
  * | offset | type | field |
  * |---|---|---|
  * | 0 | u32 | magic `0x434D4853` (the bytes `"SHMC"`), written last by `create` |
- * | 4 | u32 | version, 1 |
+ * | 4 | u32 | version, 2 |
  * | 8 | u32 | capacity C: bytes of the data area, multiple of 8, 64..2^30 |
  * | 12 | u32 | header size: offset of the data area, 192 |
  * | 16 | i32 | closed: 0 open, 1 closed |
  * | 64 | u32 | head: bytes written, modulo 2C (written by the sender only) |
  * | 68 | i32 | sender sleeping: futex word, 1 while the sender sleeps for space |
  * | 72 | i32 | sender's last CPU, -1 unknown (a hint for spinning) |
- * | 128 | u32 | tail: bytes consumed, modulo 2C (written by the receiver only) |
+ * | 128 | u32 | tail: bytes consumed, modulo 2C (written by the receiver, and by the sender only to skip a lone wrap marker, see below) |
  * | 132 | i32 | receiver sleeping: futex word, 1 while the receiver sleeps for data |
  * | 136 | i32 | receiver's last CPU, -1 unknown |
  * | 192 | bytes | data area of C bytes |
@@ -149,9 +169,20 @@ let make: (region: Region, spin: number) => Channel;
  * n, a u32 of zero, then the payload (so payloads are 8-byte aligned), the
  * whole record padded to `(n + 15) & ~7` bytes. A record is never split: when
  * it does not fit before the end of the data area, the sender writes the
- * length 0xFFFFFFFF at the current offset and advances head to the start of
- * the next lap (by C − offset); the receiver skips it the same way. A message
- * holds at most C − 8 bytes.
+ * length 0xFFFFFFFF (a wrap marker) at the current offset p and advances head
+ * to the start of the next lap (by C − p); the receiver skips it the same way
+ * (compare-and-swap of tail from the marker's position to the next lap's
+ * start). If the marker is then all the ring holds (tail is still at p), the
+ * sender skips it for the receiver with that same compare-and-swap on tail,
+ * so the whole data area is free again: any message of at most C − 8 bytes
+ * fits into an empty ring, wherever its position. Otherwise the sender wakes
+ * the receiver as after any head advance. Because the sender may move tail
+ * and then overwrite the marker, a receiver reads tail, head and the record's
+ * length word, then reads tail again and starts over if it moved, before it judges any of them. A valid
+ * channel always has head and tail multiples of 8 below 2C, (head − tail) mod
+ * 2C at most C, every record inside the published bytes and the data area, and
+ * never a wrap marker at offset 0. Version 1 lacked the sender's skip (an
+ * empty ring could refuse a large message) and is not accepted.
  *
  * Publishing: the sender writes the record, then stores head with a full
  * barrier (an atomic exchange), then reads "receiver sleeping"; if it is 1 it
@@ -188,10 +219,20 @@ export class Channel {
   #reservedAt = -1;
   /** Bytes reserved there. */
   #reservedBytes = 0;
+  /** Head (a position) where the reserved record starts. */
+  #reservedHead = 0;
   /** Taken by `recvInPlace()` and not yet released: data offset. */
   #taken = -1;
-  /** Set by the ready checks: where the claimed record or the message is. */
+  /** Tail (a position) and payload length of the message taken. */
+  #takenTail = 0;
+  #takenLength = 0;
+  /** Set by the send check: where the claimed record is (data offset, and head there). */
   #at = 0;
+  #atPos = 0;
+  /** Set by the receive check (apart, so a send during an async receive on this object cannot move them). */
+  #rxAt = 0;
+  #rxPos = 0;
+  #rxLength = 0;
   /** Whether the last receive check found a message at #at. */
   #found = false;
   /** How many times a blocked call may yield the CPU before sleeping. */
@@ -358,6 +399,28 @@ export class Channel {
     if ((this.#ops++ & 63) === 0) Atomics.store(this.#h, index, currentCpu());
   }
 
+  /** Head or tail, checked: a multiple of 8 below 2C. */
+  #position(index: number): number {
+    const value = Atomics.load(this.#h, index);
+    if (value < 0 || value >= this.#mod || (value & 7) !== 0) {
+      throw corrupt(
+        `${index === I_HEAD ? "head" : "tail"} is ${
+          value >>> 0
+        }, not a multiple of 8 below ${this.#mod} (twice the capacity)`,
+      );
+    }
+    return value;
+  }
+
+  /** Bytes between tail and head, checked: at most the capacity. */
+  #used(head: number, tail: number): number {
+    const used = (head - tail + this.#mod) % this.#mod;
+    if (used > this.#cap) {
+      throw corrupt(`head ${head} is ${used} bytes ahead of tail ${tail}, more than the capacity ${this.#cap}`);
+    }
+    return used;
+  }
+
   /** Wakes the side whose sleeping flag is `index`, if it sleeps. */
   #wake(index: number): void {
     const h = this.#h;
@@ -366,24 +429,35 @@ export class Channel {
 
   // ----- the sender's side -----
 
-  /** Claims `record` bytes at head (writing a wrap marker first if needed); sets #at. */
+  /**
+   * Claims `record` bytes at head (writing a wrap marker first if needed);
+   * sets #at and #atPos. A wrap marker that is all the ring holds is skipped
+   * here for the receiver, so an empty ring takes any record.
+   */
   #claim(record: number): boolean {
     const h = this.#h;
     const cap = this.#cap;
-    let head = h[I_HEAD]; // written only by this side
-    let used = (head - Atomics.load(h, I_TAIL) + this.#mod) % this.#mod;
+    let head = this.#position(I_HEAD);
+    let used = this.#used(head, this.#position(I_TAIL));
     let at = head % cap;
     const before = cap - at;
     if (record > before) {
       if (cap - used < before) return false;
-      this.#d32[at >> 2] = WRAP; // published by the exchange below
-      head = (head + before) % this.#mod;
-      Atomics.exchange(h, I_HEAD, head);
-      used += before;
+      Atomics.store(this.#d32, at >> 2, WRAP); // published by the exchange below
+      const next = (head + before) % this.#mod;
+      Atomics.exchange(h, I_HEAD, next);
+      if (Atomics.compareExchange(h, I_TAIL, head, next) === head) {
+        used = 0; // the marker was all the ring held: skipped, the ring is empty at offset 0
+      } else {
+        this.#wake(I_CONSUMER_SLEEPING); // the receiver must skip the marker itself
+        used = this.#used(next, this.#position(I_TAIL));
+      }
+      head = next;
       at = 0;
     }
     if (cap - used < record) return false;
     this.#at = at;
+    this.#atPos = head;
     return true;
   }
 
@@ -401,6 +475,7 @@ export class Channel {
     if (!ok) return null;
     if (this.#h[I_CLOSED] !== 0) throw closedError();
     this.#reservedAt = this.#at;
+    this.#reservedHead = this.#atPos;
     this.#reservedBytes = n;
     return this.#d.subarray(this.#at + RECORD, this.#at + RECORD + n);
   }
@@ -504,7 +579,7 @@ export class Channel {
     d32[at >> 2] = len;
     d32[(at >> 2) + 1] = 0;
     // The exchange is a full barrier: it publishes the record, and orders the read of the sleeping flag after it.
-    Atomics.exchange(h, I_HEAD, (h[I_HEAD] + align8(RECORD + len)) % this.#mod);
+    Atomics.exchange(h, I_HEAD, (this.#reservedHead + align8(RECORD + len)) % this.#mod);
     this.#wake(I_CONSUMER_SLEEPING);
   }
 
@@ -583,32 +658,45 @@ export class Channel {
 
   // ----- the receiver's side -----
 
-  /** Whether a message is at tail (skipping wrap markers); sets #at to its data offset. */
+  /**
+   * Whether a message is at tail (skipping wrap markers); sets #rxAt to its
+   * data offset, #rxPos to tail and #rxLength to its checked length.
+   */
   #peek(): boolean {
     const h = this.#h;
     const cap = this.#cap;
-    for (;;) {
-      const tail = h[I_TAIL]; // written only by this side
-      if (Atomics.load(h, I_HEAD) === tail) return false;
+    for (let retries = 0; retries < MAX_RETRIES; retries++) {
+      const tail = this.#position(I_TAIL);
+      const head = this.#position(I_HEAD);
+      if (head === tail) return false;
       const at = tail % cap;
-      const len = this.#d32[at >> 2];
+      const len = Atomics.load(this.#d32, at >> 2);
+      // The sender skipped a lone wrap marker (and may be writing over it, and far beyond): start again.
+      if (Atomics.load(h, I_TAIL) !== tail) continue;
+      const used = this.#used(head, tail);
       if (len === WRAP) {
-        Atomics.exchange(h, I_TAIL, (tail + cap - at) % this.#mod);
-        this.#wake(I_PRODUCER_SLEEPING);
+        const before = cap - at;
+        if (at === 0 || before > used) {
+          throw corrupt(`a wrap marker at offset ${at} skips ${before} bytes, but only ${used} are published`);
+        }
+        if (Atomics.compareExchange(h, I_TAIL, tail, (tail + before) % this.#mod) === tail) {
+          this.#wake(I_PRODUCER_SLEEPING);
+        }
         continue;
       }
-      if (len < 0 || at + RECORD + len > cap) {
-        throw new ShmError({
-          code: "ERR_CHANNEL_CORRUPT",
-          errno: 0,
-          message: `The channel holds a record of ${
-            len >>> 0
-          } bytes at offset ${at}, past its end: the memory was overwritten`,
-        });
+      if (len < 0 || at + RECORD + len > cap || align8(RECORD + len) > used) {
+        throw corrupt(
+          `a record at offset ${at} claims ${len >>> 0} bytes, more than the ${
+            Math.min(used, cap - at)
+          } published there`,
+        );
       }
-      this.#at = at;
+      this.#rxAt = at;
+      this.#rxPos = tail;
+      this.#rxLength = len;
       return true;
     }
+    throw corrupt(`its tail moved ${MAX_RETRIES} times during one receive`);
   }
 
   #recvReady = (): boolean => (this.#found = this.#peek()) || Atomics.load(this.#h, I_CLOSED) !== 0;
@@ -623,9 +711,11 @@ export class Channel {
   #take(ok: boolean): Uint8Array | null {
     if (!ok || (!this.#found && !this.#peek())) return null;
     this.#found = false;
-    const at = this.#at;
+    const at = this.#rxAt;
     this.#taken = at;
-    return this.#d.subarray(at + RECORD, at + RECORD + this.#d32[at >> 2]);
+    this.#takenTail = this.#rxPos;
+    this.#takenLength = this.#rxLength;
+    return this.#d.subarray(at + RECORD, at + RECORD + this.#rxLength);
   }
 
   /**
@@ -698,9 +788,8 @@ export class Channel {
     const at = this.#taken;
     if (at < 0) throw new Error("Nothing to release: recvInPlace() a message first");
     this.#taken = -1;
-    const h = this.#h;
-    const record = align8(RECORD + this.#d32[at >> 2]);
-    Atomics.exchange(h, I_TAIL, (h[I_TAIL] + record) % this.#mod);
+    const record = align8(RECORD + this.#takenLength);
+    Atomics.exchange(this.#h, I_TAIL, (this.#takenTail + record) % this.#mod);
     this.#wake(I_PRODUCER_SLEEPING);
   }
 
@@ -829,15 +918,18 @@ export class Channel {
     if (this.#yieldPhase(mine, peer, record)) return true;
     const h = this.#h;
     let ready = false;
-    while (!ready) {
-      Atomics.exchange(h, mine, 1);
-      if ((ready = this.#ready(record, mine))) break;
-      const left = deadline === Infinity ? undefined : deadline - performance.now();
-      if (left !== undefined && left <= 0) break;
-      wait(h, mine, 1, left);
-      ready = this.#ready(record, mine);
+    try {
+      while (!ready) {
+        Atomics.exchange(h, mine, 1);
+        if ((ready = this.#ready(record, mine))) break;
+        const left = deadline === Infinity ? undefined : deadline - performance.now();
+        if (left !== undefined && left <= 0) break;
+        wait(h, mine, 1, left);
+        ready = this.#ready(record, mine);
+      }
+    } finally {
+      Atomics.store(h, mine, 0);
     }
-    Atomics.store(h, mine, 0);
     return ready;
   }
 

@@ -9,6 +9,7 @@ import { Region } from "./region.ts";
 import { notify, wait, waitAsync } from "./wait.ts";
 import { now } from "./internal/wait_backend.ts";
 import { processProbe } from "./internal/process_probe.ts";
+import { bufferOrigin } from "./internal/views.ts";
 
 /** What {@link Mutex.lock} and {@link Mutex.lockAsync} end with. */
 export type LockResult = "locked" | "owner-died" | "timed-out";
@@ -25,7 +26,50 @@ const CHECK_MS = 50;
 const SEQ = 0;
 const WAITERS = 1;
 
+/** The longest single timer (setTimeout takes at most 2^31 − 1 ms). */
+const MAX_TIMER_MS = 2 ** 30;
+
 let self: bigint | undefined;
+
+/**
+ * The mutexes this thread holds, by the address of their owner word: the
+ * wake sequence when it took one. An unlock (by any thread of this process)
+ * bumps the sequence, so a stale entry never matches.
+ */
+const held = new Map<bigint, number>();
+
+/** A lockAsync call of this thread waiting for its turn. */
+interface Ticket {
+  turn: (() => void) | undefined;
+}
+
+/** The lockAsync calls of this thread per mutex, in call order; the first one competes for the lock. */
+const queues = new Map<bigint, Ticket[]>();
+
+function closedError(): ShmError {
+  return new ShmError({ code: "ERR_USE_AFTER_CLOSE", errno: 0, message: "The memory under this mutex was closed" });
+}
+
+/** Resolves true when `ticket` gets its turn, false once `deadline` passes; keeps the process alive meanwhile. */
+function turn(ticket: Ticket, deadline: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const alive = setInterval(() => {}, MAX_TIMER_MS);
+    const settle = (mine: boolean) => {
+      ticket.turn = undefined;
+      clearTimeout(timer);
+      clearInterval(alive);
+      resolve(mine);
+    };
+    ticket.turn = () => settle(true);
+    const arm = () => {
+      const left = deadline - now();
+      if (left <= 0) settle(false);
+      else if (left !== Infinity) timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    };
+    arm();
+  });
+}
 
 function identity(): bigint {
   if (self === undefined) {
@@ -58,9 +102,19 @@ function identity(): bigint {
  * `kill(pid, 0)` only (a recycled pid looks alive), on Windows by its process
  * id and creation time (OpenProcess, GetExitCodeProcess, GetProcessTimes).
  * All processes must share one pid namespace (containers
- * with their own pid namespaces cannot share a mutex). Not recursive: a
- * process that locks it twice waits for itself (with a timeout, times out).
- * Not fair.
+ * with their own pid namespaces cannot share a mutex).
+ *
+ * Not recursive, and it says so: a synchronous `lock()` by the thread that
+ * already holds it would wait for itself forever, so it throws `ShmError`
+ * `ERR_MUTEX_DEADLOCK` at once (another thread of the same process, which
+ * the holder can still release it for, waits as usual); `tryLock()` returns
+ * "busy". `lockAsync()` calls never deadlock the thread: the calls one thread
+ * makes queue behind the holder (also when that is the same thread) and get
+ * the lock in the order they were made. `unlock()` of a mutex nobody holds
+ * throws `ERR_MUTEX_NOT_LOCKED`, of one another process holds
+ * `ERR_MUTEX_NOT_OWNER`. Once the memory is closed every call throws (and a
+ * pending `lockAsync` rejects with) `ERR_USE_AFTER_CLOSE`. Not fair between
+ * processes.
  *
  * @example Guard a shared counter
  * ```ts
@@ -91,6 +145,8 @@ export class Mutex {
 
   readonly #owner: BigInt64Array;
   readonly #words: Int32Array;
+  /** The owner word's address: the key of this thread's records of it. */
+  readonly #key: bigint;
 
   /**
    * Uses the mutex in the first {@link Mutex.BYTES} bytes of `region`. Zeroed
@@ -125,6 +181,19 @@ export class Mutex {
     const own = region.region(0, Mutex.BYTES);
     this.#owner = own.region(0, 8).array(BigInt64Array);
     this.#words = own.region(8, 8).array(Int32Array);
+    const origin = bufferOrigin(this.#owner.buffer);
+    this.#key = origin === undefined ? -1n : origin.address + BigInt(this.#owner.byteOffset);
+  }
+
+  /** Throws ERR_USE_AFTER_CLOSE once the memory is closed. */
+  #live(): void {
+    if (this.#owner.length === 0 || this.#words.length === 0) throw closedError();
+  }
+
+  /** Whether this thread took the mutex and nobody released it since. */
+  #mine(): boolean {
+    const seq = held.get(this.#key);
+    return seq !== undefined && seq === Atomics.load(this.#words, SEQ) && Atomics.load(this.#owner, 0) === identity();
   }
 
   /**
@@ -141,6 +210,7 @@ export class Mutex {
    */
   static init(region: Region): Mutex {
     const mutex = new Mutex(region);
+    held.delete(mutex.#key);
     Atomics.store(mutex.#owner, 0, 0n);
     Atomics.store(mutex.#words, SEQ, 0);
     Atomics.store(mutex.#words, WAITERS, 0);
@@ -160,7 +230,8 @@ export class Mutex {
    * Takes the mutex if it is free (or its owner died), without waiting.
    *
    * @returns "locked", "owner-died" (locked; the previous owner died holding
-   *   it, repair the data), or "busy".
+   *   it, repair the data), or "busy" (also when this thread holds it).
+   * @throws {ShmError} `ERR_USE_AFTER_CLOSE` when the memory is closed.
    * @example
    * ```ts
    * import { Mutex, Segment, uniqueName } from "./mod.ts";
@@ -171,11 +242,14 @@ export class Mutex {
    * ```
    */
   tryLock(): TryLockResult {
+    this.#live();
     const me = identity();
     const owner = Atomics.compareExchange(this.#owner, 0, 0n, me);
-    if (owner === 0n) return "locked";
-    if (this.#dead(owner) && Atomics.compareExchange(this.#owner, 0, owner, me) === owner) return "owner-died";
-    return "busy";
+    let got: TryLockResult = "busy";
+    if (owner === 0n) got = "locked";
+    else if (this.#dead(owner) && Atomics.compareExchange(this.#owner, 0, owner, me) === owner) got = "owner-died";
+    if (got !== "busy") held.set(this.#key, Atomics.load(this.#words, SEQ));
+    return got;
   }
 
   /**
@@ -184,6 +258,8 @@ export class Mutex {
    *
    * @param timeoutMs Longest wait in milliseconds. Default `Infinity` (so is any value over 2^53 - 1).
    * @returns "locked", "owner-died" (locked; repair the data), or "timed-out" (not locked).
+   * @throws {ShmError} `ERR_MUTEX_DEADLOCK` when this thread already holds it
+   *   (it would wait for itself); `ERR_USE_AFTER_CLOSE` when the memory is closed.
    * @example
    * ```ts
    * import { Mutex, Segment, uniqueName } from "./mod.ts";
@@ -195,6 +271,15 @@ export class Mutex {
    */
   lock(timeoutMs?: number): LockResult {
     const timeout = checkTimeout(timeoutMs, "Lock timeout");
+    this.#live();
+    if (this.#mine()) {
+      throw new ShmError({
+        code: "ERR_MUTEX_DEADLOCK",
+        errno: 0,
+        message: "This thread already holds the mutex; locking it again would wait forever (EDEADLK)",
+        hint: "unlock() it first; a Mutex is not recursive (lockAsync() would queue behind the holder instead)",
+      });
+    }
     const deadline = now() + timeout;
     for (;;) {
       const seq = Atomics.load(this.#words, SEQ);
@@ -213,10 +298,16 @@ export class Mutex {
 
   /**
    * Like {@link Mutex.lock}, without blocking the event loop. Like a timer,
-   * a pending lockAsync keeps the process alive until it settles.
+   * a pending lockAsync keeps the process alive until it settles. It never
+   * fails because this process or thread holds the mutex: the lockAsync
+   * calls of one thread queue behind the holder and get the mutex in the
+   * order they were made (calls through the same mapping of the memory; a
+   * synchronous `lock()` or `tryLock()` does not queue).
    *
-   * @param timeoutMs Longest wait in milliseconds. Default `Infinity` (so is any value over 2^53 - 1).
-   * @returns A Promise of "locked", "owner-died" or "timed-out".
+   * @param timeoutMs Longest wait in milliseconds, the time in the queue included. Default `Infinity`
+   *   (so is any value over 2^53 - 1).
+   * @returns A Promise of "locked", "owner-died" or "timed-out"; it rejects
+   *   with `ShmError` `ERR_USE_AFTER_CLOSE` when the memory is closed.
    * @example
    * ```ts
    * import { Mutex, Segment, uniqueName } from "./mod.ts";
@@ -228,8 +319,28 @@ export class Mutex {
    */
   async lockAsync(timeoutMs?: number): Promise<LockResult> {
     const timeout = checkTimeout(timeoutMs, "Lock timeout");
+    this.#live();
     const deadline = now() + timeout;
+    const key = this.#key;
+    let queue = queues.get(key);
+    if (queue === undefined) queues.set(key, queue = []);
+    const ticket: Ticket = { turn: undefined };
+    queue.push(ticket);
+    try {
+      if (queue[0] !== ticket && !(await turn(ticket, deadline))) return "timed-out";
+      return await this.#acquireAsync(deadline);
+    } finally {
+      const first = queue[0] === ticket;
+      queue.splice(queue.indexOf(ticket), 1);
+      if (queue.length === 0) queues.delete(key);
+      else if (first) queue[0].turn?.();
+    }
+  }
+
+  /** The first queued lockAsync of this thread: competes for the mutex until `deadline`. */
+  async #acquireAsync(deadline: number): Promise<LockResult> {
     for (;;) {
+      this.#live();
       const seq = Atomics.load(this.#words, SEQ);
       const got = this.tryLock();
       if (got !== "busy") return got;
@@ -239,15 +350,18 @@ export class Mutex {
       try {
         await waitAsync(this.#words, SEQ, seq, Math.min(left, CHECK_MS));
       } finally {
-        Atomics.sub(this.#words, WAITERS, 1);
+        if (this.#words.length !== 0) Atomics.sub(this.#words, WAITERS, 1);
       }
     }
   }
 
   /**
-   * Releases the mutex and wakes one waiter.
+   * Releases the mutex and wakes one waiter (every waiter when a lockAsync
+   * of this thread is queued, so that it is among them).
    *
-   * @throws {ShmError} `EPERM` when this process does not hold it.
+   * @throws {ShmError} `ERR_MUTEX_NOT_LOCKED` when nobody holds it,
+   *   `ERR_MUTEX_NOT_OWNER` when another process holds it, `ERR_USE_AFTER_CLOSE`
+   *   when the memory is closed.
    * @example
    * ```ts
    * import { Mutex, Segment, uniqueName } from "./mod.ts";
@@ -259,19 +373,28 @@ export class Mutex {
    * ```
    */
   unlock(): void {
+    this.#live();
     const me = identity();
     const owner = Atomics.compareExchange(this.#owner, 0, me, 0n);
     if (owner !== me) {
-      throw new ShmError({
-        code: "EPERM",
-        errno: 1,
-        syscall: undefined,
-        message: owner === 0n
-          ? "Cannot unlock a mutex that is not locked"
-          : "Cannot unlock a mutex another process holds",
-      });
+      throw owner === 0n
+        ? new ShmError({
+          code: "ERR_MUTEX_NOT_LOCKED",
+          errno: 0,
+          message: "Cannot unlock a mutex that is not locked",
+          hint:
+            'Call unlock() once per successful lock(), lockAsync() or tryLock() (a result other than "timed-out" or "busy")',
+        })
+        : new ShmError({
+          code: "ERR_MUTEX_NOT_OWNER",
+          errno: 0,
+          message: `Cannot unlock a mutex that another process (pid ${owner & PID_MASK}) holds`,
+          hint: "Only the process that locked it may unlock it; a dead owner's lock is taken over by the next lock()",
+        });
     }
+    held.delete(this.#key);
     Atomics.add(this.#words, SEQ, 1);
-    if (Atomics.load(this.#words, WAITERS) > 0) notify(this.#words, SEQ, 1);
+    if (queues.has(this.#key)) notify(this.#words, SEQ);
+    else if (Atomics.load(this.#words, WAITERS) > 0) notify(this.#words, SEQ, 1);
   }
 }

@@ -39,17 +39,17 @@ test("create lays out a header that open validates", () =>
     const h = seg.region(0, 192).view();
     assert.equal(h.getUint32(0, true), 0x434d4853);
     assert.equal(new TextDecoder().decode(seg.region(0, 4).bytes()), "SHMC");
-    assert.equal(h.getUint32(4, true), 1);
+    assert.equal(h.getUint32(4, true), 2);
     assert.equal(h.getUint32(8, true), 4096);
     assert.equal(h.getUint32(12, true), 192);
     assert.equal(Channel.open(seg).capacity, 4096);
     assert.throws(() => Channel.open(seg.region(0, 1024)), (e: unknown) =>
       isCode("ERR_CHANNEL_INVALID")(e) && /needs 4288 bytes but the region has 1024/.test((e as Error).message));
-    h.setUint32(4, 2, true);
+    h.setUint32(4, 1, true);
     assert.throws(() =>
       Channel.open(seg), (e: unknown) =>
-      isCode("ERR_CHANNEL_INVALID")(e) && /version 2/.test((e as Error).message));
-    h.setUint32(4, 1, true);
+      isCode("ERR_CHANNEL_INVALID")(e) && /version 1;/.test((e as Error).message));
+    h.setUint32(4, 2, true);
     h.setUint32(0, 0xdeadbeef, true);
     assert.throws(() =>
       Channel.open(seg), (e: unknown) =>

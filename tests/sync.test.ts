@@ -167,12 +167,12 @@ test("Mutex: tryLock, unlock, timeouts and input checks in one process", async (
     const m = Mutex.init(seg.region(64, Mutex.BYTES));
     assert.equal(m.tryLock(), "locked");
     assert.equal(m.tryLock(), "busy");
+    assert.throws(() => m.lock(30), (e: unknown) => e instanceof ShmError && e.code === "ERR_MUTEX_DEADLOCK");
     const t0 = performance.now();
-    assert.equal(m.lock(30), "timed-out");
+    assert.equal(await m.lockAsync(30), "timed-out");
     assert.ok(performance.now() - t0 >= 30);
-    assert.equal(await m.lockAsync(10), "timed-out");
     m.unlock();
-    assert.throws(() => m.unlock(), (e: unknown) => e instanceof ShmError && e.code === "EPERM");
+    assert.throws(() => m.unlock(), (e: unknown) => e instanceof ShmError && e.code === "ERR_MUTEX_NOT_LOCKED");
     assert.equal(m.lock(), "locked");
     const later = m.lockAsync();
     await sleep(10);

@@ -1,4 +1,4 @@
-// A C peer that speaks the Channel layout (version 1) from its documentation alone.
+// A C peer that speaks the Channel layout (version 2) from its documentation alone.
 // Usage: channel_peer <segment> consume <count>   receive and check messages a shmem sender made
 //        channel_peer <segment> produce <count>   send messages for a shmem receiver, then close
 // Messages are the ones tests/children/channel_peer.ts makes: u32 seq, u32 checksum, bytes (seq + k) & 255.
@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
   if (fd < 0 || fstat(fd, &st) != 0) { perror("shm_open"); return 1; }
   uint8_t *h = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (h == MAP_FAILED) { perror("mmap"); return 1; }
-  if (atomic_load(word(h, 0)) != (int32_t)MAGIC || *(uint32_t *)(h + 4) != 1) { fprintf(stderr, "bad header\n"); return 1; }
+  if (atomic_load(word(h, 0)) != (int32_t)MAGIC || *(uint32_t *)(h + 4) != 2) { fprintf(stderr, "bad header\n"); return 1; }
   uint32_t cap = *(uint32_t *)(h + 8), data_at = *(uint32_t *)(h + 12), mod = 2 * cap;
   uint8_t *data = h + data_at;
   aint *head = word(h, 64), *tx_sleeping = word(h, 68), *tail = word(h, 128), *rx_sleeping = word(h, 132);
@@ -54,10 +54,11 @@ int main(int argc, char **argv) {
         atomic_store(rx_sleeping, 0);
         continue;
       }
-      uint32_t at = t % cap, n = *(uint32_t *)(data + at);
+      uint32_t at = t % cap, n = (uint32_t)atomic_load(word(data, (int)at));
+      if ((uint32_t)atomic_load(tail) != t) continue;  // the sender skipped a lone wrap marker: start again
       if (n == 0xFFFFFFFFu) {  // wrap marker: skip to the next lap
-        atomic_exchange(tail, (int32_t)((t + cap - at) % mod));
-        wake(tx_sleeping);
+        int32_t expected = (int32_t)t;
+        if (atomic_compare_exchange_strong(tail, &expected, (int32_t)((t + cap - at) % mod))) wake(tx_sleeping);
         continue;
       }
       uint8_t *m = data + at + 8;
@@ -80,8 +81,11 @@ int main(int argc, char **argv) {
       uint32_t hd = (uint32_t)atomic_load(head), used = (hd - (uint32_t)atomic_load(tail) + mod) % mod;
       uint32_t at = hd % cap, before = cap - at;
       if (record > before && cap - used >= before) {  // write a wrap marker, go to the next lap
-        *(uint32_t *)(data + at) = 0xFFFFFFFFu;
-        atomic_exchange(head, (int32_t)((hd + before) % mod));
+        atomic_store(word(data, (int)at), (int32_t)0xFFFFFFFFu);
+        int32_t next = (int32_t)((hd + before) % mod), expected = (int32_t)hd;
+        atomic_exchange(head, next);
+        // If the marker is all the ring holds, skip it for the receiver; otherwise wake it to skip it.
+        if (!atomic_compare_exchange_strong(tail, &expected, next)) wake(rx_sleeping);
         continue;
       }
       if (record <= before && cap - used >= record) {

@@ -6,6 +6,8 @@
 //   produce-async / consume-async  the same with sendAsync / recvAsync
 //   big-produce <count> <size>   write <count> messages of <size> bytes in place
 //   big-consume <count> <size>   read them in place and check every byte
+//   sizes-produce <max>          send one message of every size from 0 to <max> bytes, then close
+//   sizes-consume <max>          receive them and check every byte; prints {received}
 //   recv-wait                    block in recv() forever; prints what it returned
 //   send-wait                    fill the ring, then block in send(); prints the error code
 //   recv-timeout <ms>            recv(ms) on an empty channel; prints the result and elapsed ms
@@ -101,6 +103,25 @@ if (op === "produce") {
   }
   if (i !== count) throw new Error(`received ${i} messages, expected ${count}`);
   out({ received: i });
+} else if (op === "sizes-produce") {
+  const max = Number(args[0]);
+  for (let n = 0; n <= max; n++) {
+    const m = new Uint8Array(n);
+    for (let k = 0; k < n; k++) m[k] = (n + k) & 255;
+    if (!ch.send(m, 10_000)) throw new Error(`message of ${n} bytes: no room within 10 s`);
+  }
+  ch.close();
+  out({ sent: max + 1 });
+} else if (op === "sizes-consume") {
+  const max = Number(args[0]);
+  let n = 0;
+  for (let m = ch.recv(10_000); m !== null; m = ch.recv(10_000), n++) {
+    if (m.length !== n) throw new Error(`message ${n}: ${m.length} bytes`);
+    for (let k = 0; k < n; k++) if (m[k] !== ((n + k) & 255)) throw new Error(`message ${n}: bad byte ${k}`);
+  }
+  if (!ch.closed) throw new Error(`no message within 10 s after ${n}`);
+  if (n !== max + 1) throw new Error(`received ${n} messages, expected ${max + 1}`);
+  out({ received: n });
 } else if (op === "recv-wait") {
   const m = ch.recv();
   out({ result: m === null ? null : Array.from(m), closed: ch.closed });
