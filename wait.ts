@@ -100,8 +100,12 @@ export function wait(target: Int32Array | Region, index: number, expected: numbe
 }
 
 /**
- * Like {@link wait}, without blocking: the sleep happens on a worker thread
- * and the event loop keeps running. Like a timer or a socket read (and unlike
+ * Like {@link wait}, without blocking: the event loop keeps running while a
+ * few threads shared by all pending waits of the process sleep in the kernel
+ * (on Linux 5.16+ one thread sleeps on up to 127 words with `futex_waitv`;
+ * 10,000 pending waits cost a handful of threads). Waits beyond what those
+ * threads hold (hundreds, depending on the runtime) are polled every few
+ * milliseconds and then see only a changed word, not a bare notify. Like a timer or a socket read (and unlike
  * `Atomics.waitAsync`), a pending wait keeps the process alive until it
  * settles, so `await waitAsync(...)` at the top level of a program works. If
  * the memory is closed while waiting, the Promise rejects with a ShmError
@@ -140,9 +144,18 @@ export function waitAsync(
   const timeout = checkTimeout(timeoutMs, "Wait timeout");
   if (Atomics.load(word, 0) !== value) return Promise.resolve("not-equal");
   if (timeout === 0) return Promise.resolve("timed-out");
-  // The off-thread wait does not hold the event loop open: this timer does, until it settles.
-  const alive = setInterval(() => {}, 2 ** 30);
-  return waitBackend().waitAsync(word, address, value, timeout).finally(() => clearInterval(alive));
+  hold();
+  return waitBackend().waitAsync(word, address, value, timeout).finally(release);
+}
+
+// One timer holds the event loop open while any waitAsync is pending (the off-thread calls do not).
+let pending = 0;
+let alive: ReturnType<typeof setInterval> | undefined;
+function hold(): void {
+  if (pending++ === 0) alive = setInterval(() => {}, 2 ** 30);
+}
+function release(): void {
+  if (--pending === 0) clearInterval(alive);
 }
 
 /**

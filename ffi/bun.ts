@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { Ffi, Library, NativeFunction, NativeType, Symbols, SymbolTable } from "./types.ts";
-import { offThread } from "./offthread.ts";
+import type { Ffi, Library, NativeFunction, NativeType, SymbolDef, Symbols, SymbolTable } from "./types.ts";
+import { checkNonblocking, WorkerPool } from "./offthread.ts";
 import { wrapPointers } from "./pointers.ts";
 import type { PointerCodec } from "./pointers.ts";
 
@@ -41,6 +41,49 @@ const codec: PointerCodec<number | bigint> = {
 const wrap = (fn: NativeFunction, parameters: readonly NativeType[], result: NativeType) =>
   wrapPointers(fn, parameters, result, codec);
 
+/**
+ * The worker that runs Bun's nonblocking calls, as source text (no file next
+ * to this module): binds each function once through `bun:ffi`, calls it
+ * synchronously, answers its value.
+ */
+const WORKER_SOURCE = `
+const { parentPort } = require("node:worker_threads");
+const { dlopen } = require("bun:ffi");
+const bound = new Map();
+parentPort.on("message", (job) => {
+  let reply;
+  try {
+    const key = job.path + "\\0" + job.name + "\\0" + job.args.join(",") + "\\0" + job.returns;
+    let fn = bound.get(key);
+    if (fn === undefined) {
+      fn = dlopen(job.path, { [job.name]: { args: job.args, returns: job.returns } }).symbols[job.name];
+      bound.set(key, fn);
+    }
+    reply = { value: fn(...job.argv) };
+  } catch (error) {
+    reply = { error: String((error && error.message) || error) };
+  }
+  parentPort.postMessage(reply);
+});
+`;
+
+/** Bun's nonblocking calls: a few workers, as many as may be pending at once. */
+const MAX_NONBLOCKING = 3;
+let pool: WorkerPool | undefined;
+
+function offThread(path: string, key: string, def: SymbolDef): NativeFunction {
+  checkNonblocking(key, def);
+  const name = def.name ?? key;
+  const args = def.parameters.map((t) => TYPES[t]);
+  const returns = TYPES[def.result];
+  const pointers = def.parameters.flatMap((t, i) => t === "pointer" ? [i] : []);
+  return (...argv: unknown[]) => {
+    for (const i of pointers) argv[i] = Number(argv[i]);
+    pool ??= new WorkerPool(WORKER_SOURCE, MAX_NONBLOCKING);
+    return pool.call({ path, name, args, returns, argv });
+  };
+}
+
 /** Bun's {@link Ffi}. */
 export const bunFfi: Ffi = {
   runtime: "bun",
@@ -48,6 +91,7 @@ export const bunFfi: Ffi = {
   arch: process.arch,
   // toArrayBuffer fails above 4 GiB ("RangeError: Out of memory").
   maxViewBytes: 2 ** 32,
+  maxNonblocking: MAX_NONBLOCKING,
   open<T extends SymbolTable>(candidates: readonly string[], table: T) {
     const failures: string[] = [];
     for (const path of candidates) {

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Ffi, Library, NativeFunction, NativeType, Symbols, SymbolTable } from "./types.ts";
-import { offThread } from "./offthread.ts";
+import { checkNonblocking } from "./offthread.ts";
 import { wrapPointers } from "./pointers.ts";
 
 const TYPES: Record<NativeType, Deno.NativeType | Deno.NativeResultType> = {
@@ -47,15 +47,18 @@ export const denoFfi: Ffi = {
   os: Deno.build.os === "windows" ? "win32" : Deno.build.os,
   arch: Deno.build.arch === "x86_64" ? "x64" : "arm64",
   maxViewBytes: Number.MAX_SAFE_INTEGER,
+  maxNonblocking: 6,
   open<T extends SymbolTable>(candidates: readonly string[], table: T) {
     const defs: Record<string, Deno.ForeignFunction> = {};
     for (const [key, def] of Object.entries(table)) {
-      if (def.nonblocking) continue; // called through offThread
+      if (def.nonblocking) checkNonblocking(key, def);
       defs[key] = {
         name: def.name ?? key,
         parameters: def.parameters.map((t) => TYPES[t] as Deno.NativeType),
         result: TYPES[def.result] as Deno.NativeResultType,
         optional: def.optional ?? false,
+        // Deno runs it on a thread of its blocking pool and returns a Promise.
+        nonblocking: def.nonblocking ?? false,
       };
     }
     const failures: string[] = [];
@@ -71,10 +74,6 @@ export const denoFfi: Ffi = {
       }
       const symbols: Record<string, NativeFunction | undefined> = {};
       for (const [key, def] of Object.entries(table)) {
-        if (def.nonblocking) {
-          symbols[key] = offThread(path, key, def);
-          continue;
-        }
         const fn = lib.symbols[key] as NativeFunction | null | undefined;
         symbols[key] = fn ? wrap(fn, def.parameters, def.result) : undefined;
       }

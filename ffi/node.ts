@@ -8,7 +8,7 @@
  */
 import { createRequire } from "node:module";
 import type { Ffi, Library, NativeFunction, NativeType, Symbols, SymbolTable } from "./types.ts";
-import { offThread } from "./offthread.ts";
+import { checkNonblocking } from "./offthread.ts";
 import { wrapPointers } from "./pointers.ts";
 
 /** The part of koffi this adapter uses. */
@@ -51,12 +51,31 @@ const wrap = (fn: NativeFunction, result: NativeType) =>
     fromPointer: (pointer: unknown) => pointer === null ? 0n : BigInt(pointer as bigint),
   });
 
+/** koffi's `fn.async(...args, callback)` (a libuv pool thread) as a Promise. */
+function asyncCall(fn: NativeFunction): NativeFunction {
+  const run = (fn as unknown as { async: NativeFunction }).async;
+  return (...args: unknown[]) =>
+    new Promise((resolve, reject) => {
+      run(...args, (error: unknown, value: unknown) => error ? reject(error) : resolve(value));
+    });
+}
+
+/** libuv's thread pool size (koffi's async calls run there). */
+function poolSize(): number {
+  const n = Number(process.env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(n) && n > 0 ? Math.min(n, 1024) : 4;
+}
+
 /** Node's {@link Ffi}, through koffi. */
 export const nodeFfi: Ffi = {
   runtime: "node",
   os: process.platform,
   arch: process.arch,
   maxViewBytes: Number.MAX_SAFE_INTEGER,
+  // Half of libuv's pool, so fs, dns and crypto keep the other half.
+  get maxNonblocking(): number {
+    return Math.max(1, Math.min(6, Math.floor(poolSize() / 2)));
+  },
   open<T extends SymbolTable>(candidates: readonly string[], table: T) {
     if (typeof ArrayBuffer.prototype.transfer !== "function") {
       throw new Error(
@@ -76,10 +95,7 @@ export const nodeFfi: Ffi = {
       const symbols: Record<string, NativeFunction | undefined> = {};
       try {
         for (const [key, def] of Object.entries(table)) {
-          if (def.nonblocking) {
-            symbols[key] = offThread(path, key, def);
-            continue;
-          }
+          if (def.nonblocking) checkNonblocking(key, def);
           let fn: NativeFunction | undefined;
           try {
             fn = lib.func(
@@ -90,7 +106,7 @@ export const nodeFfi: Ffi = {
           } catch (error) {
             if (!def.optional) throw error;
           }
-          symbols[key] = fn ? wrap(fn, def.result) : undefined;
+          symbols[key] = fn ? (def.nonblocking ? asyncCall(fn) : wrap(fn, def.result)) : undefined;
         }
       } catch (error) {
         failures.push(`${path}: ${(error as Error).message}`);

@@ -1,74 +1,79 @@
 /**
- * Calls a native function on another thread: the engine behind
- * {@link SymbolDef.nonblocking} in every adapter.
+ * The rules every adapter applies to {@link SymbolDef.nonblocking} symbols,
+ * and the worker pool that Bun (which has no off-thread FFI call of its own)
+ * runs them on.
  *
- * A small pool of `node:worker_threads` workers (Deno, Bun and Node all
- * provide the module) each load the library through this runtime's own
- * adapter and make the call synchronously. Workers are unref'd, so a pending
- * call never keeps the process alive; idle ones wait for the next call, and
- * more than {@link MAX_IDLE} idle ones are ended.
+ * The workers are started from source text (`new Worker(code, { eval: true })`),
+ * never from a file next to this module, so that they start the same way when
+ * shmem is loaded from a clone, from `node_modules` as built JavaScript, or
+ * from an https URL. Workers are unref'd: a pending call never keeps the
+ * process alive by itself.
  *
  * @module
  */
 import { Worker } from "node:worker_threads";
-import type { NativeFunction, NativeType, SymbolDef } from "./types.ts";
-
-/** How many idle workers stay ready for the next call. */
-const MAX_IDLE = 4;
-
-/** What the worker gets: where the function is and how to call it. */
-export interface OffThreadJob {
-  readonly path: string;
-  readonly name: string;
-  readonly parameters: readonly NativeType[];
-  readonly result: NativeType;
-  readonly args: readonly unknown[];
-}
-
-/** What the worker answers. */
-export type OffThreadReply = { readonly value: unknown } | { readonly error: string };
-
-const idle: Worker[] = [];
-
-function spawn(): Worker {
-  const worker = new Worker(new URL("./offthread_worker.ts", import.meta.url));
-  worker.unref();
-  return worker;
-}
-
-function call(job: OffThreadJob): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const worker = idle.pop() ?? spawn();
-    const onMessage = (reply: OffThreadReply) => {
-      worker.off("error", onError);
-      if (idle.length < MAX_IDLE) idle.push(worker);
-      else void worker.terminate();
-      if ("error" in reply) reject(new Error(reply.error));
-      else resolve(reply.value);
-    };
-    const onError = (error: unknown) => {
-      worker.off("message", onMessage);
-      reject(error);
-    };
-    worker.once("message", onMessage);
-    worker.once("error", onError);
-    // Listening refs a worker's port again in some runtimes: unref after.
-    worker.unref();
-    worker.postMessage(job);
-  });
-}
+import type { SymbolDef } from "./types.ts";
 
 /**
- * The asynchronous variant of the function `key` of `def`, in the library at
- * `path`: same arguments, returns a Promise of the result.
+ * Throws a TypeError unless `def` may be nonblocking: arguments must be
+ * numbers, bigints or `"pointer"`s (never `"buffer"`: the call runs after
+ * the JavaScript call has returned) and the result a number.
  */
-export function offThread(path: string, key: string, def: SymbolDef): NativeFunction {
+export function checkNonblocking(key: string, def: SymbolDef): void {
   if (def.parameters.includes("buffer")) {
     throw new TypeError(
-      `Nonblocking symbol '${key}' cannot take a "buffer" parameter (arguments are copied to a worker): use "pointer"`,
+      `Nonblocking symbol '${key}' cannot take a "buffer" parameter (the call runs later, on another thread): use "pointer"`,
     );
   }
-  const name = def.name ?? key;
-  const { parameters, result } = def;
-  return (...args: unknown[]) => call({ path, name, parameters, result, args });
+  if (def.result === "pointer" || def.result === "buffer") {
+    throw new TypeError(`Nonblocking symbol '${key}' must return a number, not a "${def.result}"`);
+  }
+}
+
+/** What a pool worker answers. */
+type Reply = { readonly value: unknown } | { readonly error: string };
+
+/**
+ * A pool of eval'd workers that each run `source`: the source listens on
+ * `parentPort` for one job at a time and answers `{ value }` or `{ error }`.
+ */
+export class WorkerPool {
+  readonly #source: string;
+  readonly #maxIdle: number;
+  readonly #idle: Worker[] = [];
+
+  /** A pool running `source`, keeping at most `maxIdle` idle workers. */
+  constructor(source: string, maxIdle: number) {
+    this.#source = source;
+    this.#maxIdle = maxIdle;
+  }
+
+  /** Posts `job` to an idle (or new) worker and resolves with its answer. */
+  call(job: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let worker: Worker;
+      try {
+        worker = this.#idle.pop() ?? new Worker(this.#source, { eval: true });
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      const onMessage = (reply: Reply) => {
+        worker.off("error", onError);
+        if (this.#idle.length < this.#maxIdle) this.#idle.push(worker);
+        else void worker.terminate();
+        if ("error" in reply) reject(new Error(reply.error));
+        else resolve(reply.value);
+      };
+      const onError = (error: unknown) => {
+        worker.off("message", onMessage);
+        reject(error);
+      };
+      worker.once("message", onMessage);
+      worker.once("error", onError);
+      // Listening refs a worker's port again in some runtimes: unref after.
+      worker.unref();
+      worker.postMessage(job);
+    });
+  }
 }

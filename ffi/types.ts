@@ -40,16 +40,18 @@ export interface SymbolDef {
   /**
    * When true, the function runs on another thread and returns a Promise of
    * its result, so a blocking call (a futex wait) keeps the event loop
-   * running. The same in every runtime: a small pool of worker threads
-   * (`node:worker_threads`, which Deno, Bun and Node all provide) that each
-   * load the library and make the call synchronously. Rules:
+   * running. Deno: its own `nonblocking` FFI call (a thread of Deno's
+   * blocking pool, no worker, no extra permission). Node: koffi's `async`
+   * call on libuv's thread pool (4 threads by default, shared with `fs`,
+   * `dns` and `crypto`). Bun: a worker thread started from source text.
+   * Rules:
    * - parameters must be numbers, bigints and `"pointer"`s, never
-   *   `"buffer"` (arguments reach the worker by copy), and any memory a
-   *   pointer names must stay valid until the Promise settles;
-   * - errno is the worker's: it cannot be read afterwards;
-   * - a pending call does not keep the process alive (like
-   *   `Atomics.waitAsync`), but Node waits for a running call to return
-   *   before it exits, so keep each call short (bounded by a timeout).
+   *   `"buffer"`, and the result a number; any memory a pointer names must
+   *   stay valid until the Promise settles;
+   * - errno is the other thread's: it cannot be read afterwards;
+   * - each pending call holds a thread: keep at most
+   *   {@link Ffi.maxNonblocking} pending at once, and each bounded by a
+   *   timeout (Node and Deno wait for a running call before they exit).
    */
   readonly nonblocking?: boolean;
 }
@@ -103,6 +105,13 @@ export interface Ffi {
     candidates: readonly string[],
     symbols: T,
   ): Library<T>;
+  /**
+   * How many {@link SymbolDef.nonblocking} calls may be pending at once
+   * without starving the runtime or costing more than a few threads: Deno 6
+   * (one thread of its blocking pool each), Node half of libuv's pool (2 of
+   * the default 4), Bun 3 (a worker costs about two threads).
+   */
+  readonly maxNonblocking: number;
   /** A zero-copy ArrayBuffer over `length` bytes at `address`. */
   view(address: bigint, length: number): ArrayBuffer;
   /** Reads a 32-bit signed integer at `address` (errno, for instance). */

@@ -8,15 +8,23 @@
  * five 32-bit-or-pointer parameters, which keeps Deno's fast call path;
  * FUTEX_WAIT and FUTEX_WAKE ignore the futex's last two arguments.
  *
+ * `waitAsync` goes through one {@link Waiter} per process: on Linux 5.16+
+ * each of its calls is one `futex_waitv` over up to 127 words plus the
+ * group's control word (so adding a wait wakes only that call), and at most
+ * `ffi.maxNonblocking` such calls are pending. On older Linux kernels and on
+ * macOS a call sleeps on one word, so only `maxNonblocking` waits sleep in the
+ * kernel and the rest are polled (see `pollMs` in internal/waiter.ts).
+ *
  * The macOS backend is written from Apple's headers and not tested here.
  *
  * @module
  */
 import { ffi } from "../ffi/mod.ts";
 import type { SymbolTable } from "../ffi/mod.ts";
-import { ShmError } from "../errors.ts";
-import { now, SLICE_MS } from "../internal/wait_backend.ts";
-import type { WaitBackend, WaitResult } from "../internal/wait_backend.ts";
+import { now } from "../internal/wait_backend.ts";
+import type { WaitBackend } from "../internal/wait_backend.ts";
+import { Waiter } from "../internal/waiter.ts";
+import type { SleepEntry, Sleeper, SleepGroup } from "../internal/waiter.ts";
 import { errnoTable } from "./errno.ts";
 import { errnoError } from "./fail.ts";
 import { libc } from "./libc.ts";
@@ -30,6 +38,20 @@ export const FUTEX = {
     >,
     FUTEX_WAIT: 0,
     FUTEX_WAKE: 1,
+    /**
+     * `futex_waitv(struct futex_waitv *waiters, unsigned int nr_futexes, unsigned int flags,
+     * struct timespec *timeout, clockid_t clockid)`, Linux 5.16+: 449 on every
+     * architecture (it came after the syscall tables were unified at 424).
+     */
+    FUTEX_WAITV: 449,
+    /** Most words one futex_waitv call sleeps on (FUTEX_WAITV_MAX). */
+    WAITV_MAX: 128,
+    /** `struct futex_waitv { __u64 val; __u64 uaddr; __u32 flags; __u32 __reserved; }`. */
+    WAITV_BYTES: 24,
+    /** FUTEX2_SIZE_U32; without FUTEX2_PRIVATE (128), so it meets other processes. */
+    FUTEX2_SIZE_U32: 2,
+    /** futex_waitv's timeout is absolute on this clock. */
+    CLOCK_MONOTONIC: 1,
   },
   darwin: {
     /** OS_SYNC_WAIT_ON_ADDRESS_SHARED and OS_SYNC_WAKE_BY_ADDRESS_SHARED. */
@@ -53,7 +75,18 @@ const linuxSymbols = {
     result: "i32",
     nonblocking: true,
   },
-  // void *malloc(size_t size);  (timespecs for off-thread waits, kept for reuse)
+  // long syscall(long number, ...);  here: futex_waitv(struct futex_waitv *waiters,
+  //     unsigned int nr_futexes, unsigned int flags, struct timespec *timeout, clockid_t clockid)
+  futex_waitv: { name: "syscall", parameters: ["i32", "pointer", "u32", "u32", "pointer", "i32"], result: "i32" },
+  futex_waitv_async: {
+    name: "syscall",
+    parameters: ["i32", "pointer", "u32", "u32", "pointer", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  // int clock_gettime(clockid_t clockid, struct timespec *tp);
+  clock_gettime: { parameters: ["i32", "pointer"], result: "i32" },
+  // void *malloc(size_t size);  (memory of off-thread waits, kept for reuse)
   malloc: { parameters: ["usize"], result: "pointer" },
 } as const satisfies SymbolTable;
 
@@ -101,14 +134,6 @@ const darwinSymbols = {
   ulock_wake: { name: "__ulock_wake", parameters: ["u32", "buffer", "u64"], result: "i32", optional: true },
 } as const satisfies SymbolTable;
 
-function closedWhileWaiting(): ShmError {
-  return new ShmError({
-    code: "ERR_USE_AFTER_CLOSE",
-    errno: 0,
-    message: "The memory was closed while waiting on it",
-  });
-}
-
 /** A timespec `{ tv_sec, tv_nsec }` of `ms` milliseconds. */
 function setTimespec(ts: BigInt64Array, ms: number): void {
   const whole = Math.floor(ms);
@@ -116,53 +141,40 @@ function setTimespec(ts: BigInt64Array, ms: number): void {
   ts[1] = BigInt((whole % 1000) * 1_000_000 + Math.floor((ms - whole) * 1_000_000));
 }
 
-/**
- * The off-thread loop shared by both systems: sleeps in slices of at most
- * {@link SLICE_MS}, and re-reads the word after each (errno stays on the
- * worker thread): a changed word or a wake is "ok", the deadline "timed-out".
- */
-async function sliced(
-  word: Int32Array,
-  expected: number,
-  timeoutMs: number,
-  sleep: (sliceMs: number) => Promise<number>,
-): Promise<WaitResult> {
-  const deadline = now() + timeoutMs;
-  for (;;) {
-    if (word.length === 0) throw closedWhileWaiting();
-    if (Atomics.load(word, 0) !== expected) return "ok";
-    const left = deadline - now();
-    if (left <= 0) return "timed-out";
-    if ((await sleep(Math.min(left, SLICE_MS))) >= 0 && word.length !== 0) {
-      return "ok";
-    }
-  }
+/** How Linux sleeps on many words, given the errno of a probing `futex_waitv` call with no words. */
+export function linuxWaitDesign(probeErrno: number): "futex_waitv" | "futex" {
+  // The kernel checks nr_futexes == 0 first (EINVAL); ENOSYS before 5.16, EPERM under a seccomp filter.
+  return probeErrno === errnoTable("linux").number("EINVAL") ? "futex_waitv" : "futex";
 }
 
-interface Slot {
-  readonly address: bigint;
-  readonly ts: BigInt64Array;
+/** Milliseconds as a `{ tv_sec, tv_nsec }` timespec. */
+function setTimespecNs(ts: BigInt64Array, ns: bigint): void {
+  ts[0] = ns / 1_000_000_000n;
+  ts[1] = ns % 1_000_000_000n;
 }
 
 function linuxBackend(): WaitBackend {
   const l = libc();
   const nr = FUTEX.linux.nr[ffi.arch];
   if (nr === undefined) throw new Error(`shmem does not know the futex system call number on '${ffi.arch}'`);
-  const { futex, futex_async, malloc } = ffi.open(l.c.libraries, linuxSymbols).symbols;
+  const s = ffi.open(l.c.libraries, linuxSymbols).symbols;
+  const { futex } = s;
   const { FUTEX_WAIT, FUTEX_WAKE } = FUTEX.linux;
   const errno = errnoTable("linux");
   const EAGAIN = errno.number("EAGAIN")!;
   const EINTR = errno.number("EINTR")!;
   const ETIMEDOUT = errno.number("ETIMEDOUT")!;
   const ts = new BigInt64Array(2);
-  const free: Slot[] = [];
-  const take = (): Slot => {
-    const slot = free.pop();
-    if (slot) return slot;
-    const address = malloc(16) as bigint;
+  const alloc = (bytes: number): { address: bigint; buffer: ArrayBuffer } => {
+    const address = s.malloc(bytes) as bigint;
     if (address === 0n) throw errnoError("linux", "malloc", l.errno());
-    return { address, ts: new BigInt64Array(ffi.view(address, 16)) };
+    return { address, buffer: ffi.view(address, bytes) };
   };
+  const design = s.futex_waitv(FUTEX.linux.FUTEX_WAITV, 0n, 0, 0, 0n, 0) === -1 ? linuxWaitDesign(l.errno()) : "futex";
+  const sleeper = design === "futex_waitv"
+    ? waitvSleeper(s, nr, alloc, l.errno)
+    : futexSleeper(s.futex_async, nr, alloc);
+  const waiter = new Waiter(sleeper);
   return {
     wait(word, _address, expected, timeoutMs) {
       const deadline = now() + timeoutMs;
@@ -186,16 +198,91 @@ function linuxBackend(): WaitBackend {
       if (woken < 0) throw errnoError("linux", "futex", l.errno());
       return woken;
     },
-    async waitAsync(word, address, expected, timeoutMs) {
-      const slot = take();
-      try {
-        return await sliced(word, expected, timeoutMs, (ms) => {
-          setTimespec(slot.ts, ms);
-          return futex_async(nr, address, FUTEX_WAIT, expected, slot.address);
-        });
-      } finally {
-        free.push(slot);
-      }
+    waitAsync(word, address, expected, timeoutMs) {
+      return waiter.wait(word, address, expected, timeoutMs);
+    },
+  };
+}
+
+type LinuxSymbols = ReturnType<typeof ffi.open<typeof linuxSymbols>>["symbols"];
+type Alloc = (bytes: number) => { address: bigint; buffer: ArrayBuffer };
+
+/**
+ * Linux 5.16+: each group is one `futex_waitv` call over its control word
+ * (entry 0, in the group's own memory) and up to 127 words. Ringing adds 1
+ * to the control word and wakes it, which ends only this call.
+ */
+function waitvSleeper(s: LinuxSymbols, futexNr: number, alloc: Alloc, errnoNow: () => number): Sleeper {
+  const { FUTEX_WAITV, WAITV_MAX, WAITV_BYTES, FUTEX2_SIZE_U32, CLOCK_MONOTONIC, FUTEX_WAKE } = FUTEX.linux;
+  const errno = errnoTable("linux");
+  const transient = new Set(["EAGAIN", "EINTR", "ETIMEDOUT"].map((n) => errno.number(n)!));
+  // Layout: control word at 0, timespec at 8, the futex_waitv array at 24.
+  const bytes = 24 + WAITV_MAX * WAITV_BYTES;
+  const clock = alloc(16);
+  const clockTs = new BigInt64Array(clock.buffer);
+  const monotonicNs = (): bigint => {
+    if (s.clock_gettime(CLOCK_MONOTONIC, clock.address) !== 0) throw errnoError("linux", "clock_gettime", errnoNow());
+    return clockTs[0] * 1_000_000_000n + clockTs[1];
+  };
+  return {
+    perCall: WAITV_MAX - 1,
+    maxCalls: ffi.maxNonblocking,
+    group(): SleepGroup {
+      const { address, buffer } = alloc(bytes);
+      const control = new Int32Array(buffer, 0, 1);
+      const ts = new BigInt64Array(buffer, 8, 2);
+      const list = new DataView(buffer, 24);
+      control[0] = 0;
+      const fill = (entries: readonly SleepEntry[]): number => {
+        const put = (i: number, address: bigint, value: number) => {
+          list.setBigUint64(i * WAITV_BYTES, BigInt(value >>> 0), true);
+          list.setBigUint64(i * WAITV_BYTES + 8, address, true);
+          list.setUint32(i * WAITV_BYTES + 16, FUTEX2_SIZE_U32, true);
+          list.setUint32(i * WAITV_BYTES + 20, 0, true);
+        };
+        put(0, address, Atomics.load(control, 0));
+        entries.forEach((e, i) => put(i + 1, e.address, e.expected));
+        return entries.length + 1;
+      };
+      return {
+        async sleep(entries, untilMs) {
+          const n = fill(entries);
+          const left = Math.max(0, untilMs - now());
+          setTimespecNs(ts, monotonicNs() + BigInt(Math.ceil(left * 1e6)));
+          const r = await s.futex_waitv_async(FUTEX_WAITV, address + 24n, n, 0, address + 8n, CLOCK_MONOTONIC);
+          return r >= 1 ? r - 1 : -1;
+        },
+        ring() {
+          Atomics.add(control, 0, 1);
+          s.futex(futexNr, control, FUTEX_WAKE, 1, null);
+        },
+        diagnose(entries) {
+          const n = fill(entries);
+          setTimespecNs(ts, 0n); // long past: the call checks the words and returns at once
+          if (s.futex_waitv(FUTEX_WAITV, address + 24n, n, 0, address + 8n, CLOCK_MONOTONIC) >= 0) return undefined;
+          const e = errnoNow();
+          return transient.has(e) ? undefined : errnoError("linux", "futex_waitv", e);
+        },
+      };
+    },
+  };
+}
+
+/** Linux before 5.16 (or futex_waitv refused): each call is one FUTEX_WAIT on one word. */
+function futexSleeper(futexAsync: LinuxSymbols["futex_async"], futexNr: number, alloc: Alloc): Sleeper {
+  return {
+    perCall: 1,
+    maxCalls: ffi.maxNonblocking,
+    group(): SleepGroup {
+      const { address, buffer } = alloc(16);
+      const ts = new BigInt64Array(buffer);
+      return {
+        async sleep(entries, untilMs) {
+          setTimespec(ts, Math.max(0, untilMs - now()));
+          const r = await futexAsync(futexNr, entries[0].address, FUTEX.linux.FUTEX_WAIT, entries[0].expected, address);
+          return r === 0 ? 0 : -1;
+        },
+      };
     },
   };
 }
@@ -204,9 +291,12 @@ function darwinBackend(): WaitBackend {
   const l = libc();
   const s = ffi.open(l.c.libraries, darwinSymbols).symbols;
   const d = FUTEX.darwin;
-  const ETIMEDOUT = errnoTable("darwin").number("ETIMEDOUT")!;
-  const EINTR = errnoTable("darwin").number("EINTR")!;
   const ENOENT = errnoTable("darwin").number("ENOENT")!;
+  // Retried like EINTR: Apple documents EFAULT (the word could not be read in, e.g. a page paged
+  // out under pressure) and ENOMEM (no kernel memory for the wait queue) as transient for
+  // os_sync_wait_on_address and __ulock_wait (libplatform include/os/os_sync_wait_on_address.h;
+  // xnu bsd/kern/sys_ulock.c, ulock_wait).
+  const retry = darwinRetryErrnos();
   const modern = s.os_wait !== undefined && s.os_wake_any !== undefined && s.os_wake_all !== undefined;
   if (!modern && (s.ulock_wait === undefined || s.ulock_wake === undefined)) {
     throw new Error("shmem needs os_sync_wait_on_address (macOS 14.4+) or __ulock_wait to wait on shared memory");
@@ -225,6 +315,34 @@ function darwinBackend(): WaitBackend {
       : s.ulock_wait!(d.UL_COMPARE_AND_WAIT_SHARED, word, expected >>> 0, Math.max(1, Math.ceil(ms * 1000)));
   // Longest single wait: __ulock_wait takes a 32-bit microsecond count.
   const MAX_MS = 3_600_000;
+  // waitAsync: each call sleeps on one word (macOS has no many-word wait); errno stays on that thread,
+  // so any failure is treated as spurious and the word re-checked.
+  const waiter = new Waiter({
+    perCall: 1,
+    maxCalls: ffi.maxNonblocking,
+    group: (): SleepGroup => ({
+      async sleep(entries, untilMs) {
+        const ms = Math.max(0.001, Math.min(untilMs - now(), MAX_MS));
+        const { address, expected } = entries[0];
+        const r = modern
+          ? await s.os_wait_async!(
+            address,
+            expected >>> 0,
+            4,
+            d.OS_SYNC_SHARED,
+            d.OS_CLOCK_MACH_ABSOLUTE_TIME,
+            Math.ceil(ms * 1e6),
+          )
+          : await s.ulock_wait_async!(
+            d.UL_COMPARE_AND_WAIT_SHARED,
+            address,
+            expected >>> 0,
+            Math.max(1, Math.ceil(ms * 1000)),
+          );
+        return r >= 0 ? 0 : -1;
+      },
+    }),
+  });
   return {
     wait(word, _address, expected, timeoutMs) {
       const deadline = now() + timeoutMs;
@@ -233,7 +351,7 @@ function darwinBackend(): WaitBackend {
         if (left <= 0) return "timed-out";
         if (once(word, expected, Math.min(left, MAX_MS)) >= 0) return "ok";
         const e = l.errno();
-        if (e !== ETIMEDOUT && e !== EINTR) {
+        if (!retry.has(e)) {
           throw errnoError("darwin", modern ? "os_sync_wait_on_address" : "__ulock_wait", e);
         }
       }
@@ -249,29 +367,18 @@ function darwinBackend(): WaitBackend {
       throw errnoError("darwin", modern ? "os_sync_wake_by_address" : "__ulock_wake", e);
     },
     waitAsync(word, address, expected, timeoutMs) {
-      return sliced(
-        word,
-        expected,
-        timeoutMs,
-        (ms) =>
-          modern
-            ? s.os_wait_async!(
-              address,
-              expected >>> 0,
-              4,
-              d.OS_SYNC_SHARED,
-              d.OS_CLOCK_MACH_ABSOLUTE_TIME,
-              Math.ceil(ms * 1e6),
-            )
-            : s.ulock_wait_async!(
-              d.UL_COMPARE_AND_WAIT_SHARED,
-              address,
-              expected >>> 0,
-              Math.max(1, Math.ceil(ms * 1000)),
-            ),
-      );
+      return waiter.wait(word, address, expected, timeoutMs);
     },
   };
+}
+
+/**
+ * The errnos after which a macOS wait sleeps again instead of throwing:
+ * ETIMEDOUT (our own deadline decides), EINTR, and the transient EFAULT and ENOMEM.
+ */
+export function darwinRetryErrnos(): ReadonlySet<number> {
+  const t = errnoTable("darwin");
+  return new Set(["ETIMEDOUT", "EINTR", "EFAULT", "ENOMEM"].map((n) => t.number(n)!));
 }
 
 /** The wait backend for `os`, or `undefined` when it is not a POSIX system shmem knows. */

@@ -140,6 +140,36 @@ for (const runtime of RUNTIMES) {
   });
 }
 
+test("deno with --allow-ffi only: waitAsync, woken by another process, needs no worker file and no --allow-read", async () => {
+  const { seg, words, done } = fresh();
+  try {
+    const [deno] = command("deno");
+    const p = spawn(deno, ["run", "--allow-ffi", "--quiet", script, seg.name, "waitasync"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    p.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    p.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => p.on("close", resolve));
+    try {
+      await until(() => Atomics.load(words, 1) === 1 || p.exitCode !== null, "the ticking deno waiter");
+      let woken = 0;
+      for (let i = 0; i < 10_000 && woken === 0 && p.exitCode === null; i++) {
+        woken = notify(words, 0);
+        if (woken === 0) await sleep(1);
+      }
+      assert.equal(await exited, 0, stderr);
+      assert.equal(woken, 1);
+      assert.equal(JSON.parse(stdout).result, "ok");
+    } finally {
+      p.kill("SIGKILL");
+    }
+  } finally {
+    done();
+  }
+});
+
 test("the polling backend (Windows) wakes on a changed word and times out", async () => {
   const { words, done } = fresh();
   const alive = setInterval(() => {}, 1000);
