@@ -12,6 +12,7 @@ import type { PosixConstants } from "./constants.ts";
 import { errnoError } from "./fail.ts";
 import { libc } from "./libc.ts";
 import { holdCreated, openHeld } from "./holders.ts";
+import { statDescriptor } from "./files.ts";
 import type { Libc } from "./libc.ts";
 
 const MAP_FAILED = (1n << 64n) - 1n;
@@ -112,8 +113,21 @@ function open(name: string, request: OpenRequest): RawMapping {
   const l = libc();
   const { c, lib } = l;
   const copy = request.readOnly || request.private;
-  const fd = openHeld(l, name, copy ? c.O_RDONLY : c.O_RDWR);
+  // Non-blocking: a FIFO planted under the name must not block the open (the flag is harmless for mmap).
+  const fd = openHeld(l, name, (copy ? c.O_RDONLY : c.O_RDWR) | c.O_NONBLOCK);
   try {
+    const status = statDescriptor(l, fd, name);
+    if (status !== undefined && !status.isFile) {
+      throw new ShmError({
+        code: "EINVAL",
+        errno: 22, // EINVAL on Linux and Darwin
+        syscall: "shm_open",
+        path: name,
+        message: `'${name}' is not a shared memory object (a FIFO, socket, device or directory has that name): ` +
+          `refusing to map it`,
+        hint: "",
+      });
+    }
     const size = descriptorSize(l, fd, name);
     if (size === 0) {
       throw new ShmError({

@@ -1,7 +1,10 @@
 // What once crashed or hung the process, each checked in a child with a time limit in Deno, Bun and Node.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { child, command, ROOT, RUNTIMES, testName } from "./helpers.ts";
 import type { Runtime } from "./helpers.ts";
 
@@ -35,4 +38,32 @@ for (const runtime of RUNTIMES) {
       }
     });
   }
+}
+
+for (const runtime of RUNTIMES) {
+  test(
+    `${runtime}: opening a FIFO under a segment name or file path fails at once with EINVAL`,
+    { skip: !linux },
+    () => {
+      const name = testName();
+      const path = join(tmpdir(), `${testName()}.fifo`);
+      execFileSync("mkfifo", [`/dev/shm/${name}`, path]);
+      try {
+        const [exe, ...pre] = command(runtime);
+        const r = spawnSync(exe, [...pre, child("fifo.ts"), name, path], {
+          encoding: "utf8",
+          cwd: ROOT,
+          timeout: 30_000,
+        });
+        assert.equal(r.signal, null, `hung or crashed (${r.signal}):\n${r.stdout}${r.stderr}`);
+        assert.equal(r.status, 0, r.stderr);
+        const results = r.stdout.trim().split("\n").map((line) => JSON.parse(line));
+        assert.equal(results.length, 6, r.stdout);
+        for (const { what, code } of results) assert.equal(code, "EINVAL", `${what}: ${code}`);
+      } finally {
+        rmSync(`/dev/shm/${name}`, { force: true });
+        rmSync(path, { force: true });
+      }
+    },
+  );
 }
