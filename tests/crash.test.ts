@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { child, command, ROOT, RUNTIMES, testName } from "./helpers.ts";
+import { child, command, ROOT, RUNTIMES, shmExists, testName } from "./helpers.ts";
 import type { Runtime } from "./helpers.ts";
 
 /** The command line that runs a child with a forced GC available (`gc()` or `Bun.gc`). */
@@ -66,4 +66,21 @@ for (const runtime of RUNTIMES) {
       }
     },
   );
+}
+
+for (const runtime of RUNTIMES) {
+  test(`${runtime}: unlinkOnExit keeps the name while the program handles its own uncaught errors`, {
+    skip: !linux,
+  }, () => {
+    const name = testName();
+    const [exe, ...pre] = command(runtime);
+    const r = spawnSync(exe, [...pre, child("exit_handled.ts"), name], {
+      encoding: "utf8",
+      cwd: ROOT,
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout.trim(), "kept error:true rejection:true seen:error,rejection");
+    assert.equal(shmExists(name), false, "the name goes at the real exit");
+  });
 }
