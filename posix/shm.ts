@@ -9,7 +9,7 @@ import type { NameRules } from "../names.ts";
 import { ShmError } from "../errors.ts";
 import { posixConstants } from "./constants.ts";
 import type { PosixConstants } from "./constants.ts";
-import { errnoError } from "./fail.ts";
+import { ACCESS_HINTS, errnoError } from "./fail.ts";
 import { libc } from "./libc.ts";
 import { holdCreated, openHeld } from "./holders.ts";
 import { statDescriptor } from "./files.ts";
@@ -114,7 +114,21 @@ function open(name: string, request: OpenRequest): RawMapping {
   const { c, lib } = l;
   const copy = request.readOnly || request.private;
   // Non-blocking: a FIFO planted under the name must not block the open (the flag is harmless for mmap).
-  const fd = openHeld(l, name, (copy ? c.O_RDONLY : c.O_RDWR) | c.O_NONBLOCK);
+  let fd: number;
+  try {
+    fd = openHeld(l, name, (copy ? c.O_RDONLY : c.O_RDWR) | c.O_NONBLOCK);
+  } catch (error) {
+    if (error instanceof ShmError && error.code === "EACCES") {
+      throw errnoError(
+        c.os,
+        error.syscall ?? "shm_open",
+        error.errno,
+        name,
+        ACCESS_HINTS[copy ? "readOnly" : "readWrite"],
+      );
+    }
+    throw error;
+  }
   try {
     const status = statDescriptor(l, fd, name);
     if (status !== undefined && !status.isFile) {
@@ -151,7 +165,7 @@ function open(name: string, request: OpenRequest): RawMapping {
 function unlink(name: string): void {
   const l = libc();
   if (l.lib.symbols.shm_unlink(cName(name)) !== 0) {
-    throw errnoError(l.c.os, "shm_unlink", l.errno(), name);
+    throw errnoError(l.c.os, "shm_unlink", l.errno(), name, ACCESS_HINTS.unlink);
   }
 }
 

@@ -2,11 +2,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { child, command, ROOT, RUNTIMES, shmExists, testName } from "./helpers.ts";
 import type { Runtime } from "./helpers.ts";
+import { Segment } from "../mod.ts";
 
 /** The command line that runs a child with a forced GC available (`gc()` or `Bun.gc`). */
 function withGc(runtime: Runtime): string[] {
@@ -82,5 +83,41 @@ for (const runtime of RUNTIMES) {
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.equal(r.stdout.trim(), "kept error:true rejection:true seen:error,rejection");
     assert.equal(shmExists(name), false, "the name goes at the real exit");
+  });
+}
+
+const asOther = linux && process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0;
+for (const runtime of RUNTIMES) {
+  test(`${runtime}: EACCES hints fit a read-write open, a read-only open and an unlink`, { skip: !asOther }, () => {
+    const name = testName();
+    const seg = Segment.create(name, { size: 4096, mode: 0o644 });
+    seg.close();
+    try {
+      const [exe, ...pre] = command(runtime);
+      const r = spawnSync(
+        "setpriv",
+        ["--reuid=65534", "--regid=65534", "--clear-groups", exe, ...pre, child("access.ts"), name],
+        { encoding: "utf8", cwd: ROOT, timeout: 30_000, env: { ...process.env, HOME: tmpdir() } },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const [rw, ro, unlink] = r.stdout.trim().split("\n").map((line) => JSON.parse(line));
+      assert.equal(rw.code, "EACCES");
+      assert.match(rw.message, /readOnly: true/);
+      assert.equal(ro.code, "done", "a 0o644 segment opens read-only for others");
+      assert.equal(unlink.code, "EACCES");
+      assert.doesNotMatch(unlink.message, /readOnly/);
+      assert.match(unlink.message, /only its owner/);
+      chmodSync(`/dev/shm/${name}`, 0o600);
+      const r2 = spawnSync(
+        "setpriv",
+        ["--reuid=65534", "--regid=65534", "--clear-groups", exe, ...pre, child("access.ts"), name],
+        { encoding: "utf8", cwd: ROOT, timeout: 30_000, env: { ...process.env, HOME: tmpdir() } },
+      );
+      const ro2 = JSON.parse(r2.stdout.trim().split("\n")[1]);
+      assert.equal(ro2.code, "EACCES");
+      assert.doesNotMatch(ro2.message, /readOnly/, "no read-only advice for a read-only open");
+    } finally {
+      Segment.unlink(name);
+    }
   });
 }
