@@ -18,6 +18,7 @@
 import process from "node:process";
 import { readFileSync } from "node:fs";
 import { Segment } from "./segment.ts";
+import { ShmError } from "./errors.ts";
 import { inspectSegment } from "./internal/inventory.ts";
 import type { SegmentInfo } from "./internal/inventory.ts";
 
@@ -237,21 +238,59 @@ export function hexLines(
   return out;
 }
 
+/** Raised when the reader of stdout went away (`shmem cat X | head`): the command stops quietly, as cat does. */
+class BrokenPipe extends Error {}
+
+function isBrokenPipe(error: unknown): boolean {
+  const e = error as { code?: unknown; name?: unknown } | null;
+  return e !== null && typeof e === "object" && (e.code === "EPIPE" || e.name === "BrokenPipe");
+}
+
+let stdoutGuarded = false;
+
 function write(chunk: string | Uint8Array): Promise<void> {
+  if (!stdoutGuarded) {
+    stdoutGuarded = true;
+    // Without a listener, a closed pipe is an unhandled 'error' event that ends the process with a stack trace.
+    process.stdout.on("error", () => {});
+  }
   return new Promise((resolve, reject) => {
-    process.stdout.write(chunk, (error?: Error | null) => (error ? reject(error) : resolve()));
+    try {
+      process.stdout.write(
+        chunk,
+        (error?: Error | null) => (error ? reject(isBrokenPipe(error) ? new BrokenPipe() : error) : resolve()),
+      );
+    } catch (error) {
+      reject(isBrokenPipe(error) ? new BrokenPipe() : error);
+    }
   });
 }
 
+/** The value of `--offset`/`--length`, checked against the segment's size so a message names the flag. */
+function window(seg: Segment, asked: { offset: number; length?: number }): { offset: number; length: number } {
+  const offset = asked.offset;
+  if (offset > seg.size) {
+    throw new RangeError(`Option --offset must be from 0 to ${seg.size} (the segment's size), got ${offset}`);
+  }
+  const length = asked.length ?? seg.size - offset;
+  if (length > seg.size - offset) {
+    throw new RangeError(
+      `Option --length must be from 0 to ${seg.size - offset} (the bytes after --offset ${offset}), got ${length}`,
+    );
+  }
+  return { offset, length };
+}
+
 async function dump(name: string, flags: Map<string, string | true>, hex: boolean): Promise<void> {
-  const offset = integerFlag(flags, "--offset") ?? 0;
-  const length = integerFlag(flags, "--length");
+  const asked = { offset: integerFlag(flags, "--offset") ?? 0, length: integerFlag(flags, "--length") };
   const seg = Segment.open(name, { readOnly: true });
   try {
+    const { offset, length } = window(seg, asked);
     const region = seg.region(offset, length);
     const step = 1 << 20;
     const state = { previous: "", starred: false };
-    for (let at = 0; at < region.length || (hex && at === 0); at += step) {
+    // Nothing to show prints nothing, as `hexdump -C -n 0` does.
+    for (let at = 0; at < region.length; at += step) {
       // Copy before writing: stdout may still be writing after the segment closes.
       const bytes = seg.region(offset + at, Math.min(step, region.length - at)).bytes().slice();
       if (hex) {
@@ -352,10 +391,19 @@ export async function main(args: readonly string[]): Promise<number> {
   } catch (error) {
     return usage(error);
   }
+  const name = p.positional[0];
   try {
     await runCommand(p);
     return 0;
   } catch (error) {
+    if (error instanceof BrokenPipe) return 0; // the reader has all it wanted
+    if (error instanceof ShmError && error.code === "ENOENT" && name !== undefined) {
+      process.stderr.write(
+        `shmem ${p.command}: ENOENT: no segment is named '${name}': check the name with 'shmem ls' ` +
+          `(names are given without the leading '/')\n`,
+      );
+      return 1;
+    }
     const badInput = error instanceof UsageError || error instanceof TypeError ||
       (error instanceof RangeError && error.message.startsWith("Segment name"));
     if (badInput) return usage(error);

@@ -27,7 +27,7 @@ const HINTS: Readonly<Record<string, string>> = {
     "A segment with this name already exists: open it with open(), unlink it first, or pick another name (uniqueName() makes one)",
   ENOENT: "No segment has this name: create it first, or check the spelling (names are given without the leading '/')",
   EACCES:
-    "Permission denied: another user owns it, or its mode does not allow this access (open it with { readOnly: true }, or create it with a wider mode)",
+    "Permission denied: another user owns it, or its mode does not allow this access (its creator can pass a wider mode)",
   EPERM: "Operation not permitted for this user",
   ENOSPC:
     "The shared-memory file system is full: free space, unlink unused segments, or raise its size (Docker: --shm-size)",

@@ -36,6 +36,14 @@ export interface MemoryPin {
  * `close()` every view ever handed out is detached: it has length 0, reads
  * give `undefined`, and it can never crash the process.
  *
+ * Close what you open (`using` does it for you). A forgotten object is closed
+ * by the garbage collector as `close()` would close it: keep the object (or a
+ * Region of it) for as long as you use its views, since a view alone does not
+ * keep the memory mapped. When a buffer was moved away
+ * (`buffer.transfer()`, `structuredClone` or `postMessage` with a transfer
+ * list), neither `close()` nor the collector unmaps: the moved buffer keeps
+ * working, and the mapping stays until the process ends.
+ *
  * @example Works the same for every kind
  * ```ts
  * import { type MappedMemory, Segment, uniqueName } from "./mod.ts";

@@ -124,6 +124,12 @@ let make: (
  * (`multiprocessing.shared_memory.SharedMemory(name="name")`) see exactly
  * what you wrote.
  *
+ * One crash no library can prevent on POSIX: if another process truncates
+ * the object (`/dev/shm/NAME` on Linux) while this one maps it, touching the
+ * lost pages kills this process with SIGBUS, also after a read-only open.
+ * Share an {@link AnonymousSegment} (sealed against shrinking) with peers
+ * you do not trust.
+ *
  * @example Two processes, one segment
  * ```ts
  * import { Segment } from "./mod.ts";

@@ -47,14 +47,54 @@ interface ProcessLike {
   exit(code: number): never;
 }
 
+/** Set while this module raises an uncaught error again after the exit work: that one ends the process. */
+let raisingAgain = false;
+
+/**
+ * Deno's uncaught `error`/`unhandledrejection`: the process ends only when no
+ * listener prevents the default, and listeners registered after this one run
+ * after it. So this one takes over the default (prevents it), notes whether a
+ * later listener prevents it too, and in a macrotask either leaves everything
+ * running (handled) or does the exit work and raises the same error again, so
+ * that Deno reports it and exits as it would have.
+ */
+function onUncaught(event: Event, raise: (error: unknown) => void): void {
+  const error = (event as Event & { error?: unknown; reason?: unknown }).error ??
+    (event as Event & { reason?: unknown }).reason;
+  if (raisingAgain) {
+    raisingAgain = false;
+    return; // the second time round: the default ends the process
+  }
+  if (event.defaultPrevented) return; // an earlier listener handles it
+  const prevent = event.preventDefault.bind(event);
+  let handled = false;
+  Object.defineProperty(event, "preventDefault", {
+    configurable: true,
+    value: () => {
+      handled = true;
+      prevent();
+    },
+  });
+  prevent();
+  setTimeout(() => {
+    if (handled) return;
+    runAll();
+    raisingAgain = true;
+    raise(error);
+  });
+}
+
 function install(): void {
   installed = true;
   const deno = (globalThis as { Deno?: DenoLike }).Deno;
   if (deno !== undefined) {
     globalThis.addEventListener("unload", runAll);
     // An uncaught error ends Deno without "unload"; these events come first.
-    globalThis.addEventListener("error", runAll);
-    globalThis.addEventListener("unhandledrejection", runAll);
+    globalThis.addEventListener("error", (event) =>
+      onUncaught(event, (e) => {
+        throw e;
+      }));
+    globalThis.addEventListener("unhandledrejection", (event) => onUncaught(event, (e) => void Promise.reject(e)));
     for (const [signal, number] of SIGNALS) {
       deno.addSignalListener(signal, () => {
         runAll();

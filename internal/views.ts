@@ -20,12 +20,6 @@ export interface Located {
   readonly byteOffset: number;
 }
 
-/** Releases a mapping once its owner and every buffer over it are garbage. */
-interface Cell {
-  live: number;
-  release: (() => void) | undefined;
-}
-
 /** Where each buffer this library made over shared memory starts, and whether writes reach the other processes. */
 const origins = new WeakMap<ArrayBufferLike, { readonly address: bigint; readonly shared: boolean }>();
 
@@ -40,19 +34,55 @@ export function bufferOrigin(
   return origins.get(buffer);
 }
 
-const registry = new FinalizationRegistry<Cell>((cell) => {
-  if (--cell.live === 0 && cell.release) {
-    const release = cell.release;
-    cell.release = undefined;
-    release();
-  }
-});
+/**
+ * What close() and the GC backstop share: the mapping and every buffer ever
+ * made over it. The registry holds this record (not the Views), so when the
+ * owner becomes garbage the backstop still sees every buffer and can do
+ * exactly what close() does.
+ */
+interface Cell {
+  raw: RawMapping | undefined;
+  /** Every buffer made over the mapping that was not yet seen detached. */
+  readonly buffers: ArrayBuffer[];
+  /** Set when a buffer was detached by someone else: its memory may live on elsewhere. */
+  escaped: boolean;
+  /** Set when the address was handed to native code (`unsafeAddress()`), which the GC cannot see. */
+  addressOut: boolean;
+}
 
 /**
- * Mappings whose address was handed to native code (`unsafeAddress()`): held
- * here so the GC backstop never unmaps them; only close() lets go.
+ * The one place that decides whether releasing `cell` may unmap the memory,
+ * for close() and the GC backstop alike. Never when a buffer was detached by
+ * someone other than this library (transferred, structuredClone'd or posted
+ * away): the moved buffer may still point into the mapping. And the backstop
+ * never unmaps memory whose address native code was given: only an explicit
+ * close() says that native code is done with it.
  */
-const addressHandedOut = new Set<Views>();
+function mayUnmap(cell: Cell, byBackstop: boolean): boolean {
+  return !cell.escaped && !(byBackstop && cell.addressOut);
+}
+
+/** Detaches every buffer, then unmaps, or only closes the handle when the memory may still be reachable. */
+function releaseCell(cell: Cell, byBackstop: boolean): void {
+  const raw = cell.raw;
+  if (raw === undefined) return;
+  cell.raw = undefined;
+  const buffers = cell.buffers.splice(0);
+  for (const buffer of buffers) {
+    if (buffer.detached) cell.escaped = true;
+    else buffer.transfer(0);
+  }
+  raw.release(!mayUnmap(cell, byBackstop));
+}
+
+/** The backstop: a Views that became garbage without close() is closed as close() would have. */
+const registry = new FinalizationRegistry<Cell>((cell) => {
+  try {
+    releaseCell(cell, true);
+  } catch {
+    // A finalizer has nobody to report to; the handle stays open rather than crash.
+  }
+});
 
 /** The buffers over one live mapping. Internal: users see Regions and typed arrays. */
 export class Views {
@@ -64,8 +94,6 @@ export class Views {
   #whole: ArrayBuffer | undefined;
   readonly #windows = new Map<string, ArrayBuffer>();
   readonly #cell: Cell;
-  /** Set when a buffer was detached by someone else: its memory may live on elsewhere. */
-  #escaped = false;
 
   /**
    * @param raw The mapping; released by close() or, as a backstop, by the GC.
@@ -77,7 +105,7 @@ export class Views {
     this.#what = what;
     this.#maxView = maxView;
     this.#raw = raw;
-    this.#cell = { live: 1, release: () => raw.release() };
+    this.#cell = { raw, buffers: [], escaped: false, addressOut: false };
     registry.register(this, this.#cell, this.#cell);
   }
 
@@ -101,14 +129,16 @@ export class Views {
     const address = this.#raw!.address + BigInt(offset);
     const buffer = ffi.view(address, length);
     origins.set(buffer, { address, shared: !this.readOnly });
-    this.#cell.live++;
-    registry.register(buffer, this.#cell, this.#cell);
+    this.#cell.buffers.push(buffer);
     return buffer;
   }
 
   #fresh(buffer: ArrayBuffer | undefined): ArrayBuffer | undefined {
     if (buffer !== undefined && buffer.detached) {
-      this.#escaped = true;
+      const buffers = this.#cell.buffers;
+      const at = buffers.indexOf(buffer);
+      if (at >= 0) buffers.splice(at, 1);
+      this.#cell.escaped = true;
       return undefined;
     }
     return buffer;
@@ -152,7 +182,7 @@ export class Views {
    */
   unsafeAddress(offset: number): bigint {
     this.assertOpen();
-    addressHandedOut.add(this);
+    this.#cell.addressOut = true;
     return this.#raw!.address + BigInt(offset);
   }
 
@@ -160,25 +190,14 @@ export class Views {
    * Detaches every buffer made, then unmaps. Idempotent. When a buffer was
    * already detached by someone else (transferred away), its memory may still
    * be reachable, so the mapping is left in place rather than risk a crash.
+   * The GC backstop does the same for a Views that was never closed.
    */
   close(): void {
-    const raw = this.#raw;
-    if (raw === undefined) return;
+    if (this.#raw === undefined) return;
     this.#raw = undefined;
-    addressHandedOut.delete(this);
-    registry.unregister(this.#cell);
-    this.#cell.release = undefined;
-    const buffers = [this.#whole, ...this.#windows.values()];
     this.#whole = undefined;
     this.#windows.clear();
-    for (const buffer of buffers) {
-      if (buffer === undefined) continue;
-      if (buffer.detached) {
-        this.#escaped = true;
-        continue;
-      }
-      buffer.transfer(0);
-    }
-    raw.release(this.#escaped);
+    registry.unregister(this.#cell);
+    releaseCell(this.#cell, false);
   }
 }

@@ -26,3 +26,18 @@ export function errnoError(
     hint: hints?.[code],
   });
 }
+
+/** EACCES hints that fit what was asked: a read-write open, a read-only open, an unlink. */
+export const ACCESS_HINTS: Readonly<Record<"readWrite" | "readOnly" | "unlink", Readonly<Record<string, string>>>> = {
+  readWrite: {
+    EACCES:
+      "Permission denied: its mode does not let this user write it (open it with { readOnly: true } if reading is enough, or ask its creator for a wider mode)",
+  },
+  readOnly: {
+    EACCES: "Permission denied: its mode does not let this user read it (ask its creator for a wider mode)",
+  },
+  unlink: {
+    EACCES: "Permission denied: only its owner (or root) may remove it",
+    EPERM: "Not permitted: only its owner (or root) may remove it",
+  },
+};

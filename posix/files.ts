@@ -175,7 +175,7 @@ export function readDirectory(c: Libc, path: string): DirEntry[] {
 export function readText(c: Libc, path: string): string {
   const { open, read } = c.lib.symbols;
   if (!open || !read) throw new Error("open/read are missing from libc");
-  const fd = open(cPath(path), c.c.O_RDONLY, 0) as number;
+  const fd = open(cPath(path), c.c.O_RDONLY | c.c.O_NONBLOCK, 0) as number; // never blocks on a FIFO
   if (fd < 0) throw errnoError(c.c.os, "open", c.errno(), path);
   const chunks: Uint8Array[] = [];
   try {

@@ -9,9 +9,10 @@ import type { NameRules } from "../names.ts";
 import { ShmError } from "../errors.ts";
 import { posixConstants } from "./constants.ts";
 import type { PosixConstants } from "./constants.ts";
-import { errnoError } from "./fail.ts";
+import { ACCESS_HINTS, errnoError } from "./fail.ts";
 import { libc } from "./libc.ts";
 import { holdCreated, openHeld } from "./holders.ts";
+import { statDescriptor } from "./files.ts";
 import type { Libc } from "./libc.ts";
 import { fileStat } from "./stat.ts";
 
@@ -184,8 +185,35 @@ function copiedMapping(l: Libc, fd: number, size: number, name: string): RawMapp
 export function openWith(l: Libc, name: string, request: OpenRequest): RawMapping {
   const { c, lib } = l;
   const copy = request.readOnly || request.private;
-  const fd = openHeld(l, name, copy ? c.O_RDONLY : c.O_RDWR);
+  // Non-blocking: a FIFO planted under the name must not block the open (the flag is harmless for mmap).
+  let fd: number;
   try {
+    fd = openHeld(l, name, (copy ? c.O_RDONLY : c.O_RDWR) | c.O_NONBLOCK);
+  } catch (error) {
+    if (error instanceof ShmError && error.code === "EACCES") {
+      throw errnoError(
+        c.os,
+        error.syscall ?? "shm_open",
+        error.errno,
+        name,
+        ACCESS_HINTS[copy ? "readOnly" : "readWrite"],
+      );
+    }
+    throw error;
+  }
+  try {
+    const status = statDescriptor(l, fd, name);
+    if (status !== undefined && !status.isFile) {
+      throw new ShmError({
+        code: "EINVAL",
+        errno: 22, // EINVAL on Linux and Darwin
+        syscall: "shm_open",
+        path: name,
+        message: `'${name}' is not a shared memory object (a FIFO, socket, device or directory has that name): ` +
+          `refusing to map it`,
+        hint: "",
+      });
+    }
     const size = descriptorSize(l, fd, name);
     if (size === 0) {
       throw new ShmError({
@@ -214,7 +242,7 @@ function open(name: string, request: OpenRequest): RawMapping {
 function unlink(name: string): void {
   const l = libc();
   if (l.lib.symbols.shm_unlink(cName(name)) !== 0) {
-    throw errnoError(l.c.os, "shm_unlink", l.errno(), name);
+    throw errnoError(l.c.os, "shm_unlink", l.errno(), name, ACCESS_HINTS.unlink);
   }
 }
 
