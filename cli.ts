@@ -425,5 +425,8 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
-  process.exitCode = await main(process.argv.slice(2));
+  // No top-level await: this module is also loaded with require().
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

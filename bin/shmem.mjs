@@ -1,16 +1,10 @@
 #!/usr/bin/env node
-// The `shmem` command for npm and Bun installs: runs cli.ts. Bun runs
-// TypeScript anywhere; Node 24 strips types, but not for files inside
-// node_modules, so an installed copy run by Node says how to run it instead.
+// The `shmem` command. An installed package runs the built JavaScript
+// (dist/cli.js, made by `npm pack`), which plain Node and Bun both run; a clone
+// without a build runs cli.ts, which Node 22.18+/24, Bun and Deno run as it is.
+import { existsSync } from "node:fs";
 import process from "node:process";
 
-try {
-  const { main } = await import("../cli.ts");
-  process.exitCode = await main(process.argv.slice(2));
-} catch (error) {
-  if (error?.code !== "ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING") throw error;
-  process.stderr.write(
-    "shmem: Node cannot run TypeScript from node_modules. Run the command with Bun (`bunx --bun shmem ...`) or Deno (`deno run --allow-ffi --allow-read --allow-write <path to shmem>/cli.ts ...`).\n",
-  );
-  process.exitCode = 1;
-}
+const built = new URL("../dist/cli.js", import.meta.url);
+const { main } = await import(existsSync(built) ? built.href : new URL("../cli.ts", import.meta.url).href);
+process.exitCode = await main(process.argv.slice(2));

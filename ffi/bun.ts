@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { createRequire } from "node:module";
 import type { Ffi, Library, NativeFunction, NativeType, SymbolDef, Symbols, SymbolTable } from "./types.ts";
 import { checkNonblocking, WorkerPool } from "./offthread.ts";
 import { wrapPointers } from "./pointers.ts";
@@ -29,8 +30,10 @@ const TYPES: Record<NativeType, string> = {
   buffer: "ptr",
 };
 
-const specifier = "bun:ffi";
-const bun = (await import(specifier)) as BunFfiModule;
+// Loaded on first use with a synchronous require (Bun resolves `bun:ffi`
+// through it), so that importing this module costs nothing in other runtimes.
+let loaded: BunFfiModule | undefined;
+const bunFfiModule = (): BunFfiModule => loaded ??= createRequire(import.meta.url)("bun:ffi") as BunFfiModule;
 
 /** Bun pointers are numbers (user-space addresses fit in 2^53), or bigints above that. */
 const codec: PointerCodec<number | bigint> = {
@@ -112,7 +115,7 @@ export const bunFfi: Ffi = {
             };
           }
         }
-        lib = bun.dlopen(path, defs);
+        lib = bunFfiModule().dlopen(path, defs);
       } catch (error) {
         failures.push(`${path}: ${(error as Error).message}`);
         continue;
@@ -128,7 +131,7 @@ export const bunFfi: Ffi = {
           // Optional symbols are bound alone (Bun fails a whole dlopen on one
           // missing symbol), and so are second signatures of one name.
           try {
-            fn = bun.dlopen(path, {
+            fn = bunFfiModule().dlopen(path, {
               [exported]: {
                 args: def.parameters.map((t) => TYPES[t]),
                 returns: TYPES[def.result],
@@ -147,9 +150,9 @@ export const bunFfi: Ffi = {
   },
   view(address: bigint, length: number): ArrayBuffer {
     if (address === 0n) throw new RangeError("Cannot view a NULL pointer");
-    return bun.toArrayBuffer(Number(address), 0, length);
+    return bunFfiModule().toArrayBuffer(Number(address), 0, length);
   },
   readI32(address: bigint): number {
-    return bun.read.i32(Number(address), 0);
+    return bunFfiModule().read.i32(Number(address), 0);
   },
 };

@@ -44,8 +44,13 @@ function permissionHint(error: unknown): Error {
 /** Deno's {@link Ffi}. */
 export const denoFfi: Ffi = {
   runtime: "deno",
-  os: Deno.build.os === "windows" ? "win32" : Deno.build.os,
-  arch: Deno.build.arch === "x86_64" ? "x64" : "arm64",
+  // Getters: this module is imported in every runtime, and only Deno has `Deno`.
+  get os() {
+    return Deno.build.os === "windows" ? "win32" : Deno.build.os;
+  },
+  get arch() {
+    return Deno.build.arch === "x86_64" ? "x64" : "arm64";
+  },
   maxViewBytes: Number.MAX_SAFE_INTEGER,
   maxNonblocking: 6,
   open<T extends SymbolTable>(candidates: readonly string[], table: T) {
