@@ -8,8 +8,10 @@
  * Consequences, documented on `wait`/`notify`: a waiter returns "ok" when
  * the word no longer holds `expected` — a `notify` without a change to the
  * word wakes nobody — and `notify` returns 0 (it cannot know who is polling).
- * Latency is up to one sleep step (Windows timers may round it up to ~1 ms
- * or more). The backend uses no Windows call, so it runs (and is tested) on
+ * Latency is up to one sleep step, and on real Windows a sleep lasts at
+ * least one timer tick: 15.6 ms by default (the system clock interval;
+ * `timeBeginPeriod` lowers it for the whole system), so a wake there can take
+ * that long. Wine's sleeps are finer, so the suite under Wine does not show it. The backend uses no Windows call, so it runs (and is tested) on
  * any system.
  *
  * @module
