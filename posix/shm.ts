@@ -12,7 +12,6 @@ import type { PosixConstants } from "./constants.ts";
 import { ACCESS_HINTS, errnoError } from "./fail.ts";
 import { libc } from "./libc.ts";
 import { holdCreated, openHeld } from "./holders.ts";
-import { statDescriptor } from "./files.ts";
 import type { Libc } from "./libc.ts";
 import { fileStat } from "./stat.ts";
 
@@ -202,8 +201,9 @@ export function openWith(l: Libc, name: string, request: OpenRequest): RawMappin
     throw error;
   }
   try {
-    const status = statDescriptor(l, fd, name);
-    if (status !== undefined && !status.isFile) {
+    // The file type from this OS's own struct stat layout (Linux and Darwin differ); skipped where libc exports no fstat.
+    const status = lib.symbols.fstat !== undefined ? fileStat(l, fd, name) : undefined;
+    if (status !== undefined && status.type !== c.S_IFREG) {
       throw new ShmError({
         code: "EINVAL",
         errno: 22, // EINVAL on Linux and Darwin
@@ -214,7 +214,8 @@ export function openWith(l: Libc, name: string, request: OpenRequest): RawMappin
         hint: "",
       });
     }
-    const size = descriptorSize(l, fd, name);
+    // Where the size comes from fstat (Darwin), the call just made gave it.
+    const size = status !== undefined && c.sizeBy.call === "fstat" ? status.size : descriptorSize(l, fd, name);
     if (size === 0) {
       throw new ShmError({
         code: "EINVAL",

@@ -189,7 +189,8 @@ test("macOS read-only and private opens: mapped shared PROT_READ, handed out as 
     const { l, calls, names } = recordingLibc(darwin, { size: 16384 });
     const raw = openWith(l, "frames", { ...options, namespace: "local" });
     assert.deepEqual(names(), ["shm_open", "fstat", "mmap", "mmap", "memcpy"]);
-    assert.deepEqual(calls[0], ["shm_open", "<buffer>", darwin.O_RDONLY, 0]);
+    // Non-blocking, so a FIFO planted under the name cannot block the open.
+    assert.deepEqual(calls[0], ["shm_open", "<buffer>", darwin.O_RDONLY | darwin.O_NONBLOCK, 0]);
     // The shared mapping: PROT_READ, MAP_SHARED (pshm_mmap refuses MAP_PRIVATE).
     const shared = calls[2][1 + 0] === 0n ? calls[2] : undefined;
     assert.deepEqual(shared?.slice(1), [0n, 16384, darwin.PROT_READ, darwin.MAP_SHARED, 7, 0]);
@@ -229,6 +230,8 @@ test("Linux read-only open: MAP_PRIVATE and writable, no copy", () => {
   (l.lib.symbols as Record<string, unknown>).fstat = (_fd: number, buf: Uint8Array) => {
     buf[16] = 1; // st_nlink on x86-64 (u64 at 16)
     buf[20] = 1; // st_nlink on arm64 (u32 at 20)
+    const v = new DataView(buf.buffer, buf.byteOffset);
+    v.setUint32(linux.stat[process.arch === "arm64" ? "arm64" : "x64"].modeOffset, 0o100600, true); // a regular file
     return 0;
   };
   const raw = openWith(l, "frames", { readOnly: true, private: false, namespace: "local" });
