@@ -5,24 +5,12 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { child, command, have, ok, run, runAsync, RUNTIMES, testName } from "./helpers.ts";
+import { child, command, have, ok, run, runAsync, RUNTIMES, withSegment } from "./helpers.ts";
 import type { ChildResult } from "./helpers.ts";
 import type { Runtime } from "./helpers.ts";
 
 const peer = child("channel_peer.ts");
 const isCode = (code: string) => (e: unknown) => e instanceof ShmError && e.code === code;
-
-/** A fresh segment of `size` bytes; the callback's channels live in it. */
-async function withSegment(size: number, body: (seg: Segment, name: string) => Promise<void> | void): Promise<void> {
-  const name = testName();
-  const seg = Segment.create(name, { size });
-  try {
-    await body(seg, name);
-  } finally {
-    seg.close();
-    Segment.unlink(name);
-  }
-}
 
 /** Resolves once the i32 header word at `byte` becomes 1 (a peer went to sleep). */
 async function sleeping(seg: Segment, byte: number): Promise<void> {

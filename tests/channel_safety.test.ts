@@ -2,25 +2,14 @@
 // looped forever. The hanging cases run in child processes with a time limit.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Channel, Segment, ShmError } from "../mod.ts";
-import { child, ok, run, runAsync, RUNTIMES, testName } from "./helpers.ts";
+import { Channel, type Segment, ShmError } from "../mod.ts";
+import { child, ok, run, runAsync, RUNTIMES, withSegment } from "./helpers.ts";
 import type { Runtime } from "./helpers.ts";
 
 const peer = child("channel_peer.ts");
 const corrupter = child("channel_corrupt.ts");
 const HEAD = 16;
 const TAIL = 32;
-
-async function withSegment(size: number, body: (seg: Segment, name: string) => Promise<void> | void): Promise<void> {
-  const name = testName();
-  const seg = Segment.create(name, { size });
-  try {
-    await body(seg, name);
-  } finally {
-    seg.close();
-    Segment.unlink(name);
-  }
-}
 
 /** Resolves once the i32 header word at `byte` becomes 1 (a peer went to sleep); gives up after 30 s. */
 async function sleeping(seg: Segment, byte: number): Promise<void> {

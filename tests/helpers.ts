@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { uniqueName } from "../mod.ts";
+import { Segment, uniqueName } from "../mod.ts";
 
 /** The project root. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
@@ -91,6 +91,21 @@ export function ok(r: ChildResult, what = "child"): string {
     throw new Error(`${what} failed (status ${r.status}, signal ${r.signal}):\n${r.stdout}\n${r.stderr}`);
   }
   return r.stdout;
+}
+
+/** Runs `body` with a fresh segment of `size` bytes, then closes and unlinks it. */
+export async function withSegment(
+  size: number,
+  body: (seg: Segment, name: string) => Promise<void> | void,
+): Promise<void> {
+  const name = testName();
+  const seg = Segment.create(name, { size });
+  try {
+    await body(seg, name);
+  } finally {
+    seg.close();
+    Segment.unlink(name);
+  }
 }
 
 /** A fresh name for a test segment. */
