@@ -77,11 +77,19 @@ function checkPath(path: unknown): string {
  *
  * @example Write a file through memory
  * ```ts
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  * import { MappedFile } from "./mod.ts";
  *
- * using file = MappedFile.open("data.bin", { size: 1 << 20, create: true });
- * file.bytes().set([1, 2, 3]);
- * file.flush(); // on disk now
+ * const dir = mkdtempSync(join(tmpdir(), "shmem-"));
+ * try {
+ *   using file = MappedFile.open(join(dir, "data.bin"), { size: 1 << 20, create: true });
+ *   file.bytes().set([1, 2, 3]);
+ *   file.flush(); // on disk now
+ * } finally {
+ *   rmSync(dir, { recursive: true }); // after `using` closed the file
+ * }
  * ```
  */
 export class MappedFile extends MappedMemory {
@@ -108,9 +116,19 @@ export class MappedFile extends MappedMemory {
    *   a file this call created is removed again, one it grew gets its old length back.
    * @example Read a file zero-copy
    * ```ts
+   * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
    * import { MappedFile } from "./mod.ts";
-   * using file = MappedFile.open("data.bin", { readOnly: true });
-   * console.log(file.size, file.bytes()[0]);
+   *
+   * const dir = mkdtempSync(join(tmpdir(), "shmem-"));
+   * try {
+   *   writeFileSync(join(dir, "data.bin"), new Uint8Array([7, 8, 9]));
+   *   using file = MappedFile.open(join(dir, "data.bin"), { readOnly: true });
+   *   console.log(file.size, file.bytes()[0]); // 3 7
+   * } finally {
+   *   rmSync(dir, { recursive: true });
+   * }
    * ```
    */
   static open(path: string, options?: MappedFileOptions): MappedFile {
@@ -146,10 +164,19 @@ export class MappedFile extends MappedMemory {
    * @throws {ShmError} `EIO` when the write-back failed, `ERR_USE_AFTER_CLOSE` after close().
    * @example
    * ```ts
+   * import { mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
    * import { MappedFile } from "./mod.ts";
-   * using file = MappedFile.open("data.bin", { size: 8192, create: true });
-   * file.bytes()[4096] = 1;
-   * file.flush(4096, 1);
+   *
+   * const dir = mkdtempSync(join(tmpdir(), "shmem-"));
+   * try {
+   *   using file = MappedFile.open(join(dir, "data.bin"), { size: 8192, create: true });
+   *   file.bytes()[4096] = 1;
+   *   file.flush(4096, 1);
+   * } finally {
+   *   rmSync(dir, { recursive: true });
+   * }
    * ```
    */
   flush(offset: number = 0, length?: number): void {

@@ -6,7 +6,8 @@ import { Segment } from "../mod.ts";
 const [name, ticks = "20"] = process.argv.slice(2);
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 
-using seg = Segment.create(name, { size: 64 + 32 * 32 });
+// unlinkOnExit: the name goes also on Ctrl-C (SIGINT) or SIGTERM, not only after the last tick.
+using seg = Segment.create(name, { size: 64 + 32 * 32, unlinkOnExit: true });
 const counter = seg.region(0, 8).array(Int32Array); // [tick, done]
 const image = seg.region(64, 32 * 32).bytes();
 console.log(`${runtime} writer: created '${name}' (${seg.size} bytes)`);
