@@ -6,17 +6,10 @@ import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AnonymousSegment, MappedFile, type MappedMemory, Segment, SysvSegment } from "../../mod.ts";
+import { forceGc } from "./force_gc.ts";
 
 const [kind, how, name] = process.argv.slice(2);
-const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
-const collect = async () => {
-  for (let i = 0; i < 10; i++) {
-    new Array(10000).fill(0).map((x, j) => ({ x, j })); // churn, so no stale stack slot keeps an object
-    if (g.Bun) g.Bun.gc(true);
-    else g.gc!();
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const collect = () => forceGc(10, 10);
 
 const path = join(tmpdir(), name);
 function open(): MappedMemory {

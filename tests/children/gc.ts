@@ -4,16 +4,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Segment } from "../../mod.ts";
+import { forceGc } from "./force_gc.ts";
 
-const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
-const collect = async () => {
-  for (let i = 0; i < 20; i++) {
-    new Array(10000).fill(0).map((x, j) => ({ x, j })); // churn, so no stale stack slot keeps a buffer
-    if (g.Bun) g.Bun.gc(true);
-    else g.gc!();
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+const collect = () => forceGc(20, 20);
 const name = process.argv[2];
 const mapped = () => readFileSync("/proc/self/maps", "utf8").includes(`/dev/shm/${name}`);
 
