@@ -55,7 +55,16 @@ interface WinResult {
  * Runs a child script in a Windows runtime under Wine and parses its `RESULT`
  * line; `script` "" runs the runtime with `args` alone.
  */
-function runWin(runtime: WinRuntime, script: string, args: string[] = [], timeout = 120_000): Promise<WinResult> {
+async function runWin(runtime: WinRuntime, script: string, args: string[] = [], timeout = 120_000): Promise<WinResult> {
+  const r = await runWinOnce(runtime, script, args, timeout);
+  // Under Wine a runtime now and then exits 1 at start with no output at all,
+  // before the script ran (seen with node22.exe): start it once more. A
+  // script that ran and failed prints its error, so it is never retried.
+  if (r.status !== 0 && r.output.trim() === "") return runWinOnce(runtime, script, args, timeout);
+  return r;
+}
+
+function runWinOnce(runtime: WinRuntime, script: string, args: string[], timeout: number): Promise<WinResult> {
   const pre = runtime === "deno" ? ["deno", "run", "--allow-all", "--quiet"] : [runtime];
   // Output goes to a file, not a pipe: Wine's services start with the first
   // Windows process and inherit its output, so a pipe would stay open (and
