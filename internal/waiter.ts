@@ -107,6 +107,13 @@ export class Waiter {
   #polled: Pending[] = [];
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /**
+   * When true, a platform builds the backends it makes from then on with the
+   * one-word-a-call sleeper of older kernels (Linux before 5.16), as if the
+   * many-word call were missing: lets tests run that fallback on any kernel.
+   */
+  static singleWord = false;
+
   /** An engine over `sleeper`. */
   constructor(sleeper: Sleeper) {
     this.#sleeper = sleeper;
@@ -132,15 +139,22 @@ export class Waiter {
     });
   }
 
-  /** Puts `p` in a group with room (starting one if allowed); false when none has room. */
+  /**
+   * Puts `p` in a group with room; false when none has room. An idle group
+   * comes first, then a new one (while fewer than `maxCalls` exist), and only
+   * then a sleeping one, which must be rung: a ring costs that call a wake-up
+   * and a new sleep, and delays the waits already in it.
+   */
   #place(p: Pending): boolean {
     const { perCall, maxCalls } = this.#sleeper;
-    let group = this.#groups.find((g) => g.members.length < perCall && (!g.busy || g.sleeper.ring !== undefined));
-    if (group === undefined) {
-      if (this.#groups.length >= maxCalls) return false;
+    const room = (g: Group) => g.members.length < perCall;
+    let group = this.#groups.find((g) => !g.busy && room(g));
+    if (group === undefined && this.#groups.length < maxCalls) {
       group = { sleeper: this.#sleeper.group(), members: [], busy: false, rung: false };
       this.#groups.push(group);
     }
+    group ??= this.#groups.find((g) => room(g) && g.sleeper.ring !== undefined);
+    if (group === undefined) return false;
     group.members.push(p);
     if (group.busy) {
       if (!group.rung) {

@@ -170,7 +170,11 @@ function linuxBackend(): WaitBackend {
     if (address === 0n) throw errnoError("linux", "malloc", l.errno());
     return { address, buffer: ffi.view(address, bytes) };
   };
-  const design = s.futex_waitv(FUTEX.linux.FUTEX_WAITV, 0n, 0, 0, 0n, 0) === -1 ? linuxWaitDesign(l.errno()) : "futex";
+  const design = Waiter.singleWord
+    ? "futex"
+    : s.futex_waitv(FUTEX.linux.FUTEX_WAITV, 0n, 0, 0, 0n, 0) === -1
+    ? linuxWaitDesign(l.errno())
+    : "futex";
   const sleeper = design === "futex_waitv"
     ? waitvSleeper(s, nr, alloc, l.errno)
     : futexSleeper(s.futex_async, nr, alloc);
