@@ -29,8 +29,9 @@ import { ShmError } from "../errors.ts";
 import { now, SLICE_MS } from "./wait_backend.ts";
 import type { WaitResult } from "./wait_backend.ts";
 
-/** One word to sleep on: its address and the value it must hold. */
+/** One word to sleep on: a one-element view of it, its address and the value it must hold. */
 export interface SleepEntry {
+  readonly word: Int32Array;
   readonly address: bigint;
   readonly expected: number;
 }
@@ -67,7 +68,6 @@ export function pollMs(polled: number): number {
 }
 
 interface Pending extends SleepEntry {
-  readonly word: Int32Array;
   readonly deadline: number;
   readonly resolve: (result: WaitResult) => void;
   readonly reject: (error: unknown) => void;

@@ -192,3 +192,26 @@ fallbackTest(
     assert.deepEqual(await Promise.all(closing), Array(n).fill("ERR_USE_AFTER_CLOSE"));
   },
 );
+
+test("a wait added while every call sleeps (each on one word) rings one of them and then sleeps in the kernel", {
+  skip: !linux,
+}, async () => {
+  const backend = waitBackendFor("linux");
+  const n = ffi.maxNonblocking + 2;
+  const { words, done } = fresh(n);
+  try {
+    const all: Promise<string>[] = [];
+    for (let i = 0; i < n; i++) {
+      all.push(waitOn(backend, words, i, 0, 60_000));
+      await sleep(20); // the one before is asleep by now, alone in its call
+    }
+    // A notify that leaves the word as it was wakes only a wait that sleeps in the kernel.
+    for (let i = n - 1; i >= 0; i--) {
+      const end = performance.now() + 20_000;
+      while (notify(words, i) === 0 && performance.now() < end) await sleep(5);
+    }
+    assert.deepEqual(await Promise.all(all), Array(n).fill("ok"));
+  } finally {
+    done();
+  }
+});
