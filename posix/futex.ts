@@ -11,9 +11,12 @@
  * `waitAsync` goes through one {@link Waiter} per process: on Linux 5.16+
  * each of its calls is one `futex_waitv` over up to 127 words plus the
  * group's control word (so adding a wait wakes only that call), and at most
- * `ffi.maxNonblocking` such calls are pending. On older Linux kernels and on
- * macOS a call sleeps on one word, so only `maxNonblocking` waits sleep in the
- * kernel and the rest are polled (see `pollMs` in internal/waiter.ts).
+ * `ffi.maxNonblocking` such calls are pending; a call over a single word is a
+ * plain FUTEX_WAIT, which costs the kernel one futex instead of two. On older
+ * Linux kernels and on macOS a call sleeps on one word, so only
+ * `maxNonblocking` waits sleep in the kernel and the rest are polled (see
+ * `pollMs` in internal/waiter.ts): threads and memory stay as low, but a polled
+ * wait sees its word change only after up to 20 ms and misses a bare notify.
  *
  * The macOS backend is written from Apple's headers and not tested here.
  *
