@@ -17,6 +17,11 @@
  * and settle "ok" when their word changes (a notify that leaves the word as
  * it was is not seen). They move into a group as soon as one has room.
  *
+ * A call reports one woken word per return: when a notify that leaves its
+ * word as it was reaches a second word of the same call before that call's
+ * thread runs again, that second wake is not seen (a changed word always is,
+ * by the check below). Hence "change the word before notifying".
+ *
  * After every call returns, each member of its group is checked: a closed
  * memory rejects with `ERR_USE_AFTER_CLOSE`, a changed word (or the word the
  * kernel reported woken) is "ok", a passed deadline "timed-out"; the others
