@@ -50,7 +50,10 @@ export interface SleepGroup {
    * At most one call per group is pending.
    */
   sleep(entries: readonly SleepEntry[], untilMs: number): Promise<number>;
-  /** Makes a pending {@link sleep} return soon; absent when the platform cannot (then calls are short). */
+  /**
+   * Makes a pending {@link sleep} return soon (with -1); absent when the platform cannot (then calls are short).
+   * A call over one word may be rung by waking that word, a spurious wake for its other waiters.
+   */
   readonly ring?: () => void;
   /**
    * Called after calls returned -1 several times in a row with nothing to
@@ -84,6 +87,8 @@ interface Group {
   members: Pending[];
   busy: boolean;
   rung: boolean;
+  /** How many words the pending call sleeps on. */
+  asleep: number;
 }
 
 function closedWhileWaiting(): ShmError {
@@ -155,10 +160,12 @@ export class Waiter {
     const room = (g: Group) => g.members.length < perCall;
     let group = this.#groups.find((g) => !g.busy && room(g));
     if (group === undefined && this.#groups.length < maxCalls) {
-      group = { sleeper: this.#sleeper.group(), members: [], busy: false, rung: false };
+      group = { sleeper: this.#sleeper.group(), members: [], busy: false, rung: false, asleep: 0 };
       this.#groups.push(group);
     }
-    group ??= this.#groups.find((g) => room(g) && g.sleeper.ring !== undefined);
+    // A call over several words first: ringing a call over one word may wake that word's other waiters too.
+    const ringable = (g: Group) => room(g) && g.sleeper.ring !== undefined;
+    group ??= this.#groups.find((g) => ringable(g) && g.asleep > 1) ?? this.#groups.find(ringable);
     if (group === undefined) return false;
     group.members.push(p);
     if (group.busy) {
@@ -185,6 +192,7 @@ export class Waiter {
         let until = t + SLICE_MS;
         for (const p of asleep) if (p.deadline < until) until = p.deadline;
         group.rung = false;
+        group.asleep = asleep.length;
         let woken: number;
         try {
           woken = await group.sleeper.sleep(asleep, until);
