@@ -17,6 +17,11 @@
  * and settle "ok" when their word changes (a notify that leaves the word as
  * it was is not seen). They move into a group as soon as one has room.
  *
+ * A call reports one woken word per return: when a notify that leaves its
+ * word as it was reaches a second word of the same call before that call's
+ * thread runs again, that second wake is not seen (a changed word always is,
+ * by the check below). Hence "change the word before notifying".
+ *
  * After every call returns, each member of its group is checked: a closed
  * memory rejects with `ERR_USE_AFTER_CLOSE`, a changed word (or the word the
  * kernel reported woken) is "ok", a passed deadline "timed-out"; the others
@@ -29,8 +34,9 @@ import { ShmError } from "../errors.ts";
 import { now, SLICE_MS } from "./wait_backend.ts";
 import type { WaitResult } from "./wait_backend.ts";
 
-/** One word to sleep on: its address and the value it must hold. */
+/** One word to sleep on: a one-element view of it, its address and the value it must hold. */
 export interface SleepEntry {
+  readonly word: Int32Array;
   readonly address: bigint;
   readonly expected: number;
 }
@@ -44,7 +50,10 @@ export interface SleepGroup {
    * At most one call per group is pending.
    */
   sleep(entries: readonly SleepEntry[], untilMs: number): Promise<number>;
-  /** Makes a pending {@link sleep} return soon; absent when the platform cannot (then calls are short). */
+  /**
+   * Makes a pending {@link sleep} return soon (with -1); absent when the platform cannot (then calls are short).
+   * A call over one word may be rung by waking that word, a spurious wake for its other waiters.
+   */
   readonly ring?: () => void;
   /**
    * Called after calls returned -1 several times in a row with nothing to
@@ -67,7 +76,6 @@ export function pollMs(polled: number): number {
 }
 
 interface Pending extends SleepEntry {
-  readonly word: Int32Array;
   readonly deadline: number;
   readonly resolve: (result: WaitResult) => void;
   readonly reject: (error: unknown) => void;
@@ -79,6 +87,8 @@ interface Group {
   members: Pending[];
   busy: boolean;
   rung: boolean;
+  /** How many words the pending call sleeps on. */
+  asleep: number;
 }
 
 function closedWhileWaiting(): ShmError {
@@ -107,6 +117,13 @@ export class Waiter {
   #polled: Pending[] = [];
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /**
+   * When true, a platform builds the backends it makes from then on with the
+   * one-word-a-call sleeper of older kernels (Linux before 5.16), as if the
+   * many-word call were missing: lets tests run that fallback on any kernel.
+   */
+  static singleWord = false;
+
   /** An engine over `sleeper`. */
   constructor(sleeper: Sleeper) {
     this.#sleeper = sleeper;
@@ -132,15 +149,24 @@ export class Waiter {
     });
   }
 
-  /** Puts `p` in a group with room (starting one if allowed); false when none has room. */
+  /**
+   * Puts `p` in a group with room; false when none has room. An idle group
+   * comes first, then a new one (while fewer than `maxCalls` exist), and only
+   * then a sleeping one, which must be rung: a ring costs that call a wake-up
+   * and a new sleep, and delays the waits already in it.
+   */
   #place(p: Pending): boolean {
     const { perCall, maxCalls } = this.#sleeper;
-    let group = this.#groups.find((g) => g.members.length < perCall && (!g.busy || g.sleeper.ring !== undefined));
-    if (group === undefined) {
-      if (this.#groups.length >= maxCalls) return false;
-      group = { sleeper: this.#sleeper.group(), members: [], busy: false, rung: false };
+    const room = (g: Group) => g.members.length < perCall;
+    let group = this.#groups.find((g) => !g.busy && room(g));
+    if (group === undefined && this.#groups.length < maxCalls) {
+      group = { sleeper: this.#sleeper.group(), members: [], busy: false, rung: false, asleep: 0 };
       this.#groups.push(group);
     }
+    // A call over several words first: ringing a call over one word may wake that word's other waiters too.
+    const ringable = (g: Group) => room(g) && g.sleeper.ring !== undefined;
+    group ??= this.#groups.find((g) => ringable(g) && g.asleep > 1) ?? this.#groups.find(ringable);
+    if (group === undefined) return false;
     group.members.push(p);
     if (group.busy) {
       if (!group.rung) {
@@ -166,6 +192,7 @@ export class Waiter {
         let until = t + SLICE_MS;
         for (const p of asleep) if (p.deadline < until) until = p.deadline;
         group.rung = false;
+        group.asleep = asleep.length;
         let woken: number;
         try {
           woken = await group.sleeper.sleep(asleep, until);

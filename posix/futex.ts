@@ -11,9 +11,12 @@
  * `waitAsync` goes through one {@link Waiter} per process: on Linux 5.16+
  * each of its calls is one `futex_waitv` over up to 127 words plus the
  * group's control word (so adding a wait wakes only that call), and at most
- * `ffi.maxNonblocking` such calls are pending. On older Linux kernels and on
- * macOS a call sleeps on one word, so only `maxNonblocking` waits sleep in the
- * kernel and the rest are polled (see `pollMs` in internal/waiter.ts).
+ * `ffi.maxNonblocking` such calls are pending; a call over a single word is a
+ * plain FUTEX_WAIT, which costs the kernel one futex instead of two. On older
+ * Linux kernels and on macOS a call sleeps on one word, so only
+ * `maxNonblocking` waits sleep in the kernel and the rest are polled (see
+ * `pollMs` in internal/waiter.ts): threads and memory stay as low, but a polled
+ * wait sees its word change only after up to 20 ms and misses a bare notify.
  *
  * The macOS backend is written from Apple's headers and not tested here.
  *
@@ -170,7 +173,11 @@ function linuxBackend(): WaitBackend {
     if (address === 0n) throw errnoError("linux", "malloc", l.errno());
     return { address, buffer: ffi.view(address, bytes) };
   };
-  const design = s.futex_waitv(FUTEX.linux.FUTEX_WAITV, 0n, 0, 0, 0n, 0) === -1 ? linuxWaitDesign(l.errno()) : "futex";
+  const design = Waiter.singleWord
+    ? "futex"
+    : s.futex_waitv(FUTEX.linux.FUTEX_WAITV, 0n, 0, 0, 0n, 0) === -1
+    ? linuxWaitDesign(l.errno())
+    : "futex";
   const sleeper = design === "futex_waitv"
     ? waitvSleeper(s, nr, alloc, l.errno)
     : futexSleeper(s.futex_async, nr, alloc);
@@ -213,7 +220,7 @@ type Alloc = (bytes: number) => { address: bigint; buffer: ArrayBuffer };
  * to the control word and wakes it, which ends only this call.
  */
 function waitvSleeper(s: LinuxSymbols, futexNr: number, alloc: Alloc, errnoNow: () => number): Sleeper {
-  const { FUTEX_WAITV, WAITV_MAX, WAITV_BYTES, FUTEX2_SIZE_U32, CLOCK_MONOTONIC, FUTEX_WAKE } = FUTEX.linux;
+  const { FUTEX_WAITV, WAITV_MAX, WAITV_BYTES, FUTEX2_SIZE_U32, CLOCK_MONOTONIC, FUTEX_WAIT, FUTEX_WAKE } = FUTEX.linux;
   const errno = errnoTable("linux");
   const transient = new Set(["EAGAIN", "EINTR", "ETIMEDOUT"].map((n) => errno.number(n)!));
   // Layout: control word at 0, timespec at 8, the futex_waitv array at 24.
@@ -244,15 +251,36 @@ function waitvSleeper(s: LinuxSymbols, futexNr: number, alloc: Alloc, errnoNow: 
         entries.forEach((e, i) => put(i + 1, e.address, e.expected));
         return entries.length + 1;
       };
+      // A call over one word is a plain FUTEX_WAIT on it (the kernel queues one futex instead of two);
+      // ringing it wakes every waiter of that word, which is spurious for the others.
+      let single: SleepEntry | undefined;
+      let rung = false;
       return {
         async sleep(entries, untilMs) {
-          const n = fill(entries);
           const left = Math.max(0, untilMs - now());
+          rung = false;
+          if (entries.length === 1) {
+            single = entries[0];
+            setTimespecNs(ts, BigInt(Math.ceil(left * 1e6)));
+            try {
+              const r = await s.futex_async(futexNr, single.address, FUTEX_WAIT, single.expected, address + 8n);
+              return r === 0 && !rung ? 0 : -1;
+            } finally {
+              single = undefined;
+            }
+          }
+          const n = fill(entries);
           setTimespecNs(ts, monotonicNs() + BigInt(Math.ceil(left * 1e6)));
           const r = await s.futex_waitv_async(FUTEX_WAITV, address + 24n, n, 0, address + 8n, CLOCK_MONOTONIC);
           return r >= 1 ? r - 1 : -1;
         },
         ring() {
+          rung = true;
+          if (single !== undefined) {
+            // A closed word cannot be woken: the call then returns within its slice.
+            if (single.word.length !== 0) s.futex(futexNr, single.word, FUTEX_WAKE, 0x7fffffff, null);
+            return;
+          }
           Atomics.add(control, 0, 1);
           s.futex(futexNr, control, FUTEX_WAKE, 1, null);
         },

@@ -1,13 +1,12 @@
 // Child for the wait-at-scale tests; prints one JSON line per step.
 // Segment layout: Int32 header words at byte 0 (word 0: "ready", word 1: "go"),
-// the waited words from byte 4096, Mutexes from byte 4096 + 4 * n.
+// the waited words from byte 4096.
 // Usage: wait_scale.ts <name> <n> <mode>
 //   notify    n waitAsync(…, 60 s) on distinct words, woken by the parent's notify
 //   timeout   n waitAsync(…, 400 ms): every one "timed-out", none early
 //   close     n waitAsync(…, 60 s), then the segment closed here: every one rejects, then the process exits
-//   lock      n lockAsync() on n Mutexes the parent holds, then releases
 import { readdirSync } from "node:fs";
-import { Mutex, Segment, waitAsync } from "../../mod.ts";
+import { Segment, waitAsync } from "../../mod.ts";
 
 const [name, count, mode] = process.argv.slice(2);
 const n = Number(count);
@@ -24,17 +23,12 @@ const timeout = mode === "timeout" ? 400 : 60_000;
 const started = performance.now();
 const pending: Promise<unknown>[] = [];
 for (let i = 0; i < n; i++) {
-  if (mode === "lock") {
-    const m = new Mutex(seg.region(4096 + 4 * n + i * Mutex.BYTES, Mutex.BYTES));
-    pending.push(m.lockAsync(60_000).then((r) => (r === "timed-out" ? r : (m.unlock(), r))));
-  } else {
-    pending.push(
-      waitAsync(words, i, 0, timeout).then(
-        (r) => ({ r, early: r === "timed-out" && performance.now() - started < timeout }),
-        (e) => ({ rejected: (e as { code?: string }).code }),
-      ),
-    );
-  }
+  pending.push(
+    waitAsync(words, i, 0, timeout).then(
+      (r) => ({ r, early: r === "timed-out" && performance.now() - started < timeout }),
+      (e) => ({ rejected: (e as { code?: string }).code }),
+    ),
+  );
 }
 await sleep(mode === "timeout" ? 100 : 300);
 out({ addedThreads: threads() - threads0, addedMiB: (process.memoryUsage.rss() - rss0) / 2 ** 20 });
@@ -43,7 +37,7 @@ if (mode === "close") seg.close();
 const results = await Promise.all(pending);
 const tally: Record<string, number> = {};
 for (const r of results) {
-  const key = typeof r === "string" ? r : JSON.stringify(r);
+  const key = JSON.stringify(r);
   tally[key] = (tally[key] ?? 0) + 1;
 }
 out(tally);
