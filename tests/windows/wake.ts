@@ -27,7 +27,8 @@ async function until(check: () => boolean, what: string): Promise<void> {
 }
 
 if (role === "waiter") {
-  using seg = Segment.create(name, { size: 4096 });
+  // No `using`: Node 22 lacks it.
+  const seg = Segment.create(name, { size: 4096 });
   const w = seg.region(0, 4096).array(Int32Array);
   Atomics.store(w, PHASE, SYNC);
   const syncResult = wait(w, 0, 0, 60_000);
@@ -71,6 +72,7 @@ if (role === "waiter") {
     asyncNotEarly: asyncElapsed >= 30,
     closed,
   });
+  seg.close();
 } else {
   let seg: Segment | undefined;
   const deadline = Date.now() + 60_000;
@@ -82,7 +84,6 @@ if (role === "waiter") {
       await sleep(5);
     }
   }
-  using _seg = seg;
   const w = seg.region(0, 4096).array(Int32Array);
   // Until a waiter is counted, notify wakes nobody and says so.
   await until(() => Atomics.load(w, PHASE) >= SYNC, "the waiter");
@@ -105,5 +106,6 @@ if (role === "waiter") {
   await until(() => Atomics.load(w, PHASE) >= DONE, "the waiter's last phase");
   const total = syncWoken + asyncWoken.reduce((a, b) => a + b, 0);
   Atomics.store(w, TOTAL, total);
+  seg.close();
   result({ syncWoken, asyncWokenOnce: asyncWoken.every((n) => n === 1), total, again, pollingNotify });
 }
