@@ -6,7 +6,9 @@
 // Usage: wake.ts waiter <name> <asyncWaits> | wake.ts notifier <name> <asyncWaits>
 //
 // Words: 0 the blocking wait's word, 1 the waiter's phase, 2 the notifier's
-// total, 3 the word of the "polling notifier" case, 16.. the async waits' words.
+// total, 3 the word of the "polling notifier" case, 16.. the async waits' words,
+// 1024.. the words of MANY waits (more than the kernel groups hold: the rest
+// are polled), which the notifier changes before it notifies.
 import { notify, Segment, ShmError, wait, waitAsync } from "../../mod.ts";
 import { setWindowsWaitDesign } from "../../windows/wait.ts";
 
@@ -15,7 +17,8 @@ const count = Number(countText);
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const result = (value: unknown) => console.log(`RESULT ${JSON.stringify(value)}`);
 const PHASE = 1, TOTAL = 2, POLLED = 3, FIRST = 16;
-const SYNC = 1, ASYNC = 2, POLLING = 3, DONE = 4;
+const SYNC = 1, ASYNC = 2, POLLING = 3, MANY_PHASE = 4, DONE = 5;
+const MANY = 1000, MANY_FIRST = 1024;
 
 /** Waits (polling, no wake-up needed) until `check` holds or 60 s pass. */
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -28,8 +31,8 @@ async function until(check: () => boolean, what: string): Promise<void> {
 
 if (role === "waiter") {
   // No `using`: Node 22 lacks it.
-  const seg = Segment.create(name, { size: 4096 });
-  const w = seg.region(0, 4096).array(Int32Array);
+  const seg = Segment.create(name, { size: 8192 });
+  const w = seg.region(0, 8192).array(Int32Array);
   Atomics.store(w, PHASE, SYNC);
   const syncResult = wait(w, 0, 0, 60_000);
   const syncWord = Atomics.load(w, 0);
@@ -43,6 +46,10 @@ if (role === "waiter") {
   // A notifier that only changes the word (as the polling design does) is seen too.
   Atomics.store(w, PHASE, POLLING);
   const polledResult = await waitAsync(w, POLLED, 0, 60_000);
+  const many: Record<string, number> = {};
+  const manyPending = Array.from({ length: MANY }, (_, i) => waitAsync(w, MANY_FIRST + i, 0, 60_000));
+  Atomics.store(w, PHASE, MANY_PHASE); // after: each waitAsync checked its word when called
+  for (const r of await Promise.all(manyPending)) many[r] = (many[r] ?? 0) + 1;
   Atomics.store(w, PHASE, DONE);
   await until(() => Atomics.load(w, TOTAL) !== 0, "the notifier's total");
 
@@ -65,6 +72,7 @@ if (role === "waiter") {
     syncWord,
     asyncResults,
     polledResult,
+    many,
     notifierTotal: Atomics.load(w, TOTAL),
     syncTimeout,
     syncNotEarly: syncElapsed >= 30,
@@ -84,7 +92,7 @@ if (role === "waiter") {
       await sleep(5);
     }
   }
-  const w = seg.region(0, 4096).array(Int32Array);
+  const w = seg.region(0, 8192).array(Int32Array);
   // Until a waiter is counted, notify wakes nobody and says so.
   await until(() => Atomics.load(w, PHASE) >= SYNC, "the waiter");
   let syncWoken = 0;
@@ -103,6 +111,8 @@ if (role === "waiter") {
   Atomics.store(w, POLLED, 1);
   const pollingNotify = notify(w, POLLED);
   setWindowsWaitDesign("kernel");
+  await until(() => Atomics.load(w, PHASE) >= MANY_PHASE, "the many waits");
+  for (let i = 0; i < MANY; i++) (Atomics.store(w, MANY_FIRST + i, 1), notify(w, MANY_FIRST + i));
   await until(() => Atomics.load(w, PHASE) >= DONE, "the waiter's last phase");
   const total = syncWoken + asyncWoken.reduce((a, b) => a + b, 0);
   Atomics.store(w, TOTAL, total);

@@ -40,6 +40,8 @@ for (const [waiter, notifier] of WAKE_PAIRS) {
       syncWord: 0,
       asyncResults: { ok: ASYNC_WAITS },
       polledResult: "ok",
+      // 1,000 pending at once, most of them polled: all settle once their word changes.
+      many: { ok: 1000 },
       notifierTotal: 1 + ASYNC_WAITS,
       syncTimeout: "timed-out",
       syncNotEarly: true,
