@@ -7,7 +7,7 @@ import { namedBackendFor } from "../internal/backend.ts";
 import { portableName } from "../names.ts";
 import { ShmError } from "../mod.ts";
 import { win32Code, win32Error } from "../windows/errors.ts";
-import { objectName } from "../windows/mapping.ts";
+import { objectName, WINDOWS_NAME_RULES } from "../windows/mapping.ts";
 import { fileBackendFor } from "../internal/file_backend.ts";
 import { mapFile as posixMapFile } from "../posix/file.ts";
 import { mapFile as windowsMapFile } from "../windows/file.ts";
@@ -20,6 +20,9 @@ import {
   usableSize,
 } from "../windows/mapping.ts";
 import { ADVAPI32, KERNEL32, NTDLL, WIN } from "../windows/kernel32.ts";
+import { fnv1a64, wakeObjectNames } from "../windows/wait_objects.ts";
+import { WORDS_PER_CALL } from "../windows/wait_kernel.ts";
+import { setWindowsWaitDesign, windowsWaitBackend } from "../windows/wait.ts";
 import type { Kernel32 } from "../windows/kernel32.ts";
 import { boundSymbols, LINUX_ONLY } from "../posix/libc.ts";
 import { posixConstants } from "../posix/constants.ts";
@@ -285,4 +288,53 @@ test("Windows errors: security descriptor and address errors map to errno codes"
     "EFAULT",
   ], [33, "EBUSY"]];
   for (const [error, code] of cases) assert.equal(win32Code(error), code, `Win32 error ${error}`);
+});
+
+test("Windows wake objects: two semaphores per word, named from the mapping's full name and the word's offset", () => {
+  // FNV-1a 64 test vectors (ASCII: one UTF-16 unit per byte).
+  assert.equal(fnv1a64(""), "cbf29ce484222325");
+  assert.equal(fnv1a64("a"), "af63dc4c8601ec8c");
+  const names = wakeObjectNames("frames", "local", 0x40);
+  assert.deepEqual(names, {
+    wake: `shmem_wait_${fnv1a64("Local\\frames")}_40_w`,
+    count: `shmem_wait_${fnv1a64("Local\\frames")}_40_n`,
+  });
+  // Another word, namespace or mapping: other objects; the same ones in every process.
+  assert.notEqual(wakeObjectNames("frames", "local", 0x44).wake, names.wake);
+  assert.notEqual(wakeObjectNames("frames", "global", 0x40).wake, names.wake);
+  assert.notEqual(wakeObjectNames("frames2", "local", 0x40).wake, names.wake);
+  assert.deepEqual(wakeObjectNames("frames", "local", 0x40), names);
+  // Short and legal whatever the mapping's name: no '\' after the prefix, within MAX_PATH.
+  const longest = wakeObjectNames("x".repeat(253), "global", 2 ** 47 - 4);
+  for (const n of [longest.wake, longest.count]) {
+    assert.ok(!n.includes("\\"), n);
+    assert.ok(objectName(n, "global").length - 1 <= WINDOWS_NAME_RULES.maxUnits, n);
+  }
+});
+
+test("Windows wait symbols: semaphores, events and WaitForMultipleObjects, the async one pointer-only", () => {
+  for (const key of ["CreateSemaphoreW", "OpenSemaphoreW", "ReleaseSemaphore", "WaitForSingleObject", "CreateEventW"]) {
+    assert.ok(key in KERNEL32, key);
+  }
+  const async = KERNEL32.WaitForMultipleObjectsAsync;
+  assert.equal(async.name, "WaitForMultipleObjects");
+  assert.equal(async.nonblocking, true);
+  assert.deepEqual(async.parameters, KERNEL32.WaitForMultipleObjects.parameters);
+  assert.ok(!(async.parameters as readonly string[]).includes("buffer"));
+  assert.deepEqual(NTDLL.NtQuerySemaphore.parameters, ["pointer", "i32", "buffer", "u32", "pointer"]);
+  // One control event and 63 words a call (MAXIMUM_WAIT_OBJECTS).
+  assert.equal(WIN.MAXIMUM_WAIT_OBJECTS, 64);
+  assert.equal(WORDS_PER_CALL, 63);
+  assert.deepEqual([WIN.WAIT_OBJECT_0, WIN.WAIT_TIMEOUT, WIN.WAIT_FAILED], [0, 0x102, 0xffffffff]);
+  assert.equal(WIN.SEMAPHORE_BASIC_INFORMATION.bytes, 8);
+});
+
+test("Windows wait design: kernel by default, polling selectable; only on win32", () => {
+  assert.equal(windowsWaitBackend("linux"), undefined);
+  assert.equal(windowsWaitBackend("darwin"), undefined);
+  const backend = windowsWaitBackend("win32");
+  assert.equal(typeof backend?.wait, "function");
+  assert.throws(() => setWindowsWaitDesign("futex" as never), TypeError);
+  setWindowsWaitDesign("polling");
+  setWindowsWaitDesign("kernel");
 });

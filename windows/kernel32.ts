@@ -63,6 +63,32 @@ export const KERNEL32 = {
   },
   // HLOCAL LocalFree(HLOCAL hMem);
   LocalFree: { parameters: ["pointer"], result: "pointer" },
+  // Waiting (windows/wait_kernel.ts): named semaphores per word, an event per group of async waits.
+  // HANDLE CreateSemaphoreW(LPSECURITY_ATTRIBUTES lpSemaphoreAttributes, LONG lInitialCount,
+  //                         LONG lMaximumCount, LPCWSTR lpName);
+  CreateSemaphoreW: { parameters: ["pointer", "i32", "i32", "buffer"], result: "pointer" },
+  // HANDLE OpenSemaphoreW(DWORD dwDesiredAccess, BOOL bInheritHandle, LPCWSTR lpName);
+  OpenSemaphoreW: { parameters: ["u32", "i32", "buffer"], result: "pointer" },
+  // BOOL ReleaseSemaphore(HANDLE hSemaphore, LONG lReleaseCount, LPLONG lpPreviousCount);
+  ReleaseSemaphore: { parameters: ["pointer", "i32", "pointer"], result: "i32" },
+  // DWORD WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds);
+  WaitForSingleObject: { parameters: ["pointer", "u32"], result: "u32" },
+  // DWORD WaitForMultipleObjects(DWORD nCount, const HANDLE *lpHandles, BOOL bWaitAll, DWORD dwMilliseconds);
+  WaitForMultipleObjects: { parameters: ["u32", "pointer", "i32", "u32"], result: "u32" },
+  // The same, on another thread (waitAsync).
+  WaitForMultipleObjectsAsync: {
+    name: "WaitForMultipleObjects",
+    parameters: ["u32", "pointer", "i32", "u32"],
+    result: "u32",
+    nonblocking: true,
+  },
+  // HANDLE CreateEventW(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset, BOOL bInitialState,
+  //                     LPCWSTR lpName);
+  CreateEventW: { parameters: ["pointer", "i32", "i32", "pointer"], result: "pointer" },
+  // BOOL SetEvent(HANDLE hEvent);
+  SetEvent: { parameters: ["pointer"], result: "i32" },
+  // HLOCAL LocalAlloc(UINT uFlags, SIZE_T uBytes);
+  LocalAlloc: { parameters: ["u32", "usize"], result: "pointer" },
 } as const satisfies SymbolTable;
 
 /** advapi32.dll: SDDL strings to security descriptors. */
@@ -81,6 +107,9 @@ export const NTDLL = {
   //                         PVOID InformationBuffer, SIZE_T InformationBufferSize, PSIZE_T ResultLength);
   // Not optional: Bun cannot dlopen a table of optional symbols only (ntdll always exports it).
   NtQuerySection: { parameters: ["pointer", "i32", "buffer", "usize", "pointer"], result: "i32" },
+  // NTSTATUS NtQuerySemaphore(HANDLE SemaphoreHandle, SEMAPHORE_INFORMATION_CLASS SemaphoreInformationClass,
+  //                           PVOID SemaphoreInformation, ULONG SemaphoreInformationLength, PULONG ReturnLength);
+  NtQuerySemaphore: { parameters: ["pointer", "i32", "buffer", "u32", "pointer"], result: "i32" },
 } as const satisfies SymbolTable;
 
 /** Windows constants, as data. */
@@ -135,6 +164,20 @@ export const WIN = {
    * State (DWORD) @32, Protect @36, Type @40; 48 bytes.
    */
   MEMORY_BASIC_INFORMATION: { bytes: 48, regionSizeOffset: 24, stateOffset: 32 },
+  // Waiting.
+  /** SEMAPHORE_ALL_ACCESS: wait (SYNCHRONIZE), release (SEMAPHORE_MODIFY_STATE) and query. */
+  SEMAPHORE_ALL_ACCESS: 0x1f0003,
+  /** The largest count a semaphore may hold (LONG's maximum). */
+  SEMAPHORE_MAX: 0x7fffffff,
+  /** SemaphoreBasicInformation: { LONG CurrentCount @0; LONG MaximumCount @4; } */
+  SEMAPHORE_BASIC_INFORMATION: { class: 0, bytes: 8 },
+  WAIT_OBJECT_0: 0,
+  WAIT_TIMEOUT: 0x102,
+  WAIT_FAILED: 0xffffffff,
+  /** Most handles one WaitForMultipleObjects call takes (MAXIMUM_WAIT_OBJECTS). */
+  MAXIMUM_WAIT_OBJECTS: 64,
+  /** LocalAlloc: zero-filled fixed memory. */
+  LPTR: 0x40,
 } as const;
 
 /** The loaded libraries. */

@@ -14,6 +14,7 @@ import type { NameRules } from "../names.ts";
 import { kernel32, WIN } from "./kernel32.ts";
 import type { Kernel32 } from "./kernel32.ts";
 import { win32Error } from "./errors.ts";
+import { trackNamedMapping } from "./wait_objects.ts";
 import { ShmError } from "../errors.ts";
 
 /** Name rules: kernel object names are at most MAX_PATH (260) UTF-16 units with the prefix. */
@@ -229,7 +230,7 @@ export function createWith(w: Kernel32, name: string, request: CreateRequest): R
     );
   }
   const address = mapView(w, handle, WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE, request.size, name);
-  return rawMapping(w, address, request.size, handle);
+  return trackNamedMapping(rawMapping(w, address, request.size, handle), name, request.namespace);
 }
 
 function unsafeSection(name: string, why: string): ShmError {
@@ -277,7 +278,7 @@ export function openWith(w: Kernel32, name: string, request: OpenRequest): RawMa
     w.k.symbols.CloseHandle(handle);
     throw unsafeSection(name, usable.refuse);
   }
-  return rawMapping(w, address, usable.size, handle);
+  return trackNamedMapping(rawMapping(w, address, usable.size, handle), name, request.namespace);
 }
 
 function create(name: string, request: CreateRequest): RawMapping {

@@ -1,24 +1,25 @@
 /**
- * Waiting on shared memory on Windows: a polling fallback.
+ * Waiting on shared memory on Windows: the choice between the kernel backend
+ * (windows/wait_kernel.ts) and the polling fallback defined here.
  *
- * `WaitOnAddress` only wakes threads of the same process, and no kernel32
- * call sleeps on a word shared between processes, so a waiter here checks
- * the word, spins briefly, then sleeps in growing steps (from
- * {@link POLL.firstSleepMs} to {@link POLL.maxSleepMs}) and re-checks.
- * Consequences, documented on `wait`/`notify`: a waiter returns "ok" when
- * the word no longer holds `expected` — a `notify` without a change to the
- * word wakes nobody — and `notify` returns 0 (it cannot know who is polling).
- * Latency is up to one sleep step, and on real Windows a sleep lasts at
- * least one timer tick: 15.6 ms by default (the system clock interval;
- * `timeBeginPeriod` lowers it for the whole system), so a wake there can take
- * that long. Wine's sleeps are finer, so the suite under Wine does not show it. The backend uses no Windows call, so it runs (and is tested) on
- * any system.
+ * `WaitOnAddress` only wakes threads of the same process, so words of a
+ * named mapping (a Segment) sleep on named semaphores derived from the
+ * mapping's name and the word's offset (windows/wait_objects.ts). Memory with
+ * no name another process can know (a `MappedFile`'s unnamed mapping) polls:
+ * a waiter checks the word, spins briefly, then sleeps in growing steps (from
+ * {@link POLL.firstSleepMs} to {@link POLL.maxSleepMs}) and re-checks. A
+ * polled waiter returns "ok" when the word no longer holds `expected` — a
+ * `notify` without a change to the word wakes nobody — and its latency is up
+ * to one sleep step; on real Windows a sleep lasts at least one timer tick
+ * (15.6 ms by default), so such a wake there can take that long. The polling
+ * backend uses no Windows call, so it runs (and is tested) on any system.
  *
  * @module
  */
 import { now } from "../internal/wait_backend.ts";
 import type { WaitBackend, WaitResult } from "../internal/wait_backend.ts";
 import { ShmError } from "../errors.ts";
+import { kernelWaitBackend } from "./wait_kernel.ts";
 
 /** The polling schedule, as data. */
 export const POLL = {
@@ -83,7 +84,36 @@ export function pollingBackend(): WaitBackend {
   };
 }
 
+/** How this process waits on Windows: "kernel" (the default) or "polling" (as shmem did before; for benchmarks). */
+export type WindowsWaitDesign = "kernel" | "polling";
+
+let design: WindowsWaitDesign = "kernel";
+
+/**
+ * Chooses how later waits and notifies of this process work on Windows.
+ * For benchmarks and tests that compare the designs; a process that notifies
+ * with "polling" only changes words, which kernel waiters see within about
+ * 100 ms.
+ */
+export function setWindowsWaitDesign(next: WindowsWaitDesign): void {
+  if (next !== "kernel" && next !== "polling") throw new TypeError(`Unknown Windows wait design '${String(next)}'`);
+  design = next;
+}
+
 /** The wait backend for `os`, or `undefined` when it is not Windows. */
 export function windowsWaitBackend(os: string): WaitBackend | undefined {
-  return os === "win32" ? pollingBackend() : undefined;
+  if (os !== "win32") return undefined;
+  const polling = pollingBackend();
+  let kernel: WaitBackend | undefined;
+  let tried = false;
+  const pick = (): WaitBackend => {
+    if (design === "polling") return polling;
+    if (!tried) (tried = true, kernel = kernelWaitBackend(polling));
+    return kernel ?? polling;
+  };
+  return {
+    wait: (word, address, expected, timeoutMs) => pick().wait(word, address, expected, timeoutMs),
+    notify: (word, address, count) => pick().notify(word, address, count),
+    waitAsync: (word, address, expected, timeoutMs) => pick().waitAsync(word, address, expected, timeoutMs),
+  };
 }

@@ -6,45 +6,10 @@
 // Usage: single.ts
 import { AnonymousSegment, MappedFile, Segment, ShmError, SysvSegment, uniqueName } from "../../mod.ts";
 import { ffi } from "../../ffi/mod.ts";
-import { kernel32, WIN } from "../../windows/kernel32.ts";
+import { WIN } from "../../windows/kernel32.ts";
 import { processProbe } from "../../internal/process_probe.ts";
-
-const seen: Record<string, unknown> = {};
-
-/** What an error looks like, for the suite to compare. */
-function describe(error: unknown): Record<string, unknown> {
-  if (error instanceof ShmError) {
-    return { class: "ShmError", code: error.code, errno: error.errno, syscall: error.syscall, path: error.path };
-  }
-  return { class: (error as Error)?.name ?? typeof error, message: (error as Error)?.message };
-}
-
-/** Runs `fn` and records its result, or the error it throws. */
-function attempt(label: string, fn: () => unknown): void {
-  try {
-    seen[label] = { ok: fn() ?? true };
-  } catch (error) {
-    seen[label] = { error: describe(error) };
-  }
-}
-
-/** Whether a segment of this name can be opened right now (closes it again). */
-function exists(name: string, namespace: "local" | "global" = "local"): boolean | string {
-  try {
-    Segment.open(name, { namespace }).close();
-    return true;
-  } catch (error) {
-    if (error instanceof ShmError && error.code === "ENOENT") return false;
-    return `unexpected ${String(error)}`;
-  }
-}
-
-const w = kernel32();
-function wide(text: string): Uint16Array {
-  const out = new Uint16Array(text.length + 1);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
+import { attempt, describe, exists, seen, w, wide } from "./record.ts";
+import { foreignSections } from "./foreign.ts";
 
 seen.platform = process.platform;
 seen.ntQuerySection = w.nt?.symbols.NtQuerySection !== undefined;
@@ -354,83 +319,7 @@ seen.ntQuerySection = w.nt?.symbols.NtQuerySection !== undefined;
 }
 
 // --- foreign sections: SEC_RESERVE limited to what is committed, SEC_IMAGE refused ---
-{
-  const raw = ffi.open(["kernel32.dll"], {
-    // HANDLE CreateFileMappingW(HANDLE hFile, LPSECURITY_ATTRIBUTES lpAttributes, DWORD flProtect,
-    //                           DWORD dwMaximumSizeHigh, DWORD dwMaximumSizeLow, LPCWSTR lpName);
-    CreateFileMappingW: { parameters: ["usize", "pointer", "u32", "u32", "u32", "buffer"], result: "pointer" },
-    // LPVOID VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType, DWORD flProtect);
-    VirtualAlloc: { parameters: ["pointer", "usize", "u32", "u32"], result: "pointer" },
-    // HANDLE CreateFileW(LPCWSTR, DWORD, DWORD, LPSECURITY_ATTRIBUTES, DWORD, DWORD, HANDLE);
-    CreateFileW: { parameters: ["buffer", "u32", "u32", "pointer", "u32", "u32", "pointer"], result: "usize" },
-  }).symbols;
-  // A 1 MiB SEC_RESERVE section, as iceoryx2 and .NET make them, with only its first 64 KiB committed.
-  const name = uniqueName("shmw_");
-  const section = raw.CreateFileMappingW(
-    WIN.INVALID_HANDLE_VALUE,
-    0n,
-    WIN.PAGE_READWRITE | WIN.SEC_RESERVE,
-    0,
-    1 << 20,
-    wide(`Local\\${name}`),
-  ) as bigint;
-  const view = w.k.symbols.MapViewOfFile(section, WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE, 0, 0, 0) as bigint;
-  const committed = raw.VirtualAlloc(view, 65536, WIN.MEM_COMMIT, WIN.PAGE_READWRITE) as bigint;
-  seen.reserveCommitted = section !== 0n && view !== 0n && committed === view;
-  if (seen.reserveCommitted) {
-    const bytes = new Uint8Array(ffi.view(view, 65536));
-    bytes[0] = 77;
-    bytes[65535] = 78;
-  }
-  for (const [label, options] of [["reserveOpen", {}], ["reserveReadOnly", { readOnly: true }]] as const) {
-    attempt(label, () => {
-      const seg = Segment.open(name, options);
-      const all = seg.bytes();
-      let sum = 0;
-      for (let i = 0; i < all.length; i++) sum += all[i]; // touches every byte handed out
-      const result = { size: seg.size, first: all[0], last: all[all.length - 1], sum };
-      seg.close();
-      return result;
-    });
-  }
-  w.k.symbols.UnmapViewOfFile(view);
-  w.k.symbols.CloseHandle(section);
-
-  // The same with nothing committed: refused, not handed out.
-  const empty = uniqueName("shmw_");
-  const bare = raw.CreateFileMappingW(
-    WIN.INVALID_HANDLE_VALUE,
-    0n,
-    WIN.PAGE_READWRITE | WIN.SEC_RESERVE,
-    0,
-    1 << 20,
-    wide(`Local\\${empty}`),
-  ) as bigint;
-  attempt("reserveNothingCommitted", () => Segment.open(empty));
-  w.k.symbols.CloseHandle(bare);
-
-  // An image section of a DLL: never shared memory.
-  const image = uniqueName("shmw_");
-  const file = BigInt(
-    raw.CreateFileW(
-      wide("C:\\windows\\system32\\kernel32.dll"),
-      WIN.GENERIC_READ,
-      WIN.FILE_SHARE_READ,
-      0n,
-      WIN.OPEN_EXISTING,
-      0,
-      0n,
-    ) as number | bigint,
-  );
-  const imageSection = file === WIN.INVALID_HANDLE_VALUE
-    ? 0n
-    : raw.CreateFileMappingW(file, 0n, WIN.PAGE_READONLY | WIN.SEC_IMAGE, 0, 0, wide(`Local\\${image}`)) as bigint;
-  seen.imageCreated = imageSection !== 0n;
-  attempt("imageOpen", () => Segment.open(image));
-  attempt("imageOpenReadOnly", () => Segment.open(image, { readOnly: true }));
-  if (imageSection !== 0n) w.k.symbols.CloseHandle(imageSection);
-  if (file !== WIN.INVALID_HANDLE_VALUE) w.k.symbols.CloseHandle(file);
-}
+foreignSections();
 
 // --- create() never attaches to an existing mapping: ERROR_ALREADY_EXISTS survives the runtime ---
 {
