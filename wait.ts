@@ -9,10 +9,8 @@ import { checkTimeout, describe } from "./internal/options.ts";
 import { ShmError } from "./errors.ts";
 import { Region } from "./region.ts";
 import { bufferOrigin } from "./internal/views.ts";
-import { waitBackend } from "./internal/wait_backend.ts";
-import type { WaitResult } from "./internal/wait_backend.ts";
-
-export type { WaitResult } from "./internal/wait_backend.ts";
+import { waitBackend } from "./platform/mod.ts";
+import type { WaitResult } from "./types.ts";
 
 const MAX_COUNT = 0x7fffffff;
 

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { RawMapping } from "./backend.ts";
+import type { RawMapping } from "../platform/contracts.ts";
 import { ShmError } from "../errors.ts";
 import { ffi } from "../ffi/mod.ts";
 

@@ -26,8 +26,8 @@
  * @module
  */
 import { ShmError } from "../errors.ts";
-import { now, SLICE_MS } from "./wait_backend.ts";
-import type { WaitResult } from "./wait_backend.ts";
+import { now, SLICE_MS } from "../ffi/mod.ts";
+import type { WaitResult } from "../platform/contracts.ts";
 
 /** One word to sleep on: its address and the value it must hold. */
 export interface SleepEntry {

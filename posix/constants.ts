@@ -73,6 +73,12 @@ export interface PosixConstants {
   readonly sysv: SysvConstants;
   /** `memfd_create` and file sealing (Linux only; `undefined` elsewhere). */
   readonly memfd: MemfdConstants | undefined;
+  /** How a thread sleeps on a shared word: the Linux futex, or macOS `os_sync_wait_on_address`/`__ulock_wait`. */
+  readonly waiting: "futex" | "ulock";
+  /** How another process is probed: `/proc/<pid>/stat` (Linux) or `proc_pidinfo` (macOS). */
+  readonly probe: "procfs" | "libproc";
+  /** Why named segments cannot be listed or collected here; `undefined` where they can (Linux's /dev/shm). */
+  readonly noListing: string | undefined;
 }
 
 /** Where `fstat` puts the fields shmem reads, for one architecture. */
@@ -176,6 +182,9 @@ const LINUX: PosixConstants = {
     F_SEAL_SHRINK: 2,
     F_SEAL_GROW: 4,
   },
+  waiting: "futex",
+  probe: "procfs",
+  noListing: undefined,
 };
 
 const DARWIN: PosixConstants = {
@@ -238,6 +247,10 @@ const DARWIN: PosixConstants = {
     nattchBytes: 2,
   },
   memfd: undefined,
+  waiting: "ulock",
+  probe: "libproc",
+  noListing:
+    "macOS keeps POSIX shared-memory objects out of the file system and offers no call that lists them, so shmem cannot list or collect them there; use { unlinkOnExit: true } and unlink() instead",
 };
 
 const BY_OS: Readonly<Record<string, PosixConstants>> = {

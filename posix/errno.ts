@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ErrnoCode } from "../platform/contracts.ts";
 
 /**
  * The errno names shmem knows, with their Linux (asm-generic/errno*.h) and
@@ -56,7 +57,7 @@ const ERRNO: ReadonlyArray<readonly [name: string, linux: number, darwin: number
 /** An errno table for one OS. */
 export interface ErrnoTable {
   /** The name of errno `n` (`EEXIST`), or `E<n>` when unknown. */
-  name(n: number): string;
+  name(n: number): ErrnoCode;
   /** The number of errno `name`, or `undefined` when unknown here. */
   number(name: string): number | undefined;
   /** A short description (`File exists`). */
@@ -71,7 +72,7 @@ function table(column: 1 | 2): ErrnoTable {
     byName.set(row[0], row[column]);
   }
   return {
-    name: (n) => byNumber.get(n)?.[0] ?? `E${n}`,
+    name: (n) => (byNumber.get(n)?.[0] ?? `E${n}`) as ErrnoCode,
     number: (name) => byName.get(name),
     text: (n) => byNumber.get(n)?.[1] ?? `Unknown error ${n}`,
   };

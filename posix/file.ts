@@ -9,14 +9,13 @@
  *
  * @module
  */
-import type { RawMapping } from "../internal/backend.ts";
-import type { FileRequest, MappedFileRaw } from "../internal/file_backend.ts";
+import type { ErrnoCode, FileBackend, FileOpenRequest, OpenFile, RawMapping } from "../platform/contracts.ts";
 import { ShmError } from "../errors.ts";
 import { mapDescriptor } from "./shm.ts";
 import { errnoError } from "./fail.ts";
 import type { Libc } from "./libc.ts";
 import { fileStat } from "./stat.ts";
-import { requireLibc } from "./support.ts";
+import { libc } from "./libc.ts";
 
 const encoder = new TextEncoder();
 
@@ -32,12 +31,12 @@ const HINTS: Readonly<Record<string, string>> = {
   ETXTBSY: "The file is a running program",
 };
 
-function invalid(path: string, syscall: string, message: string, code = "EINVAL", errno = 22): ShmError {
+function invalid(path: string, syscall: string, message: string, code: ErrnoCode = "EINVAL", errno = 22): ShmError {
   return new ShmError({ code, errno, syscall, path, message, hint: HINTS[code] ?? "" });
 }
 
 /** Opens `path`; creates it when asked. Reports whether this call created it. */
-function openFile(l: Libc, cPath: Uint8Array, path: string, flags: number, request: FileRequest) {
+function openFile(l: Libc, cPath: Uint8Array, path: string, flags: number, request: FileOpenRequest) {
   const { c, lib } = l;
   for (let attempt = 0; attempt < 8; attempt++) {
     if (request.create) {
@@ -69,14 +68,18 @@ function grow(l: Libc, fd: number, size: number, path: string): void {
   if (lib.symbols.ftruncate(fd, size) !== 0) throw errnoError(c.os, "ftruncate", l.errno(), path, HINTS);
 }
 
-/** Opens and maps `path` (see {@link FileRequest}); undoes everything it did on failure. */
-export function mapFile(path: string, request: FileRequest): MappedFileRaw {
-  const l = requireLibc("Mapping files");
+/** Opens `path` for mapping (see {@link FileOpenRequest}); the caller decides the size and undoes on failure. */
+function open(path: string, request: FileOpenRequest): OpenFile {
+  const l = libc();
   const { c, lib } = l;
   const cPath = encoder.encode(`${path}\0`);
   const flags = (request.copy ? c.O_RDONLY : c.O_RDWR) | c.O_CLOEXEC | c.O_NONBLOCK;
   const { fd, created } = openFile(l, cPath, path, flags, request);
-  let grownFrom = -1;
+  const abandon = (grownFrom: number | undefined) => {
+    if (created) lib.symbols.unlink(cPath);
+    else if (grownFrom !== undefined) lib.symbols.ftruncate(fd, grownFrom);
+    lib.symbols.close(fd);
+  };
   try {
     const stat = fileStat(l, fd, path);
     if (stat.type === c.S_IFDIR) throw invalid(path, "open", `'${path}' is a directory, not a file`, "EISDIR", 21);
@@ -85,46 +88,40 @@ export function mapFile(path: string, request: FileRequest): MappedFileRaw {
     }
     // Exact mode whatever the umask; also fixes a variadic mode lost on Apple arm64.
     if (created && lib.symbols.fchmod(fd, request.mode) !== 0) throw errnoError(c.os, "fchmod", l.errno(), path, HINTS);
-    const size = request.size ?? stat.size;
-    if (size === 0) {
-      throw invalid(path, "mmap", `File '${path}' is empty: there is nothing to map (pass { size } to grow it)`);
-    }
-    if (size > c.maxSize) throw invalid(path, "mmap", `File '${path}' is ${size} bytes, more than can be mapped`);
-    if (size > stat.size) {
-      if (request.copy) {
-        throw invalid(
-          path,
-          "mmap",
-          `File '${path}' holds ${stat.size} bytes, fewer than the ${size} asked for; a read-only or private ` +
-            `mapping cannot grow it, and bytes past its end would crash the process`,
-        );
-      }
-      grownFrom = stat.size;
-      grow(l, fd, size, path);
-    }
-    const address = mapDescriptor(l, fd, size, { writable: true, shared: !request.copy, path });
-    lib.symbols.close(fd); // the mapping keeps the file open
-    const page = lib.symbols.getpagesize() as number;
-    const raw: RawMapping = {
-      address,
-      size,
-      handle: -1,
-      release(keepMapped = false) {
-        if (!keepMapped) lib.symbols.munmap(address, size);
+    return {
+      size: stat.size,
+      created,
+      maxSize: c.maxSize,
+      grow: (size) => grow(l, fd, size, path),
+      refusal: (_reason, message) => invalid(path, "mmap", message),
+      map(size) {
+        const address = mapDescriptor(l, fd, size, { writable: true, shared: !request.copy, path });
+        lib.symbols.close(fd); // the mapping keeps the file open
+        const page = lib.symbols.getpagesize();
+        const raw: RawMapping = {
+          address,
+          size,
+          handle: -1,
+          release(keepMapped = false) {
+            if (!keepMapped) lib.symbols.munmap(address, size);
+          },
+        };
+        const flush = (offset: number, length: number) => {
+          if (request.copy || length === 0) return;
+          const start = offset - (offset % page);
+          if (lib.symbols.msync(address + BigInt(start), offset + length - start, c.MS_SYNC) !== 0) {
+            throw errnoError(c.os, "msync", l.errno(), path, HINTS);
+          }
+        };
+        return { raw, flush };
       },
+      abandon,
     };
-    const flush = (offset: number, length: number) => {
-      if (request.copy || length === 0) return;
-      const start = offset - (offset % page);
-      if (lib.symbols.msync(address + BigInt(start), offset + length - start, c.MS_SYNC) !== 0) {
-        throw errnoError(c.os, "msync", l.errno(), path, HINTS);
-      }
-    };
-    return { raw, flush };
   } catch (error) {
-    if (created) lib.symbols.unlink(cPath);
-    else if (grownFrom >= 0) lib.symbols.ftruncate(fd, grownFrom);
-    lib.symbols.close(fd);
+    abandon(undefined);
     throw error;
   }
 }
+
+/** Mapping regular files through libc. */
+export const posixFileBackend: FileBackend = { open };

@@ -19,10 +19,9 @@
  *
  * @module
  */
-import { ffi } from "../ffi/mod.ts";
+import { ffi, now } from "../ffi/mod.ts";
 import type { SymbolTable } from "../ffi/mod.ts";
-import { now } from "../internal/wait_backend.ts";
-import type { WaitBackend } from "../internal/wait_backend.ts";
+import type { WaitBackend } from "../platform/contracts.ts";
 import { Waiter } from "../internal/waiter.ts";
 import type { SleepEntry, Sleeper, SleepGroup } from "../internal/waiter.ts";
 import { errnoTable } from "./errno.ts";
@@ -153,7 +152,8 @@ function setTimespecNs(ts: BigInt64Array, ns: bigint): void {
   ts[1] = ns % 1_000_000_000n;
 }
 
-function linuxBackend(): WaitBackend {
+/** The Linux futex backend. */
+export function linuxBackend(): WaitBackend {
   const l = libc();
   const nr = FUTEX.linux.nr[ffi.arch];
   if (nr === undefined) throw new Error(`shmem does not know the futex system call number on '${ffi.arch}'`);
@@ -287,7 +287,8 @@ function futexSleeper(futexAsync: LinuxSymbols["futex_async"], futexNr: number, 
   };
 }
 
-function darwinBackend(): WaitBackend {
+/** The macOS backend. */
+export function darwinBackend(): WaitBackend {
   const l = libc();
   const s = ffi.open(l.c.libraries, darwinSymbols).symbols;
   const d = FUTEX.darwin;
@@ -379,11 +380,4 @@ function darwinBackend(): WaitBackend {
 export function darwinRetryErrnos(): ReadonlySet<number> {
   const t = errnoTable("darwin");
   return new Set(["ETIMEDOUT", "EINTR", "EFAULT", "ENOMEM"].map((n) => t.number(n)!));
-}
-
-/** The wait backend for `os`, or `undefined` when it is not a POSIX system shmem knows. */
-export function posixWaitBackend(os: string): WaitBackend | undefined {
-  if (os === "linux") return linuxBackend();
-  if (os === "darwin") return darwinBackend();
-  return undefined;
 }

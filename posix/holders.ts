@@ -25,6 +25,7 @@
  * @module
  */
 import { ShmError } from "../errors.ts";
+import { ffi } from "../ffi/mod.ts";
 import { errnoError } from "./fail.ts";
 import type { Libc } from "./libc.ts";
 import { canStatPaths, statDescriptor, statPath } from "./files.ts";
@@ -230,7 +231,7 @@ export function holdCreated(l: Libc, fd: number, name: string, track: boolean): 
       message: `Segment '${name}' is locked by a collector`,
     });
   }
-  if (track) writeMark(l, h, fd, name, { created: Date.now(), pid: globalThis.process?.pid ?? 0 });
+  if (track) writeMark(l, h, fd, name, { created: Date.now(), pid: ffi.pid });
 }
 
 /**

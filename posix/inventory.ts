@@ -17,32 +17,7 @@ import { descriptorInode, holderConstants, isHeld, nameInode, readMark, tryExclu
 import type { HolderConstants } from "./holders.ts";
 import { DT_REG, DT_UNKNOWN, readDirectory, statPath } from "./files.ts";
 import type { FileStatus } from "./files.ts";
-
-/** One named segment as the file system and its holders describe it. */
-export interface SegmentRecord {
-  /** The portable name (no leading `/`). */
-  readonly name: string;
-  /** Size in bytes. */
-  readonly size: number;
-  /** Permission bits (`0o600`, ...). */
-  readonly mode: number;
-  /** The owner's user id. */
-  readonly uid: number;
-  /** Last change of the object (its ctime). */
-  readonly changed: Date;
-  /**
-   * Whether a process holds it through shmem (the kernel-kept lock): `true`,
-   * `false`, or `undefined` when this user cannot open it to ask. Programs
-   * that do not use shmem leave no lock, so `false` means "no shmem holder".
-   */
-  readonly held: boolean | undefined;
-  /** Whether shmem created it with tracking (`undefined`: cannot be known). */
-  readonly tracked: boolean | undefined;
-  /** When shmem created it (tracked segments only). */
-  readonly created: Date | undefined;
-  /** The process id of its creator (tracked segments only). */
-  readonly creatorPid: number | undefined;
-}
+import type { CollectRequest, SegmentInfo } from "../platform/contracts.ts";
 
 const encoder = new TextEncoder();
 
@@ -80,7 +55,7 @@ function openSame(l: Libc, h: HolderConstants, name: string, oflag: number, ino:
   return -1;
 }
 
-function record(l: Libc, h: HolderConstants, name: string, st: FileStatus): SegmentRecord {
+function record(l: Libc, h: HolderConstants, name: string, st: FileStatus): SegmentInfo {
   let held: boolean | undefined;
   let tracked: boolean | undefined;
   let created: Date | undefined;
@@ -122,9 +97,9 @@ function constants(): { l: Libc; h: HolderConstants } {
 }
 
 /** Every named segment this user can see, sorted by name. */
-export function listPosixSegments(): SegmentRecord[] {
+export function listPosixSegments(): SegmentInfo[] {
   const { l, h } = constants();
-  const out: SegmentRecord[] = [];
+  const out: SegmentInfo[] = [];
   for (const name of candidates(l, h)) {
     const st = statOf(l, h, name);
     if (!st || !st.isFile) continue;
@@ -134,20 +109,11 @@ export function listPosixSegments(): SegmentRecord[] {
 }
 
 /** One segment by its portable name; throws ENOENT when there is none. */
-export function inspectPosixSegment(name: string): SegmentRecord {
+export function inspectPosixSegment(name: string): SegmentInfo {
   const { l, h } = constants();
   const st = isSegmentName(name) ? statOf(l, h, name) : undefined;
   if (!st || !st.isFile) throw errnoError(l.c.os, "stat", h.ENOENT, name);
   return record(l, h, name, st);
-}
-
-/** What {@link collectPosixSegments} does, already validated. */
-export interface CollectRequest {
-  readonly dryRun: boolean;
-  /** Segments created less than this many ms ago are left alone. */
-  readonly graceMs: number;
-  /** Only names starting with this are considered. */
-  readonly prefix: string;
 }
 
 /**
@@ -158,9 +124,9 @@ export interface CollectRequest {
  * unlink. Two collectors therefore never remove the same object twice, and
  * never a new object that reused the name.
  */
-export function collectPosixSegments(request: CollectRequest): SegmentRecord[] {
+export function collectPosixSegments(request: CollectRequest): SegmentInfo[] {
   const { l, h } = constants();
-  const removed: SegmentRecord[] = [];
+  const removed: SegmentInfo[] = [];
   const now = Date.now();
   for (const name of candidates(l, h)) {
     if (!name.startsWith(request.prefix)) continue;

@@ -83,6 +83,8 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     getpagesize: { parameters: [], result: "i32" },
     // pid_t getpid(void);
     getpid: { parameters: [], result: "i32" },
+    // int kill(pid_t pid, int sig);
+    kill: { parameters: ["i32", "i32"], result: "i32" },
     // void *memcpy(void *dest, const void *src, size_t n);
     memcpy: { parameters: ["pointer", "pointer", "usize"], result: "pointer" },
     // int shmget(key_t key, size_t size, int shmflg);

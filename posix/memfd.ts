@@ -12,14 +12,14 @@
  *
  * @module
  */
-import type { RawMapping } from "../internal/backend.ts";
-import { ShmError } from "../errors.ts";
+import type { AnonymousRaw } from "../platform/contracts.ts";
+import { ShmError, unsupportedError } from "../errors.ts";
 import type { MemfdConstants } from "./constants.ts";
 import { errnoError } from "./fail.ts";
 import type { Libc } from "./libc.ts";
 import { mapDescriptor, rawMapping } from "./shm.ts";
 import { fileStat } from "./stat.ts";
-import { requireLibc, unsupported } from "./support.ts";
+import { libc } from "./libc.ts";
 
 const encoder = new TextEncoder();
 const HANDLE = /^\/proc\/([1-9][0-9]{0,9})\/fd\/([0-9]{1,10})$/;
@@ -33,17 +33,11 @@ const HINTS: Readonly<Record<string, string>> = {
   ENOMEM: "Not enough memory for this size",
 };
 
-/** An anonymous segment this process holds, and the handle others open it by. */
-export interface AnonymousRaw {
-  readonly raw: RawMapping;
-  readonly handle: string;
-}
-
 function memfdLibc(): { l: Libc; m: MemfdConstants } {
   const hint = "on macOS, create a named Segment and unlink it as soon as every peer has opened it";
-  const l = requireLibc("Anonymous shared memory");
+  const l = libc();
   const m = l.c.memfd;
-  if (!m || !l.lib.symbols.memfd_create) throw unsupported("Anonymous shared memory (memfd_create)", hint);
+  if (!m || !l.lib.symbols.memfd_create) throw unsupportedError("Anonymous shared memory (memfd_create)", l.c.os, hint);
   return { l, m };
 }
 

@@ -4,10 +4,9 @@
  *
  * @module
  */
-import type { CreateRequest, NamedBackend, OpenRequest, RawMapping } from "../internal/backend.ts";
+import type { CreateRequest, NamedBackend, OpenRequest, RawMapping } from "../platform/contracts.ts";
 import type { NameRules } from "../names.ts";
 import { ShmError } from "../errors.ts";
-import { posixConstants } from "./constants.ts";
 import type { PosixConstants } from "./constants.ts";
 import { ACCESS_HINTS, errnoError } from "./fail.ts";
 import { libc } from "./libc.ts";
@@ -247,9 +246,7 @@ function unlink(name: string): void {
   }
 }
 
-/** The POSIX backend for `os`, or `undefined` when `os` is not POSIX-shm capable. */
-export function posixNamedBackend(os: string): NamedBackend | undefined {
-  const c = posixConstants(os);
-  if (!c) return undefined;
+/** The POSIX named backend of the OS `c` describes. */
+export function posixNamedBackend(c: PosixConstants): NamedBackend {
   return { nameRules: posixNameRules(c), maxSize: c.maxSize, persistent: true, create, open, unlink };
 }

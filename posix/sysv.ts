@@ -12,11 +12,11 @@
  *
  * @module
  */
-import type { RawMapping } from "../internal/backend.ts";
+import type { RawMapping, SysvAttachment, SysvStat } from "../platform/contracts.ts";
 import { ShmError } from "../errors.ts";
 import { errnoError } from "./fail.ts";
 import type { Libc } from "./libc.ts";
-import { requireLibc } from "./support.ts";
+import { libc } from "./libc.ts";
 
 const MAP_FAILED = (1n << 64n) - 1n;
 const FEATURE = "System V shared memory";
@@ -38,30 +38,8 @@ const HINTS: Readonly<Record<string, string>> = {
     "This process has attached as many System V segments as the system allows (macOS: kern.sysv.shmseg, 8 by default): close some first",
 };
 
-/** What `shmctl(IPC_STAT)` reports. */
-export interface SysvStat {
-  /** The key, as an unsigned 32-bit number (0 for a private or removed segment). */
-  readonly key: number;
-  readonly uid: number;
-  /** Permission bits (`shm_perm.mode & 0o777`). */
-  readonly mode: number;
-  /** Whether IPC_RMID marked it for removal (Linux's `SHM_DEST`). */
-  readonly removed: boolean;
-  readonly size: number;
-  readonly attached: number;
-}
-
-/** An attached segment. */
-export interface SysvAttachment {
-  readonly id: number;
-  readonly key: number;
-  readonly raw: RawMapping;
-  /** Copies the shared bytes `[offset, offset + length)` into a snapshot again; `undefined` for a live attachment. */
-  readonly refresh: ((offset: number, length: number) => void) | undefined;
-}
-
 function sysv(): Libc {
-  const l = requireLibc(FEATURE);
+  const l = libc();
   if (!l.lib.symbols.shmget || !l.lib.symbols.shmat || !l.lib.symbols.shmdt || !l.lib.symbols.shmctl) {
     throw new Error(`${FEATURE} functions are missing from this libc`);
   }

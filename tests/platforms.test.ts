@@ -2,7 +2,7 @@
 // constants, name rules, symbol names and the unsupported-OS error.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { namedBackendFor } from "../internal/backend.ts";
+import { platformFor } from "../platform/mod.ts";
 import { ffi } from "../ffi/mod.ts";
 import { portableName } from "../names.ts";
 import { posixConstants } from "../posix/constants.ts";
@@ -49,7 +49,7 @@ test("errno names follow each system's numbering", () => {
 });
 
 test("macOS names: at most 31 bytes with the slash, counted in UTF-8", () => {
-  const rules = namedBackendFor("darwin").nameRules;
+  const rules = platformFor("darwin").named.nameRules;
   assert.equal(portableName("x".repeat(30), rules), "x".repeat(30));
   assert.equal(portableName("/" + "x".repeat(30), rules), "x".repeat(30));
   assert.throws(() => portableName("x".repeat(31), rules), /too long for macOS/);
@@ -58,13 +58,13 @@ test("macOS names: at most 31 bytes with the slash, counted in UTF-8", () => {
 });
 
 test("Linux names: NAME_MAX bytes after the slash", () => {
-  const rules = namedBackendFor("linux").nameRules;
+  const rules = platformFor("linux").named.nameRules;
   assert.equal(portableName("x".repeat(255), rules).length, 255);
   assert.throws(() => portableName("x".repeat(256), rules), /too long for Linux/);
 });
 
 test("Windows names: no backslash after the prefix", () => {
-  const rules = namedBackendFor("win32").nameRules;
+  const rules = platformFor("win32").named.nameRules;
   assert.equal(portableName("wnsm_0123abcd", rules), "wnsm_0123abcd");
   assert.throws(() => portableName("a\\b", rules), /must not contain '\\'/);
 });
@@ -78,7 +78,7 @@ test("Darwin symbol names: __error for errno, fstat$INODE64 on x64", () => {
 });
 
 test("an unsupported OS gets a clear error, not a crash", () => {
-  const backend = namedBackendFor("aix");
+  const backend = platformFor("aix").named;
   assert.throws(
     () => backend.create("x", { size: 1, mode: 0o600, reserve: true, namespace: "local" }),
     /does not support shared memory on 'aix'/,

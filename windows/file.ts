@@ -20,8 +20,7 @@
  *
  * @module
  */
-import type { FileRequest, MappedFileRaw } from "../internal/file_backend.ts";
-import type { RawMapping } from "../internal/backend.ts";
+import type { ErrnoCode, FileBackend, FileOpenRequest, OpenFile, RawMapping } from "../platform/contracts.ts";
 import type { ShmError } from "../errors.ts";
 import { kernel32, WIN } from "./kernel32.ts";
 import type { Kernel32 } from "./kernel32.ts";
@@ -54,7 +53,7 @@ function fail(w: Kernel32, call: string, path: string, error = w.k.symbols.GetLa
   return win32Error(call, error, path, undefined, undefined, HINTS[win32Code(error)]);
 }
 
-function invalid(call: string, error: number, path: string, message: string, code = "EINVAL"): ShmError {
+function invalid(call: string, error: number, path: string, message: string, code: ErrnoCode = "EINVAL"): ShmError {
   return win32Error(call, error, path, code, message, HINTS[code] ?? "");
 }
 
@@ -65,7 +64,7 @@ function handleOf(result: number | bigint): bigint | undefined {
 }
 
 /** Opens `path`; creates it when asked, exactly like O_CREAT|O_EXCL then a plain open on POSIX. */
-function openFile(w: Kernel32, wPath: Uint16Array, path: string, request: FileRequest) {
+function openFile(w: Kernel32, wPath: Uint16Array, path: string, request: FileOpenRequest) {
   const { k } = w;
   // `>>> 0`: the OR of bit 31 and bit 30 is negative in JavaScript, and a u32 parameter wants it unsigned.
   const access = request.copy ? WIN.GENERIC_READ : (WIN.GENERIC_READ | WIN.GENERIC_WRITE) >>> 0;
@@ -121,14 +120,27 @@ function setLength(w: Kernel32, handle: bigint, size: number, path: string): voi
   if (w.k.symbols.SetEndOfFile(handle) === 0) throw fail(w, "SetEndOfFile", path);
 }
 
-/** Opens and maps `path` (see {@link FileRequest}); undoes everything it did on failure. */
-export function mapFile(path: string, request: FileRequest): MappedFileRaw {
+/** Errors of a size the public layer refused: the Win32 error that names each reason. */
+const REFUSALS = {
+  empty: WIN.ERROR_FILE_INVALID,
+  short: WIN.ERROR_INVALID_PARAMETER,
+  "too-large": WIN.ERROR_INVALID_PARAMETER,
+} as const;
+
+/** Opens `path` for mapping (see {@link FileOpenRequest}); the caller decides the size and undoes on failure. */
+function open(path: string, request: FileOpenRequest): OpenFile {
   const w = kernel32();
   const { k } = w;
   const wPath = wide(path);
   const { handle: file, created } = openFile(w, wPath, path, request);
-  let grownFrom = -1;
-  let section = 0n;
+  const abandon = (grownFrom: number | undefined) => {
+    if (!created && grownFrom !== undefined) {
+      k.symbols.SetFilePointerEx(file, BigInt(grownFrom), 0n, WIN.FILE_BEGIN);
+      k.symbols.SetEndOfFile(file);
+    }
+    k.symbols.CloseHandle(file);
+    if (created) k.symbols.DeleteFileW(wPath);
+  };
   try {
     if (k.symbols.GetFileType(file) !== WIN.FILE_TYPE_DISK) {
       throw invalid(
@@ -138,89 +150,75 @@ export function mapFile(path: string, request: FileRequest): MappedFileRaw {
         `'${path}' is not a regular file (a device, pipe or console cannot be mapped safely)`,
       );
     }
-    const length = fileSize(w, file, path);
-    const size = request.size ?? length;
-    if (size === 0) {
-      throw invalid(
-        "CreateFileMappingW",
-        WIN.ERROR_FILE_INVALID,
-        path,
-        `File '${path}' is empty: there is nothing to map (pass { size } to grow it)`,
-      );
-    }
-    if (size > length) {
-      if (request.copy) {
-        throw invalid(
-          "CreateFileMappingW",
-          WIN.ERROR_INVALID_PARAMETER,
-          path,
-          `File '${path}' holds ${length} bytes, fewer than the ${size} asked for; a read-only or private ` +
-            `mapping cannot grow it`,
-        );
-      }
-      grownFrom = length;
-      setLength(w, file, size, path);
-    }
-    // Maximum size 0: the section is the whole (possibly grown) file; the view maps `size` bytes of it.
-    section = k.symbols.CreateFileMappingOfFile(
-      file,
-      0n,
-      request.copy ? WIN.PAGE_WRITECOPY : WIN.PAGE_READWRITE,
-      0,
-      0,
-      0n,
-    ) as bigint;
-    if (section === 0n) throw fail(w, "CreateFileMappingW", path);
-    const address = k.symbols.MapViewOfFile(
-      section,
-      request.copy ? WIN.FILE_MAP_COPY : WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE,
-      0,
-      0,
-      size,
-    ) as bigint;
-    if (address === 0n) throw fail(w, "MapViewOfFile", path);
-    const handle = section;
-    const raw: RawMapping = {
-      address,
-      size,
-      handle,
-      release(keepMapped = false) {
-        if (!keepMapped) k.symbols.UnmapViewOfFile(address);
-        k.symbols.CloseHandle(handle);
-        k.symbols.CloseHandle(file);
-      },
+    return {
+      size: fileSize(w, file, path),
+      created,
+      maxSize: 2 ** 47,
+      grow: (size) => setLength(w, file, size, path),
+      refusal: (reason, message) => invalid("CreateFileMappingW", REFUSALS[reason], path, message),
+      map: (size) => mapOpen(w, file, path, size, request.copy),
+      abandon,
     };
-    const flush = (offset: number, length: number) => {
-      if (request.copy || length === 0) return; // length 0 would mean "to the end of the view"
-      const start = offset - (offset % WIN.PAGE_SIZE);
-      // FlushViewOfFile can fail with a transient ERROR_LOCK_VIOLATION while
-      // the memory manager writes the same pages (RocksDB's and Nim's
-      // Windows mmap code retry it): try again for up to about a second.
-      for (let attempt = 0;; attempt++) {
-        if (k.symbols.FlushViewOfFile(address + BigInt(start), offset + length - start) !== 0) break;
-        const error = k.symbols.GetLastError() as number;
-        if (error !== WIN.ERROR_LOCK_VIOLATION || attempt >= FLUSH_RETRIES) {
-          throw fail(w, "FlushViewOfFile", path, error);
-        }
-        Atomics.wait(pause, 0, 0, 1 + attempt);
-      }
-      if (k.symbols.FlushFileBuffers(file) === 0) throw fail(w, "FlushFileBuffers", path);
-    };
-    return { raw, flush };
   } catch (error) {
-    // The section must go first: a mapped file cannot be shrunk or deleted.
-    if (section !== 0n) k.symbols.CloseHandle(section);
-    if (!created && grownFrom >= 0) {
-      k.symbols.SetFilePointerEx(file, BigInt(grownFrom), 0n, WIN.FILE_BEGIN);
-      k.symbols.SetEndOfFile(file);
-    }
-    k.symbols.CloseHandle(file);
-    if (created) k.symbols.DeleteFileW(wPath);
+    abandon(undefined);
     throw error;
   }
 }
 
-/** The Windows file backend for `os`, or `undefined` on other systems. */
-export function windowsFileBackend(os: string): typeof mapFile | undefined {
-  return os === "win32" ? mapFile : undefined;
+/** Maps `size` bytes of the open `file`; on failure closes what it made (the caller then abandons the file). */
+function mapOpen(w: Kernel32, file: bigint, path: string, size: number, copy: boolean) {
+  const { k } = w;
+  // Maximum size 0: the section is the whole (possibly grown) file; the view maps `size` bytes of it.
+  const section = k.symbols.CreateFileMappingOfFile(
+    file,
+    0n,
+    copy ? WIN.PAGE_WRITECOPY : WIN.PAGE_READWRITE,
+    0,
+    0,
+    0n,
+  ) as bigint;
+  if (section === 0n) throw fail(w, "CreateFileMappingW", path);
+  const address = k.symbols.MapViewOfFile(
+    section,
+    copy ? WIN.FILE_MAP_COPY : WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE,
+    0,
+    0,
+    size,
+  ) as bigint;
+  if (address === 0n) {
+    const error = fail(w, "MapViewOfFile", path);
+    // The section must go first: a mapped file cannot be shrunk or deleted.
+    k.symbols.CloseHandle(section);
+    throw error;
+  }
+  const raw: RawMapping = {
+    address,
+    size,
+    handle: section,
+    release(keepMapped = false) {
+      if (!keepMapped) k.symbols.UnmapViewOfFile(address);
+      k.symbols.CloseHandle(section);
+      k.symbols.CloseHandle(file);
+    },
+  };
+  const flush = (offset: number, length: number) => {
+    if (copy || length === 0) return; // length 0 would mean "to the end of the view"
+    const start = offset - (offset % WIN.PAGE_SIZE);
+    // FlushViewOfFile can fail with a transient ERROR_LOCK_VIOLATION while
+    // the memory manager writes the same pages (RocksDB's and Nim's
+    // Windows mmap code retry it): try again for up to about a second.
+    for (let attempt = 0;; attempt++) {
+      if (k.symbols.FlushViewOfFile(address + BigInt(start), offset + length - start) !== 0) break;
+      const error = k.symbols.GetLastError() as number;
+      if (error !== WIN.ERROR_LOCK_VIOLATION || attempt >= FLUSH_RETRIES) {
+        throw fail(w, "FlushViewOfFile", path, error);
+      }
+      Atomics.wait(pause, 0, 0, 1 + attempt);
+    }
+    if (k.symbols.FlushFileBuffers(file) === 0) throw fail(w, "FlushFileBuffers", path);
+  };
+  return { raw, flush };
 }
+
+/** Mapping regular files through kernel32. */
+export const windowsFileBackend: FileBackend = { open };

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { CreateRequest, NamedBackend, Namespace, OpenRequest, RawMapping } from "../internal/backend.ts";
+import type { CreateRequest, NamedBackend, Namespace, OpenRequest, RawMapping } from "../platform/contracts.ts";
 import type { NameRules } from "../names.ts";
 import { kernel32, WIN } from "./kernel32.ts";
 import type { Kernel32 } from "./kernel32.ts";
@@ -292,8 +292,12 @@ function unlink(_name: string, _namespace: Namespace): void {
   // A Windows mapping vanishes with its last handle: there is no name to remove.
 }
 
-/** The Windows backend for `os`, or `undefined` on other systems. */
-export function windowsNamedBackend(os: string): NamedBackend | undefined {
-  if (os !== "win32") return undefined;
-  return { nameRules: WINDOWS_NAME_RULES, maxSize: 2 ** 47, persistent: false, create, open, unlink };
-}
+/** Named mappings through kernel32. */
+export const windowsNamedBackend: NamedBackend = {
+  nameRules: WINDOWS_NAME_RULES,
+  maxSize: 2 ** 47,
+  persistent: false,
+  create,
+  open,
+  unlink,
+};

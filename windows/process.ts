@@ -23,7 +23,7 @@
  */
 import { ffi } from "../ffi/mod.ts";
 import type { SymbolTable } from "../ffi/mod.ts";
-import type { ProcessProbe } from "../internal/process_probe.ts";
+import type { ProcessProbe } from "../platform/contracts.ts";
 
 const symbols = {
   // DWORD GetCurrentProcessId(void);
@@ -58,9 +58,8 @@ const W = {
   PID_LIMIT: 2 ** 24,
 } as const;
 
-/** The probe on `win32`, or `undefined` elsewhere. */
-export function windowsProcessProbe(): ProcessProbe | undefined {
-  if (ffi.os !== "win32") return undefined;
+/** The Windows probe. */
+export function windowsProcessProbe(): ProcessProbe {
   const k = ffi.open(["kernel32.dll"], symbols).symbols;
   const times = Array.from({ length: 4 }, () => new BigUint64Array(1));
 
