@@ -9,15 +9,15 @@
  *
  * @module
  */
-import type { ErrnoCode, FileBackend, FileOpenRequest, OpenFile, RawMapping } from "../platform/contracts.ts";
+import type { FileBackend, FileOpenRequest, OpenFile, RawMapping } from "../platform/contracts.ts";
 import { ShmError } from "../errors.ts";
-import { mapDescriptor } from "./shm.ts";
+import { cString } from "./cstring.ts";
+import { mapDescriptor, reserve } from "./descriptor.ts";
+import { errnoNumbers } from "./errno.ts";
 import { errnoError } from "./fail.ts";
 import type { Libc } from "./libc.ts";
 import { fileStat } from "./stat.ts";
 import { libc } from "./libc.ts";
-
-const encoder = new TextEncoder();
 
 /** What to do about a failed call on a file. */
 const HINTS: Readonly<Record<string, string>> = {
@@ -31,39 +31,46 @@ const HINTS: Readonly<Record<string, string>> = {
   ETXTBSY: "The file is a running program",
 };
 
-function invalid(path: string, syscall: string, message: string, code: ErrnoCode = "EINVAL", errno = 22): ShmError {
+function invalid(
+  l: Libc,
+  path: string,
+  syscall: string,
+  message: string,
+  code: "EINVAL" | "EISDIR" = "EINVAL",
+): ShmError {
+  const errno = errnoNumbers(l.c.os)[code];
   return new ShmError({ code, errno, syscall, path, message, hint: HINTS[code] ?? "" });
 }
 
 /** Opens `path`; creates it when asked. Reports whether this call created it. */
 function openFile(l: Libc, cPath: Uint8Array, path: string, flags: number, request: FileOpenRequest) {
   const { c, lib } = l;
+  const { EEXIST, ENOENT } = errnoNumbers(c.os);
   for (let attempt = 0; attempt < 8; attempt++) {
     if (request.create) {
-      const fd = lib.symbols.open(cPath, flags | c.O_CREAT | c.O_EXCL, request.mode) as number;
+      const fd = lib.symbols.open(cPath, flags | c.O_CREAT | c.O_EXCL, request.mode);
       if (fd >= 0) return { fd, created: true };
       const errno = l.errno();
-      if (errno !== 17 /* EEXIST */) throw errnoError(c.os, "open", errno, path, HINTS);
+      if (errno !== EEXIST) throw errnoError(c.os, "open", errno, path, HINTS);
     }
-    const fd = lib.symbols.open(cPath, flags, 0) as number;
+    const fd = lib.symbols.open(cPath, flags, 0);
     if (fd >= 0) return { fd, created: false };
     const errno = l.errno();
     // Removed between the two calls: try creating it again.
-    if (!(request.create && errno === 2 /* ENOENT */)) throw errnoError(c.os, "open", errno, path, HINTS);
+    if (!(request.create && errno === ENOENT)) throw errnoError(c.os, "open", errno, path, HINTS);
   }
-  throw errnoError(c.os, "open", 2, path, HINTS);
+  throw errnoError(c.os, "open", ENOENT, path, HINTS);
 }
 
 /** Reserves (or at least sets) the file's length to `size`. */
 function grow(l: Libc, fd: number, size: number, path: string): void {
   const { c, lib } = l;
-  const fallocate = lib.symbols.posix_fallocate;
-  if (c.canReserve && fallocate) {
-    let error: number;
-    do error = fallocate(fd, 0, size) as number; while (error === 4 /* EINTR */);
-    if (error === 0) return;
-    // Linux EOPNOTSUPP (musl on a file system without fallocate) or ENOSYS: set the length only.
-    if (error !== 95 && error !== 38) throw errnoError(c.os, "posix_fallocate", error, path, HINTS);
+  const error = reserve(l, fd, size);
+  if (error === 0) return;
+  if (error !== undefined) {
+    // EOPNOTSUPP (musl on a file system without fallocate) or ENOSYS: set the length only.
+    const { EOPNOTSUPP, ENOSYS } = errnoNumbers(c.os);
+    if (error !== EOPNOTSUPP && error !== ENOSYS) throw errnoError(c.os, "posix_fallocate", error, path, HINTS);
   }
   if (lib.symbols.ftruncate(fd, size) !== 0) throw errnoError(c.os, "ftruncate", l.errno(), path, HINTS);
 }
@@ -72,7 +79,7 @@ function grow(l: Libc, fd: number, size: number, path: string): void {
 function open(path: string, request: FileOpenRequest): OpenFile {
   const l = libc();
   const { c, lib } = l;
-  const cPath = encoder.encode(`${path}\0`);
+  const cPath = cString(path);
   const flags = (request.copy ? c.O_RDONLY : c.O_RDWR) | c.O_CLOEXEC | c.O_NONBLOCK;
   const { fd, created } = openFile(l, cPath, path, flags, request);
   const abandon = (grownFrom: number | undefined) => {
@@ -82,9 +89,14 @@ function open(path: string, request: FileOpenRequest): OpenFile {
   };
   try {
     const stat = fileStat(l, fd, path);
-    if (stat.type === c.S_IFDIR) throw invalid(path, "open", `'${path}' is a directory, not a file`, "EISDIR", 21);
-    if (stat.type !== c.S_IFREG) {
-      throw invalid(path, "open", `'${path}' is not a regular file (a device, FIFO or socket cannot be mapped safely)`);
+    if (stat.type === c.S_IFDIR) throw invalid(l, path, "open", `'${path}' is a directory, not a file`, "EISDIR");
+    if (!stat.isFile) {
+      throw invalid(
+        l,
+        path,
+        "open",
+        `'${path}' is not a regular file (a device, FIFO or socket cannot be mapped safely)`,
+      );
     }
     // Exact mode whatever the umask; also fixes a variadic mode lost on Apple arm64.
     if (created && lib.symbols.fchmod(fd, request.mode) !== 0) throw errnoError(c.os, "fchmod", l.errno(), path, HINTS);
@@ -93,7 +105,7 @@ function open(path: string, request: FileOpenRequest): OpenFile {
       created,
       maxSize: c.maxSize,
       grow: (size) => grow(l, fd, size, path),
-      refusal: (_reason, message) => invalid(path, "mmap", message),
+      refusal: (_reason, message) => invalid(l, path, "mmap", message),
       map(size) {
         const address = mapDescriptor(l, fd, size, { writable: true, shared: !request.copy, path });
         lib.symbols.close(fd); // the mapping keeps the file open

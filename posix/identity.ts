@@ -6,7 +6,7 @@
  */
 import { descriptorInode, holderConstants, nameInode } from "./holders.ts";
 import { libc } from "./libc.ts";
-import { canStatPaths } from "./files.ts";
+import { canStatPaths } from "./stat.ts";
 
 /**
  * Records the identity of the object behind `handle` now, and returns a check

@@ -12,18 +12,14 @@
  */
 import { libc } from "./libc.ts";
 import type { Libc } from "./libc.ts";
+import { shmName } from "./cstring.ts";
 import { errnoError } from "./fail.ts";
 import { descriptorInode, holderConstants, isHeld, nameInode, readMark, tryExclusive } from "./holders.ts";
 import type { HolderConstants } from "./holders.ts";
-import { DT_REG, DT_UNKNOWN, readDirectory, statPath } from "./files.ts";
-import type { FileStatus } from "./files.ts";
+import { DT_REG, DT_UNKNOWN, readDirectory } from "./files.ts";
+import { statPath } from "./stat.ts";
+import type { FileStatus } from "./stat.ts";
 import type { CollectRequest, SegmentInfo } from "../platform/contracts.ts";
-
-const encoder = new TextEncoder();
-
-function cName(name: string): Uint8Array {
-  return encoder.encode(`/${name}\0`);
-}
 
 /** Whether a directory entry of /dev/shm is a shared-memory segment. */
 export function isSegmentName(name: string): boolean {
@@ -44,7 +40,7 @@ function candidates(l: Libc, h: HolderConstants): string[] {
 
 /** Opens the object `name` only if it is still the file `ino`; -1 otherwise. */
 function openSame(l: Libc, h: HolderConstants, name: string, oflag: number, ino: bigint): number {
-  const fd = l.lib.symbols.shm_open(cName(name), oflag | h.O_NONBLOCK, 0) as number;
+  const fd = l.lib.symbols.shm_open(shmName(name), oflag | h.O_NONBLOCK, 0);
   if (fd < 0) return -1;
   try {
     if (descriptorInode(l, fd, name) === ino) return fd;
@@ -143,7 +139,7 @@ export function collectPosixSegments(request: CollectRequest): SegmentInfo[] {
       const info = record(l, h, name, st);
       if (!request.dryRun) {
         // ENOENT: someone else removed it; EPERM/EACCES: another user's (sticky /dev/shm).
-        if (l.lib.symbols.shm_unlink(cName(name)) !== 0) continue;
+        if (l.lib.symbols.shm_unlink(shmName(name)) !== 0) continue;
       }
       removed.push({ ...info, held: false });
     } finally {

@@ -13,18 +13,11 @@
  *
  * @module
  */
-import { ffi } from "../ffi/mod.ts";
-import type { SymbolTable } from "../ffi/mod.ts";
-import { errnoTable } from "./errno.ts";
-import { libc } from "./libc.ts";
+import { cString } from "./cstring.ts";
+import { errnoNumbers } from "./errno.ts";
+import { darwinProcessSymbols, libc } from "./libc.ts";
 import type { Libc } from "./libc.ts";
 import type { ProcessProbe } from "../platform/contracts.ts";
-
-/** Darwin's libproc (in libSystem). */
-const darwinSymbols = {
-  // int proc_pidinfo(int pid, int flavor, uint64_t arg, void *buffer, int buffersize);
-  proc_pidinfo: { parameters: ["i32", "i32", "u64", "buffer", "i32"], result: "i32" },
-} as const satisfies SymbolTable;
 
 /**
  * `struct proc_bsdinfo` (xnu bsd/sys/proc_info.h), as data: 136 bytes;
@@ -86,14 +79,13 @@ export function darwinProbe(calls: DarwinProcessCalls): ProcessProbe {
   };
 }
 
-const encoder = new TextEncoder();
-const ESRCH = errnoTable("darwin").number("ESRCH")!; // the same on Linux and Darwin
+const ESRCH = errnoNumbers("darwin").ESRCH;
 
 /** Fields of /proc/<pid>/stat after the command name: state, then field 4 onwards. */
 function procStat(l: Libc, pid: number): { state: string; start: number } | undefined {
   const { open, read, close } = l.lib.symbols;
   if (!read) return undefined;
-  const fd = open(encoder.encode(`/proc/${pid}/stat\0`), l.c.O_RDONLY, 0);
+  const fd = open(cString(`/proc/${pid}/stat`), l.c.O_RDONLY, 0);
   if (fd < 0) return undefined;
   const buf = new Uint8Array(1024);
   const n = Number(read(fd, buf, buf.length));
@@ -124,7 +116,7 @@ export function linuxProcessProbe(): ProcessProbe {
 /** The macOS probe: `proc_pidinfo`, and `kill(pid, 0)` where that is refused. */
 export function darwinProcessProbe(): ProcessProbe {
   const l = libc();
-  const proc = ffi.open(l.c.libraries, darwinSymbols).symbols;
+  const proc = darwinProcessSymbols(l);
   return darwinProbe({
     getpid: () => l.lib.symbols.getpid(),
     kill: (pid, signal) => l.lib.symbols.kill(pid, signal),

@@ -6,8 +6,9 @@ import { platformFor } from "../platform/mod.ts";
 import { ffi } from "../ffi/mod.ts";
 import { portableName } from "../names.ts";
 import { posixConstants } from "../posix/constants.ts";
-import { errnoTable } from "../posix/errno.ts";
-import { boundSymbols, libcSymbols, LINUX_ONLY, variadicPadding, withVariadics } from "../posix/libc.ts";
+import { errnoNumbers, errnoTable } from "../posix/errno.ts";
+import { decodeStat } from "../posix/stat.ts";
+import { boundSymbols, DARWIN_ONLY, libcSymbols, LINUX_ONLY, variadicPadding, withVariadics } from "../posix/libc.ts";
 import type { Libc } from "../posix/libc.ts";
 import type { PosixConstants } from "../posix/constants.ts";
 import { createWith, openWith } from "../posix/shm.ts";
@@ -90,7 +91,7 @@ test(
   { skip: OS !== "linux" && "Linux only" },
   () => {
     const linux = posixConstants("linux")!;
-    const lib = ffi.open(["libshmem-does-not-exist.so.9", "librt.so.1"], libcSymbols(linux, ffi.arch));
+    const lib = ffi.open(["libshmem-does-not-exist.so.9", "librt.so.1"], boundSymbols(linux, ffi.arch));
     assert.equal(lib.path, "librt.so.1");
     const name = new TextEncoder().encode(`/${uniqueName("shmt_")}\0`);
     const fd = lib.symbols.shm_open(name, linux.O_RDWR | linux.O_CREAT | linux.O_EXCL, 0o600) as number;
@@ -280,9 +281,13 @@ test("no Linux-only prototype is bound on macOS; Darwin names where they differ"
     for (const key of ["shm_open", "shm_unlink", "ftruncate", "mmap", "munmap", "fstat", "memcpy", "shmat"]) {
       assert.ok(bound.includes(key), `${key} is bound on darwin-${arch}`);
     }
-    // Everything is bound on Linux.
-    assert.deepEqual(Object.keys(boundSymbols(linux, arch)), Object.keys(libcSymbols(linux, arch)));
+    for (const key of DARWIN_ONLY) assert.ok(bound.includes(key), `${key} is bound on darwin-${arch}`);
+    // Everything but macOS's own calls is bound on Linux.
+    const linuxBound = Object.keys(boundSymbols(linux, arch));
+    assert.deepEqual(linuxBound, Object.keys(libcSymbols(linux, arch)).filter((key) => !DARWIN_ONLY.has(key)));
+    for (const key of ["futex", "futex_waitv", "clock_gettime"]) assert.ok(linuxBound.includes(key), key);
   }
+  for (const key of ["proc_pidinfo", "os_wait", "ulock_wait"]) assert.ok(DARWIN_ONLY.has(key), key);
   for (const key of ["fsetxattr", "fgetxattr", "lstat", "readdir", "memfd_create", "posix_fallocate"]) {
     assert.ok(LINUX_ONLY.has(key), key);
   }
@@ -293,14 +298,15 @@ test("no Linux-only prototype is bound on macOS; Darwin names where they differ"
 test("byte layouts read by offset: Darwin stat64, flock, shmid_ds, proc_bsdinfo", () => {
   const darwin = posixConstants("darwin")!;
   for (const arch of ["x64", "arm64"]) {
-    assert.deepEqual(darwin.stat[arch], { bytes: 144, modeOffset: 4, modeBytes: 2, sizeOffset: 96 });
+    const d = darwin.stat[arch];
+    // xnu's stat64: st_mode u16 at 4, st_nlink u16 at 6, st_ino at 8, st_uid at 16, st_ctimespec at 64, st_size at 96.
+    assert.deepEqual(
+      [d.bytes, d.modeOffset, d.modeBytes, d.nlinkOffset, d.nlinkBytes, d.inoOffset, d.uidOffset, d.ctimeOffset],
+      [144, 4, 2, 6, 2, 8, 16, 64],
+    );
+    assert.equal(d.sizeOffset, 96);
   }
-  assert.deepEqual(darwin.sizeBy, {
-    call: "fstat",
-    symbol: { arm64: "fstat", x64: "fstat$INODE64" },
-    statBytes: 144,
-    sizeOffset: 96,
-  });
+  assert.deepEqual(darwin.sizeBy, { call: "fstat", symbol: { arm64: "fstat", x64: "fstat$INODE64" } });
   // Linux's 128-byte arm64 stat would overflow under Darwin's 144-byte stat64: never used there.
   assert.equal(posixConstants("linux")!.stat.arm64.bytes, 128);
   assert.deepEqual(DARWIN_FLOCK, {
@@ -488,4 +494,45 @@ test("Segment.refresh(): a no-op on live views, range-checked, refused after clo
     Segment.unlink(name);
   }
   assert.throws(() => reader.refresh(), (e: unknown) => e instanceof ShmError && e.code === "ERR_USE_AFTER_CLOSE");
+});
+
+test("one struct stat reader for every layout: Linux x86-64, Linux arm64, Darwin stat64", () => {
+  const cases: [string, string][] = [["linux", "x64"], ["linux", "arm64"], ["darwin", "x64"], ["darwin", "arm64"]];
+  for (const [os, arch] of cases) {
+    const c = posixConstants(os)!;
+    const layout = c.stat[arch];
+    const buf = new Uint8Array(layout.bytes);
+    const v = new DataView(buf.buffer);
+    const st_mode = 0o100640;
+    if (layout.modeBytes === 2) v.setUint16(layout.modeOffset, st_mode, true);
+    else v.setUint32(layout.modeOffset, st_mode, true);
+    if (layout.nlinkBytes === 8) v.setBigUint64(layout.nlinkOffset, 3n, true);
+    else if (layout.nlinkBytes === 4) v.setUint32(layout.nlinkOffset, 3, true);
+    else v.setUint16(layout.nlinkOffset, 3, true);
+    v.setBigUint64(layout.inoOffset, 123456789n, true);
+    v.setUint32(layout.uidOffset, 1000, true);
+    v.setBigInt64(layout.sizeOffset, 16384n, true);
+    v.setBigInt64(layout.ctimeOffset, 1_700_000_000n, true);
+    v.setBigInt64(layout.ctimeOffset + 8, 250_000_000n, true);
+    assert.deepEqual(decodeStat(c, layout, buf), {
+      type: 0o100000,
+      mode: 0o640,
+      size: 16384,
+      ino: 123456789n,
+      nlink: 3,
+      uid: 1000,
+      ctimeMs: 1_700_000_000_250,
+      isFile: true,
+    }, `${os}-${arch}`);
+  }
+});
+
+test("errno numbers by name follow each OS's table", () => {
+  assert.equal(errnoNumbers("linux").EIDRM, 43);
+  assert.equal(errnoNumbers("darwin").EIDRM, 90);
+  assert.equal(errnoNumbers("linux").ENOSYS, 38);
+  assert.equal(errnoNumbers("darwin").ENOSYS, 78);
+  assert.equal(errnoNumbers("darwin").EOPNOTSUPP, 102);
+  assert.equal(errnoNumbers("darwin").EEXIST, 17);
+  assert.equal(errnoTable("darwin").number("NOT_AN_ERRNO"), undefined);
 });
