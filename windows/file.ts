@@ -49,7 +49,7 @@ function wide(text: string): Uint16Array {
 const FLUSH_RETRIES = 44;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
-function fail(w: Kernel32, call: string, path: string, error = w.k.symbols.GetLastError() as number): ShmError {
+function fail(w: Kernel32, call: string, path: string, error = w.k.symbols.GetLastError()): ShmError {
   return win32Error(call, error, path, undefined, undefined, HINTS[win32Code(error)]);
 }
 
@@ -75,14 +75,14 @@ function openFile(w: Kernel32, wPath: Uint16Array, path: string, request: FileOp
     if (request.create) {
       const handle = open(WIN.CREATE_NEW);
       if (handle !== undefined) return { handle, created: true };
-      const error = k.symbols.GetLastError() as number;
+      const error = k.symbols.GetLastError();
       if (error !== WIN.ERROR_FILE_EXISTS && error !== WIN.ERROR_ALREADY_EXISTS) {
         throw openError(w, wPath, path, error);
       }
     }
     const handle = open(WIN.OPEN_EXISTING);
     if (handle !== undefined) return { handle, created: false };
-    const error = k.symbols.GetLastError() as number;
+    const error = k.symbols.GetLastError();
     // Removed between the two calls: try creating it again.
     if (!(request.create && error === WIN.ERROR_FILE_NOT_FOUND)) throw openError(w, wPath, path, error);
   }
@@ -92,7 +92,7 @@ function openFile(w: Kernel32, wPath: Uint16Array, path: string, request: FileOp
 /** CreateFileW's error; a directory (ERROR_ACCESS_DENIED without backup semantics) is EISDIR. */
 function openError(w: Kernel32, wPath: Uint16Array, path: string, error: number): ShmError {
   if (error === WIN.ERROR_ACCESS_DENIED || error === WIN.ERROR_FILE_EXISTS) {
-    const attributes = w.k.symbols.GetFileAttributesW(wPath) as number;
+    const attributes = w.k.symbols.GetFileAttributesW(wPath);
     if (attributes !== WIN.INVALID_FILE_ATTRIBUTES && (attributes & WIN.FILE_ATTRIBUTE_DIRECTORY) !== 0) {
       return invalid("CreateFileW", error, path, `'${path}' is a directory, not a file`, "EISDIR");
     }
@@ -176,7 +176,7 @@ function mapOpen(w: Kernel32, file: bigint, path: string, size: number, copy: bo
     0,
     0,
     0n,
-  ) as bigint;
+  );
   if (section === 0n) throw fail(w, "CreateFileMappingW", path);
   const address = k.symbols.MapViewOfFile(
     section,
@@ -184,7 +184,7 @@ function mapOpen(w: Kernel32, file: bigint, path: string, size: number, copy: bo
     0,
     0,
     size,
-  ) as bigint;
+  );
   if (address === 0n) {
     const error = fail(w, "MapViewOfFile", path);
     // The section must go first: a mapped file cannot be shrunk or deleted.
@@ -209,7 +209,7 @@ function mapOpen(w: Kernel32, file: bigint, path: string, size: number, copy: bo
     // Windows mmap code retry it): try again for up to about a second.
     for (let attempt = 0;; attempt++) {
       if (k.symbols.FlushViewOfFile(address + BigInt(start), offset + length - start) !== 0) break;
-      const error = k.symbols.GetLastError() as number;
+      const error = k.symbols.GetLastError();
       if (error !== WIN.ERROR_LOCK_VIOLATION || attempt >= FLUSH_RETRIES) {
         throw fail(w, "FlushViewOfFile", path, error);
       }
