@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { attachViews, MappedMemory } from "./mapped_memory.ts";
+import { attachOwner, MappedMemory } from "./mapped_memory.ts";
 import { checkBoolean, checkSize, readOptions } from "./internal/options.ts";
 import type { OptionKeys } from "./internal/options.ts";
 import { platform } from "./platform/mod.ts";
 import type { AnonymousRaw } from "./platform/mod.ts";
 import type { AnonymousCreateOptions, AnonymousOpenOptions } from "./types.ts";
-import { Views } from "./internal/views.ts";
+import { MappingOwner } from "./internal/views.ts";
 
 const MAX_SIZE = 2 ** 47;
 const CREATE_KEYS: OptionKeys<AnonymousCreateOptions> = { size: true };
@@ -49,7 +49,7 @@ export class AnonymousSegment extends MappedMemory {
   private constructor(anonymous: AnonymousRaw, copy: boolean) {
     super();
     this.handle = anonymous.handle;
-    attachViews(this, new Views(anonymous.raw, copy, `Anonymous segment ${anonymous.handle}`));
+    attachOwner(this, new MappingOwner(anonymous.raw, copy, `Anonymous segment ${anonymous.handle}`));
   }
 
   /**

@@ -4,14 +4,14 @@
  *
  * @module
  */
-import { attachViews, MappedMemory } from "./mapped_memory.ts";
+import { attachOwner, MappedMemory } from "./mapped_memory.ts";
 import { checkBoolean, checkMode, checkSize, integer, readOptions } from "./internal/options.ts";
 import type { OptionKeys } from "./internal/options.ts";
 import type { MappedFileOptions } from "./types.ts";
 import { platform } from "./platform/mod.ts";
 import type { FileOpenRequest, MappedFileRaw } from "./platform/mod.ts";
 import { checkBounds } from "./region.ts";
-import { Views } from "./internal/views.ts";
+import { MappingOwner } from "./internal/views.ts";
 
 const MAX_SIZE = 2 ** 47;
 const OPEN_KEYS: OptionKeys<MappedFileOptions> = {
@@ -68,11 +68,11 @@ export class MappedFile extends MappedMemory {
   readonly path: string;
   readonly #flush: (offset: number, length: number) => void;
 
-  private constructor(path: string, views: Views, flush: (offset: number, length: number) => void) {
+  private constructor(path: string, owner: MappingOwner, flush: (offset: number, length: number) => void) {
     super();
     this.path = path;
     this.#flush = flush;
-    attachViews(this, views);
+    attachOwner(this, owner);
   }
 
   /**
@@ -117,7 +117,7 @@ export class MappedFile extends MappedMemory {
       );
     }
     const { raw, flush } = mapFile(checked, size, { create, mode, copy });
-    return new MappedFile(checked, new Views(raw, copy, `MappedFile '${checked}'`), flush);
+    return new MappedFile(checked, new MappingOwner(raw, copy, `MappedFile '${checked}'`), flush);
   }
 
   /**

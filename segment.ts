@@ -5,11 +5,11 @@
  */
 import { platform } from "./platform/mod.ts";
 import type { CollectOptions, CreateOptions, Namespace, OpenOptions, SegmentInfo } from "./types.ts";
-import { attachViews, MappedMemory } from "./mapped_memory.ts";
+import { attachOwner, MappedMemory } from "./mapped_memory.ts";
 import { portableName } from "./names.ts";
 import { checkBoolean, checkMode, checkSize, describe, readOptions } from "./internal/options.ts";
 import type { OptionKeys } from "./internal/options.ts";
-import { Views } from "./internal/views.ts";
+import { MappingOwner } from "./internal/views.ts";
 import { checkBounds } from "./region.ts";
 import { collectSegments, listSegments } from "./internal/inventory.ts";
 import { unlinkOnExit } from "./internal/unlink_on_exit.ts";
@@ -40,13 +40,6 @@ function checkSddl(value: unknown): string | undefined {
   }
   return value;
 }
-
-let make: (
-  name: string,
-  views: Views,
-  cancelExit?: () => void,
-  refresh?: (offset: number, length: number) => void,
-) => Segment;
 
 /**
  * A named shared-memory segment: POSIX `shm_open` on Linux and macOS, a named
@@ -85,19 +78,17 @@ export class Segment extends MappedMemory {
   #cancelExit: (() => void) | undefined;
   #refresh: ((offset: number, length: number) => void) | undefined;
 
-  static {
-    make = (name, views, cancelExit, refresh) => {
-      const seg = new Segment(name, views);
-      seg.#cancelExit = cancelExit;
-      seg.#refresh = refresh;
-      return seg;
-    };
-  }
-
-  private constructor(name: string, views: Views) {
+  private constructor(
+    name: string,
+    owner: MappingOwner,
+    cancelExit?: () => void,
+    refresh?: (offset: number, length: number) => void,
+  ) {
     super();
     this.name = name;
-    attachViews(this, views);
+    this.#cancelExit = cancelExit;
+    this.#refresh = refresh;
+    attachOwner(this, owner);
   }
 
   /**
@@ -143,7 +134,7 @@ export class Segment extends MappedMemory {
         throw error;
       }
     }
-    return make(bare, new Views(raw, false, `Segment '${bare}'`), cancelExit);
+    return new Segment(bare, new MappingOwner(raw, false, `Segment '${bare}'`), cancelExit);
   }
 
   /**
@@ -180,7 +171,7 @@ export class Segment extends MappedMemory {
     const priv = checkBoolean(o.private, "private", false);
     const namespace = checkNamespace(o.namespace);
     const raw = backend.open(bare, { readOnly, private: priv, namespace });
-    return make(bare, new Views(raw, readOnly || priv, `Segment '${bare}'`), undefined, raw.refresh);
+    return new Segment(bare, new MappingOwner(raw, readOnly || priv, `Segment '${bare}'`), undefined, raw.refresh);
   }
 
   /**

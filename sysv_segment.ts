@@ -4,14 +4,14 @@
  *
  * @module
  */
-import { attachViews, MappedMemory } from "./mapped_memory.ts";
+import { attachOwner, MappedMemory } from "./mapped_memory.ts";
 import { checkBoolean, checkMode, checkSize, describe, integer, readOptions } from "./internal/options.ts";
 import type { OptionKeys } from "./internal/options.ts";
 import { platform } from "./platform/mod.ts";
 import type { SysvAttachment } from "./platform/mod.ts";
 import type { SysvCreateOptions, SysvOpenOptions, SysvRecord } from "./types.ts";
 import { checkBounds } from "./region.ts";
-import { Views } from "./internal/views.ts";
+import { MappingOwner } from "./internal/views.ts";
 
 const KEY_MIN = -(2 ** 31);
 const KEY_MAX = 2 ** 32 - 1;
@@ -47,8 +47,6 @@ function checkOpen(options: unknown, what: string): boolean {
   return readOnly || priv;
 }
 
-let make: (attachment: SysvAttachment, copy: boolean) => SysvSegment;
-
 /**
  * A System V shared-memory segment. It lives until removed — also after
  * every process that used it has exited or crashed — so call `remove()`
@@ -81,16 +79,12 @@ export class SysvSegment extends MappedMemory {
   readonly key: number;
   readonly #refresh: ((offset: number, length: number) => void) | undefined;
 
-  static {
-    make = (attachment, copy) => new SysvSegment(attachment, copy);
-  }
-
   private constructor(attachment: SysvAttachment, copy: boolean) {
     super();
     this.id = attachment.id;
     this.key = attachment.key;
     this.#refresh = attachment.refresh;
-    attachViews(this, new Views(attachment.raw, copy, `System V segment ${attachment.id}`));
+    attachOwner(this, new MappingOwner(attachment.raw, copy, `System V segment ${attachment.id}`));
   }
 
   /**
@@ -113,7 +107,7 @@ export class SysvSegment extends MappedMemory {
     const size = checkSize(o.size, MAX_SIZE, "Segment size");
     const key = o.key === undefined ? undefined : checkKey(o.key);
     const mode = checkMode(o.mode, 0o600);
-    return make(platform().sysv.create(size, key, mode), false);
+    return new SysvSegment(platform().sysv.create(size, key, mode), false);
   }
 
   /**
@@ -135,7 +129,7 @@ export class SysvSegment extends MappedMemory {
   static open(id: number, options?: SysvOpenOptions): SysvSegment {
     const checked = checkId(id);
     const copy = checkOpen(options, "SysvSegment.open");
-    return make(platform().sysv.attach(checked, copy), copy);
+    return new SysvSegment(platform().sysv.attach(checked, copy), copy);
   }
 
   /**
@@ -157,7 +151,7 @@ export class SysvSegment extends MappedMemory {
   static openKey(key: number, options?: SysvOpenOptions): SysvSegment {
     const checked = checkKey(key);
     const copy = checkOpen(options, "SysvSegment.openKey");
-    return make(platform().sysv.attach(platform().sysv.idOf(checked), copy), copy);
+    return new SysvSegment(platform().sysv.attach(platform().sysv.idOf(checked), copy), copy);
   }
 
   /**
