@@ -32,16 +32,22 @@ function unsupportedError(os: string): ShmError {
   });
 }
 
-/** A platform whose every call throws `ERR_UNSUPPORTED`. */
+/**
+ * A platform whose every call throws `ERR_UNSUPPORTED`: no memory can be
+ * mapped, so no Region, Mutex or Channel can exist there, and `wait()`, the
+ * process probe and the CPU hints refuse alike rather than half-work.
+ */
 function unsupportedPlatform(os: string): Platform {
   const fail = (): never => {
     throw unsupportedError(os);
   };
+  // Limits that refuse nothing, so that a good call reaches its `fail` (ERR_UNSUPPORTED) instead of a
+  // RangeError about a size or name no system here could ever have accepted.
   return {
     os,
     named: {
       nameRules: { platform: os, maxUnits: 255, unit: "utf8", prefixUnits: 0, forbidden: [] },
-      maxSize: 0,
+      maxSize: Number.MAX_SAFE_INTEGER,
       persistent: true,
       create: fail,
       open: fail,

@@ -86,6 +86,46 @@ test("an unsupported OS gets a clear error, not a crash", () => {
   );
 });
 
+test("an unsupported OS: every call of its platform throws the same ERR_UNSUPPORTED, so nothing half-works", () => {
+  // No memory can be mapped there, so no Region exists and a Mutex or Channel cannot be made;
+  // wait(), the process probe and the CPU hints refuse alike instead of pretending.
+  const called: string[] = [];
+  const walk = (o: object, path: string) => {
+    for (const [key, value] of Object.entries(o)) {
+      if (typeof value === "function") {
+        called.push(path + key);
+        assert.throws(
+          () => value(),
+          (e: unknown) =>
+            e instanceof ShmError && e.code === "ERR_UNSUPPORTED" &&
+            /does not support shared memory on 'aix'/.test(e.message),
+          path + key,
+        );
+      } else if (value !== null && typeof value === "object") walk(value, `${path}${key}.`);
+    }
+  };
+  const aix = platformFor("aix");
+  walk(aix, "");
+  // Its limits refuse nothing: a valid request is told ERR_UNSUPPORTED, not that its size is too large.
+  assert.equal(aix.named.maxSize, Number.MAX_SAFE_INTEGER);
+  for (
+    const entry of [
+      "named.create",
+      "named.open",
+      "file.open",
+      "sysv.create",
+      "sysv.attach",
+      "anonymous.create",
+      "anonymous.open",
+      "waitBackend",
+      "processProbe",
+      "cpu.currentCpu",
+    ]
+  ) {
+    assert.ok(called.includes(entry), entry);
+  }
+});
+
 test(
   "old glibc: shm_open is found through librt.so.1 when libc lacks it",
   { skip: OS !== "linux" && "Linux only" },
