@@ -58,8 +58,6 @@ export interface HolderConstants {
   readonly noXattr: readonly number[];
   /** errno of `fgetxattr` when the object has no such attribute. */
   readonly ENODATA: number;
-  /** `O_NONBLOCK`: a FIFO swapped in under a name never blocks an open. */
-  readonly O_NONBLOCK: number;
   /** The directory where the named objects are visible as files. */
   readonly dir: string;
 }
@@ -79,7 +77,6 @@ const LINUX: HolderConstants = {
   ENOENT: E.ENOENT,
   noXattr: [E.ENODATA, E.EOPNOTSUPP, E.ENOSYS],
   ENODATA: E.ENODATA,
-  O_NONBLOCK: 0o4000,
   dir: "/dev/shm",
 };
 

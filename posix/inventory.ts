@@ -39,8 +39,9 @@ function candidates(l: Libc, h: HolderConstants): string[] {
 }
 
 /** Opens the object `name` only if it is still the file `ino`; -1 otherwise. */
-function openSame(l: Libc, h: HolderConstants, name: string, oflag: number, ino: bigint): number {
-  const fd = l.lib.symbols.shm_open(shmName(name), oflag | h.O_NONBLOCK, 0);
+function openSame(l: Libc, name: string, oflag: number, ino: bigint): number {
+  // O_NONBLOCK: a FIFO swapped in under the name never blocks the open.
+  const fd = l.lib.symbols.shm_open(shmName(name), oflag | l.c.O_NONBLOCK, 0);
   if (fd < 0) return -1;
   try {
     if (descriptorInode(l, fd, name) === ino) return fd;
@@ -56,7 +57,7 @@ function record(l: Libc, h: HolderConstants, name: string, st: FileStatus): Segm
   let tracked: boolean | undefined;
   let created: Date | undefined;
   let creatorPid: number | undefined;
-  const fd = openSame(l, h, name, l.c.O_RDONLY, st.ino);
+  const fd = openSame(l, name, l.c.O_RDONLY, st.ino);
   if (fd >= 0) {
     try {
       held = isHeld(l, h, fd, name);
@@ -128,7 +129,7 @@ export function collectPosixSegments(request: CollectRequest): SegmentInfo[] {
     if (!name.startsWith(request.prefix)) continue;
     const st = statOf(l, h, name);
     if (!st || !st.isFile) continue;
-    const fd = openSame(l, h, name, l.c.O_RDWR, st.ino);
+    const fd = openSame(l, name, l.c.O_RDWR, st.ino);
     if (fd < 0) continue; // gone, replaced, or not ours to write
     try {
       const mark = readMark(l, h, fd);

@@ -25,6 +25,7 @@ import type { ShmError } from "../errors.ts";
 import { kernel32, WIN } from "./kernel32.ts";
 import type { Kernel32 } from "./kernel32.ts";
 import { win32Code, win32Error } from "./errors.ts";
+import { wide } from "./strings.ts";
 
 /** What to do about a failed call on a file, by errno code. */
 const HINTS: Readonly<Record<string, string>> = {
@@ -37,13 +38,6 @@ const HINTS: Readonly<Record<string, string>> = {
   ENOTDIR: "A part of the path is not a directory",
   EBUSY: "Another process holds the file in a way that excludes this use (a lock, or a mapping that forbids resizing)",
 };
-
-/** `text` as NUL-terminated UTF-16 (forward slashes work as separators in Win32 paths). */
-function wide(text: string): Uint16Array {
-  const out = new Uint16Array(text.length + 1);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
 
 /** Retries of a FlushViewOfFile that met ERROR_LOCK_VIOLATION (sleeping 1, 2, ... ms: about 1 s in all). */
 const FLUSH_RETRIES = 44;

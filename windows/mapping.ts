@@ -14,6 +14,7 @@ import type { NameRules } from "../names.ts";
 import { kernel32, WIN } from "./kernel32.ts";
 import type { Kernel32 } from "./kernel32.ts";
 import { win32Error } from "./errors.ts";
+import { wide } from "./strings.ts";
 import { ShmError } from "../errors.ts";
 
 /** Name rules: kernel object names are at most MAX_PATH (260) UTF-16 units with the prefix. */
@@ -27,10 +28,7 @@ export const WINDOWS_NAME_RULES: NameRules = {
 
 /** `Local\<name>` or `Global\<name>`, as NUL-terminated UTF-16. */
 export function objectName(name: string, namespace: Namespace): Uint16Array {
-  const full = `${namespace === "global" ? "Global" : "Local"}\\${name}`;
-  const out = new Uint16Array(full.length + 1);
-  for (let i = 0; i < full.length; i++) out[i] = full.charCodeAt(i);
-  return out;
+  return wide(`${namespace === "global" ? "Global" : "Local"}\\${name}`);
 }
 
 /**
@@ -146,12 +144,6 @@ function queryRegion(w: Kernel32, address: bigint): RegionInfo {
     throw win32Error("VirtualQuery", w.k.symbols.GetLastError());
   }
   return decodeRegion(mbi);
-}
-
-function wide(text: string): Uint16Array {
-  const out = new Uint16Array(text.length + 1);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
 }
 
 /** A SECURITY_ATTRIBUTES buffer for `sddl`, and how to free its descriptor after the call. */

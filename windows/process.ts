@@ -22,7 +22,7 @@
  * @module
  */
 import type { ProcessProbe } from "../platform/contracts.ts";
-import { kernel32 } from "./kernel32.ts";
+import { kernel32, WIN } from "./kernel32.ts";
 
 /** Windows constants of the probe, as data. */
 const W = {
@@ -31,8 +31,6 @@ const W = {
   STILL_ACTIVE: 259,
   WAIT_OBJECT_0: 0,
   WAIT_TIMEOUT: 258,
-  ERROR_ACCESS_DENIED: 5,
-  ERROR_INVALID_PARAMETER: 87,
   /** FILETIME ticks (100 ns) per millisecond. */
   TICKS_PER_MS: 10_000n,
   START_MASK: (1n << 42n) - 1n,
@@ -70,8 +68,8 @@ export function windowsProcessProbe(): ProcessProbe {
       if (handle === 0n) {
         const error = k.GetLastError();
         // No such process: the id is free.
-        if (error === W.ERROR_INVALID_PARAMETER) return false;
-        if (error !== W.ERROR_ACCESS_DENIED) return true;
+        if (error === WIN.ERROR_INVALID_PARAMETER) return false;
+        if (error !== WIN.ERROR_ACCESS_DENIED) return true;
         // SYNCHRONIZE refused (another user's process): ask the exit code instead.
         synchronize = false;
         handle = k.OpenProcess(W.PROCESS_QUERY_LIMITED_INFORMATION, 0, pid * 4);
