@@ -4,30 +4,13 @@
  *
  * @module
  */
-import { attachViews, MappedMemory } from "./mapped_memory.ts";
+import { attachOwner, MappedMemory } from "./mapped_memory.ts";
 import { checkBoolean, checkSize, readOptions } from "./internal/options.ts";
 import type { OptionKeys } from "./internal/options.ts";
-import { checkHandle, memfdCreate, memfdOpen } from "./posix/memfd.ts";
-import type { AnonymousRaw } from "./posix/memfd.ts";
-import { Views } from "./internal/views.ts";
-
-/** Options of {@link AnonymousSegment.create}. */
-export interface AnonymousCreateOptions {
-  /** Size in bytes: a positive integer. Required. The memory is reserved at once (`ENOSPC`/`ENOMEM` here, never SIGBUS later). */
-  size: number;
-}
-
-/** Options of {@link AnonymousSegment.open}. */
-export interface AnonymousOpenOptions {
-  /**
-   * Map for reading only. Default `false`. Reads are zero-copy and see the
-   * others' writes; a write through a view never crashes and never reaches
-   * the shared memory (it lands in a private copy of that page).
-   */
-  readOnly?: boolean;
-  /** Copy-on-write. Default `false`. This process's writes stay its own. */
-  private?: boolean;
-}
+import { platform } from "./platform/mod.ts";
+import type { AnonymousRaw } from "./platform/mod.ts";
+import type { AnonymousCreateOptions, AnonymousOpenOptions } from "./types.ts";
+import { MappingOwner } from "./internal/views.ts";
 
 const MAX_SIZE = 2 ** 47;
 const CREATE_KEYS: OptionKeys<AnonymousCreateOptions> = { size: true };
@@ -66,7 +49,7 @@ export class AnonymousSegment extends MappedMemory {
   private constructor(anonymous: AnonymousRaw, copy: boolean) {
     super();
     this.handle = anonymous.handle;
-    attachViews(this, new Views(anonymous.raw, copy, `Anonymous segment ${anonymous.handle}`));
+    attachOwner(this, new MappingOwner(anonymous.raw, copy, `Anonymous segment ${anonymous.handle}`));
   }
 
   /**
@@ -86,7 +69,7 @@ export class AnonymousSegment extends MappedMemory {
   static create(options: AnonymousCreateOptions): AnonymousSegment {
     const o = readOptions(options, "AnonymousSegment.create", CREATE_KEYS);
     const size = checkSize(o.size, MAX_SIZE, "Segment size");
-    return new AnonymousSegment(memfdCreate(size), false);
+    return new AnonymousSegment(platform().anonymous.create(size), false);
   }
 
   /**
@@ -107,10 +90,10 @@ export class AnonymousSegment extends MappedMemory {
    * ```
    */
   static open(handle: string, options?: AnonymousOpenOptions): AnonymousSegment {
-    const checked = checkHandle(handle);
+    const checked = platform().anonymous.checkHandle(handle);
     const o = readOptions(options, "AnonymousSegment.open", OPEN_KEYS);
     const readOnly = checkBoolean(o.readOnly, "readOnly", false);
     const priv = checkBoolean(o.private, "private", false);
-    return new AnonymousSegment(memfdOpen(checked, readOnly || priv), readOnly || priv);
+    return new AnonymousSegment(platform().anonymous.open(checked, readOnly || priv), readOnly || priv);
   }
 }

@@ -9,7 +9,7 @@ import type { OptionKeys } from "./internal/options.ts";
 import { ShmError } from "./errors.ts";
 import { MappedMemory } from "./mapped_memory.ts";
 import { Region } from "./region.ts";
-import { currentCpu, yieldCpu } from "./posix/cpu.ts";
+import { currentCpu, yieldCpu } from "./platform/mod.ts";
 import { notify, wait, waitAsync } from "./wait.ts";
 
 /** `"SHMC"` read as a native (little-endian) u32. */

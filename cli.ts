@@ -20,7 +20,7 @@ import { readFileSync } from "node:fs";
 import { Segment } from "./segment.ts";
 import { ShmError } from "./errors.ts";
 import { inspectSegment } from "./internal/inventory.ts";
-import type { SegmentInfo } from "./internal/inventory.ts";
+import type { SegmentInfo } from "./types.ts";
 
 /** The help text (`shmem --help`). */
 export const HELP = `shmem: named shared-memory segments, and the leaks crashed programs leave behind

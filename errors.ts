@@ -3,11 +3,12 @@
  *
  * @module
  */
+import type { ShmErrorCode } from "./types.ts";
 
 /** What a {@link ShmError} is made from. */
 export interface ShmErrorInit {
   /** The errno name (`EEXIST`, `ENOENT`, ...) or an `ERR_...` code for non-system failures. */
-  readonly code: string;
+  readonly code: ShmErrorCode;
   /** The numeric error: errno on POSIX, the Win32 error on Windows, 0 when none. */
   readonly errno: number;
   /** The call that failed (`shm_open`, `mmap`, `CreateFileMappingW`, ...). */
@@ -61,7 +62,7 @@ const HINTS: Readonly<Record<string, string>> = {
  */
 export class ShmError extends Error {
   /** The errno name (`EEXIST`, `ENOENT`, `EACCES`, `ENOSPC`, ...) or an `ERR_...` code. */
-  readonly code: string;
+  readonly code: ShmErrorCode;
   /** The numeric error (errno on POSIX, the Win32 error code on Windows; 0 when none). */
   readonly errno: number;
   /** The call that failed, such as `shm_open`; `undefined` when no call was made. */
@@ -79,4 +80,20 @@ export class ShmError extends Error {
     this.syscall = init.syscall;
     this.path = init.path;
   }
+}
+
+const OS_NAMES: Readonly<Record<string, string>> = { win32: "Windows", darwin: "macOS", linux: "Linux" };
+
+/** The name users know `os` by (`Windows`, `macOS`, ...). */
+export function osName(os: string): string {
+  return OS_NAMES[os] ?? os;
+}
+
+/** The `ERR_UNSUPPORTED` error for `feature` missing on `os`, with what to do instead. */
+export function unsupportedError(feature: string, os: string, hint = ""): ShmError {
+  return new ShmError({
+    code: "ERR_UNSUPPORTED",
+    errno: 0,
+    message: `${feature} is not supported on ${osName(os)}${hint ? `: ${hint}` : ""}`,
+  });
 }

@@ -4,43 +4,14 @@
  *
  * @module
  */
-import { attachViews, MappedMemory } from "./mapped_memory.ts";
+import { attachOwner, MappedMemory } from "./mapped_memory.ts";
 import { checkBoolean, checkMode, checkSize, integer, readOptions } from "./internal/options.ts";
 import type { OptionKeys } from "./internal/options.ts";
-import { fileBackend } from "./internal/file_backend.ts";
+import type { MappedFileOptions } from "./types.ts";
+import { platform } from "./platform/mod.ts";
+import type { FileOpenRequest, MappedFileRaw } from "./platform/mod.ts";
 import { checkBounds } from "./region.ts";
-import { Views } from "./internal/views.ts";
-
-/** Options of {@link MappedFile.open}. */
-export interface MappedFileOptions {
-  /**
-   * Bytes to map, from the start of the file. Default: the whole file. A
-   * shorter file is grown to this size (the space reserved with
-   * `posix_fallocate` on Linux, and allocated by `SetEndOfFile` on Windows'
-   * NTFS, so a full disk fails here with `ENOSPC`); a longer one keeps its
-   * length and only `size` bytes are mapped.
-   */
-  size?: number;
-  /** Create the file when it does not exist. Default `false`. Needs a writable open. */
-  create?: boolean;
-  /**
-   * Permission bits of a file this call creates, applied exactly (the umask does not narrow them). Default `0o600`.
-   * Ignored on Windows, where a new file gets its folder's inherited permissions.
-   */
-  mode?: number;
-  /**
-   * Map for reading only. Default `false`. Needs only read permission.
-   * Reads are zero-copy and see the file's changes; a write through a view
-   * never crashes and never reaches the file (it lands in a private copy
-   * of that page, which then stops following the file).
-   */
-  readOnly?: boolean;
-  /**
-   * Copy-on-write (`MAP_PRIVATE`; `FILE_MAP_COPY` on Windows). Default `false`. This process's writes stay its own:
-   * the file and others never see them.
-   */
-  private?: boolean;
-}
+import { MappingOwner } from "./internal/views.ts";
 
 const MAX_SIZE = 2 ** 47;
 const OPEN_KEYS: OptionKeys<MappedFileOptions> = {
@@ -97,11 +68,11 @@ export class MappedFile extends MappedMemory {
   readonly path: string;
   readonly #flush: (offset: number, length: number) => void;
 
-  private constructor(path: string, views: Views, flush: (offset: number, length: number) => void) {
+  private constructor(path: string, owner: MappingOwner, flush: (offset: number, length: number) => void) {
     super();
     this.path = path;
     this.#flush = flush;
-    attachViews(this, views);
+    attachOwner(this, owner);
   }
 
   /**
@@ -145,8 +116,8 @@ export class MappedFile extends MappedMemory {
         `Option 'create' needs a writable mapping, got create: true with ${readOnly ? "readOnly" : "private"}: true`,
       );
     }
-    const { raw, flush } = fileBackend()(checked, { size, create, mode, copy });
-    return new MappedFile(checked, new Views(raw, copy, `MappedFile '${checked}'`), flush);
+    const { raw, flush } = mapFile(checked, size, { create, mode, copy });
+    return new MappedFile(checked, new MappingOwner(raw, copy, `MappedFile '${checked}'`), flush);
   }
 
   /**
@@ -182,5 +153,41 @@ export class MappedFile extends MappedMemory {
   flush(offset: number = 0, length?: number): void {
     if (this.closed) this.bytes(); // throws ERR_USE_AFTER_CLOSE
     this.#flush(integer(offset), checkBounds(offset, length, this.size));
+  }
+}
+
+/**
+ * Opens `path` and maps `size` bytes of it (the whole file when `undefined`):
+ * an empty file, or a read-only or private one shorter than `size`, is
+ * refused (bytes past a file's end would crash the process); a shorter
+ * writable one is grown. Anything that fails undoes the open, the growth and
+ * a file this call created.
+ */
+function mapFile(path: string, size: number | undefined, request: FileOpenRequest): MappedFileRaw {
+  const file = platform().file.open(path, request);
+  let grownFrom: number | undefined;
+  try {
+    const length = size ?? file.size;
+    if (length === 0) {
+      throw file.refusal("empty", `File '${path}' is empty: there is nothing to map (pass { size } to grow it)`);
+    }
+    if (length > file.maxSize) {
+      throw file.refusal("too-large", `File '${path}' is ${length} bytes, more than can be mapped`);
+    }
+    if (length > file.size) {
+      if (request.copy) {
+        throw file.refusal(
+          "short",
+          `File '${path}' holds ${file.size} bytes, fewer than the ${length} asked for; a read-only or private ` +
+            `mapping cannot grow it, and bytes past its end would crash the process`,
+        );
+      }
+      grownFrom = file.size;
+      file.grow(length);
+    }
+    return file.map(length);
+  } catch (error) {
+    file.abandon(grownFrom);
+    throw error;
   }
 }

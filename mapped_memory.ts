@@ -7,9 +7,9 @@
 import { checkBounds, makeRegion } from "./region.ts";
 import type { Region } from "./region.ts";
 import { ShmError } from "./errors.ts";
-import type { Views } from "./internal/views.ts";
+import type { MappingOwner } from "./internal/views.ts";
 
-let bind: (memory: MappedMemory, views: Views) => void;
+let attach: (memory: MappedMemory, owner: MappingOwner) => void;
 
 /**
  * A lease from {@link MappedMemory.pin}: declares that native code holds the
@@ -57,40 +57,40 @@ export interface MemoryPin {
  * ```
  */
 export class MappedMemory {
-  #views: Views | undefined;
+  #owner: MappingOwner | undefined;
   #pins = 0;
 
   static {
-    bind = (memory, views) => {
-      memory.#views = views;
+    attach = (memory, owner) => {
+      memory.#owner = owner;
     };
   }
 
   /** Subclasses attach their mapping with the library's internal helper. */
   protected constructor() {}
 
-  #open(): Views {
-    const views = this.#views;
-    if (views === undefined) {
+  #open(): MappingOwner {
+    const owner = this.#owner;
+    if (owner === undefined) {
       throw new ShmError({ code: "ERR_USE_AFTER_CLOSE", errno: 0, message: "This memory was never mapped" });
     }
-    views.assertOpen();
-    return views;
+    owner.assertOpen();
+    return owner;
   }
 
   /** Size of the mapping in bytes. */
   get size(): number {
-    return this.#views?.size ?? 0;
+    return this.#owner?.size ?? 0;
   }
 
   /** True when writes through the views stay private to this process and never reach the shared memory. */
   get readOnly(): boolean {
-    return this.#views?.readOnly ?? true;
+    return this.#owner?.readOnly ?? true;
   }
 
   /** True after close(). */
   get closed(): boolean {
-    return this.#views?.closed ?? true;
+    return this.#owner?.closed ?? true;
   }
 
   /**
@@ -107,9 +107,9 @@ export class MappedMemory {
    * ```
    */
   bytes(): Uint8Array {
-    const views = this.#open();
-    const at = views.locate(0, views.size);
-    return new Uint8Array(at.buffer, at.byteOffset, views.size);
+    const owner = this.#open();
+    const at = owner.locate(0, owner.size);
+    return new Uint8Array(at.buffer, at.byteOffset, owner.size);
   }
 
   /**
@@ -129,8 +129,8 @@ export class MappedMemory {
    * ```
    */
   region(offset: number, length?: number): Region {
-    const views = this.#open();
-    return makeRegion(views, offset, checkBounds(offset, length, views.size));
+    const owner = this.#open();
+    return makeRegion(owner, offset, checkBounds(offset, length, owner.size));
   }
 
   /**
@@ -191,8 +191,8 @@ export class MappedMemory {
    * ```
    */
   pin(): MemoryPin {
-    const views = this.#open();
-    const address = views.unsafeAddress(0);
+    const owner = this.#open();
+    const address = owner.unsafeAddress(0);
     this.#pins++;
     let released = false;
     const release = () => {
@@ -202,7 +202,7 @@ export class MappedMemory {
     };
     return {
       address,
-      size: views.size,
+      size: owner.size,
       get released() {
         return released;
       },
@@ -240,7 +240,7 @@ export class MappedMemory {
         hint: "Release every pin once the native holder is done with the memory, then close()",
       });
     }
-    this.#views?.close();
+    this.#owner?.close();
   }
 
   /** Closes; lets `using` close the memory at the end of a block. */
@@ -249,7 +249,7 @@ export class MappedMemory {
   }
 }
 
-/** Attaches a mapping's views to a new MappedMemory (internal). */
-export function attachViews(memory: MappedMemory, views: Views): void {
-  bind(memory, views);
+/** Gives a new MappedMemory the owner of its mapping (internal: called once, by the subclass's constructor). */
+export function attachOwner(memory: MappedMemory, owner: MappingOwner): void {
+  attach(memory, owner);
 }

@@ -20,8 +20,6 @@
  * @module
  */
 export { Segment } from "./segment.ts";
-export type { CreateOptions, OpenOptions } from "./segment.ts";
-export type { Namespace } from "./internal/backend.ts";
 export { MappedMemory } from "./mapped_memory.ts";
 export type { MemoryPin } from "./mapped_memory.ts";
 export { Region } from "./region.ts";
@@ -29,17 +27,28 @@ export type { TypedArray, TypedArrayConstructor } from "./region.ts";
 export { ShmError } from "./errors.ts";
 export type { ShmErrorInit } from "./errors.ts";
 export { uniqueName } from "./names.ts";
-export type { CollectOptions, SegmentInfo } from "./internal/inventory.ts";
 export { notify, wait, waitAsync } from "./wait.ts";
-export type { WaitResult } from "./wait.ts";
 export { Mutex } from "./mutex.ts";
 export type { LockResult, TryLockResult } from "./mutex.ts";
 export { SysvSegment } from "./sysv_segment.ts";
-export type { SysvCreateOptions, SysvOpenOptions } from "./sysv_segment.ts";
-export type { SysvRecord } from "./posix/sysv_list.ts";
 export { MappedFile } from "./mapped_file.ts";
-export type { MappedFileOptions } from "./mapped_file.ts";
 export { AnonymousSegment } from "./anonymous_segment.ts";
-export type { AnonymousCreateOptions, AnonymousOpenOptions } from "./anonymous_segment.ts";
 export { Channel } from "./channel.ts";
 export type { ChannelCreateOptions, ChannelOpenOptions } from "./channel.ts";
+export type {
+  AnonymousCreateOptions,
+  AnonymousOpenOptions,
+  CollectOptions,
+  CreateOptions,
+  ErrnoCode,
+  LibraryErrorCode,
+  MappedFileOptions,
+  Namespace,
+  OpenOptions,
+  SegmentInfo,
+  ShmErrorCode,
+  SysvCreateOptions,
+  SysvOpenOptions,
+  SysvRecord,
+  WaitResult,
+} from "./types.ts";

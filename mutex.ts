@@ -7,8 +7,8 @@ import { checkTimeout } from "./internal/options.ts";
 import { ShmError } from "./errors.ts";
 import { Region } from "./region.ts";
 import { notify, wait, waitAsync } from "./wait.ts";
-import { now } from "./internal/wait_backend.ts";
-import { processProbe } from "./internal/process_probe.ts";
+import { now } from "./platform/mod.ts";
+import { processProbe } from "./platform/mod.ts";
 import { bufferOrigin } from "./internal/views.ts";
 
 /** What {@link Mutex.lock} and {@link Mutex.lockAsync} end with. */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Views } from "./internal/views.ts";
+import type { MappingOwner } from "./internal/views.ts";
 import { describe, integer } from "./internal/options.ts";
 
 /** The typed arrays a Region can make. */
@@ -64,7 +64,7 @@ export function checkBounds(offset: unknown, length: unknown, size: number): num
   return integer(length);
 }
 
-let make: (views: Views, offset: number, length: number) => Region;
+let make: (owner: MappingOwner, offset: number, length: number) => Region;
 
 /**
  * A window `[offset, offset + length)` of a segment or other mapping. Every
@@ -86,25 +86,25 @@ let make: (views: Views, offset: number, length: number) => Region;
  * ```
  */
 export class Region {
-  readonly #views: Views;
+  readonly #owner: MappingOwner;
   /** Byte offset of this window from the start of the mapping. */
   readonly offset: number;
   /** Length of this window in bytes. */
   readonly length: number;
 
   static {
-    make = (views, offset, length) => new Region(views, offset, length);
+    make = (owner, offset, length) => new Region(owner, offset, length);
   }
 
-  private constructor(views: Views, offset: number, length: number) {
-    this.#views = views;
+  private constructor(owner: MappingOwner, offset: number, length: number) {
+    this.#owner = owner;
     this.offset = offset;
     this.length = length;
   }
 
   /** Whether writes through this window stay private to this process (a read-only or copy-on-write mapping). */
   get readOnly(): boolean {
-    return this.#views.readOnly;
+    return this.#owner.readOnly;
   }
 
   /**
@@ -119,7 +119,7 @@ export class Region {
    * ```
    */
   bytes(): Uint8Array {
-    const at = this.#views.locate(this.offset, this.length);
+    const at = this.#owner.locate(this.offset, this.length);
     return new Uint8Array(at.buffer, at.byteOffset, this.length);
   }
 
@@ -135,7 +135,7 @@ export class Region {
    * ```
    */
   view(): DataView {
-    const at = this.#views.locate(this.offset, this.length);
+    const at = this.#owner.locate(this.offset, this.length);
     return new DataView(at.buffer, at.byteOffset, this.length);
   }
 
@@ -170,7 +170,7 @@ export class Region {
         `Region length ${this.length} is not a whole number of ${type.name} elements (${size} bytes each)`,
       );
     }
-    const at = this.#views.locate(this.offset, this.length);
+    const at = this.#owner.locate(this.offset, this.length);
     return new type(at.buffer, at.byteOffset, this.length / size);
   }
 
@@ -193,7 +193,7 @@ export class Region {
    * ```
    */
   unsafeAddress(): bigint {
-    return this.#views.unsafeAddress(this.offset);
+    return this.#owner.unsafeAddress(this.offset);
   }
 
   /**
@@ -211,13 +211,13 @@ export class Region {
    * ```
    */
   region(offset: number, length?: number): Region {
-    this.#views.assertOpen();
+    this.#owner.assertOpen();
     const n = checkBounds(offset, length, this.length);
-    return new Region(this.#views, this.offset + offset, n);
+    return new Region(this.#owner, this.offset + offset, n);
   }
 }
 
-/** Makes a Region over `views` (internal; bounds already checked). */
-export function makeRegion(views: Views, offset: number, length: number): Region {
-  return make(views, integer(offset), integer(length));
+/** Makes a Region over `owner` (internal; bounds already checked). */
+export function makeRegion(owner: MappingOwner, offset: number, length: number): Region {
+  return make(owner, integer(offset), integer(length));
 }

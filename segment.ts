@@ -3,85 +3,16 @@
  *
  * @module
  */
-import { namedBackend } from "./internal/backend.ts";
-import type { Namespace } from "./internal/backend.ts";
-import { attachViews, MappedMemory } from "./mapped_memory.ts";
+import { platform } from "./platform/mod.ts";
+import type { CollectOptions, CreateOptions, Namespace, OpenOptions, SegmentInfo } from "./types.ts";
+import { attachOwner, MappedMemory } from "./mapped_memory.ts";
 import { portableName } from "./names.ts";
 import { checkBoolean, checkMode, checkSize, describe, readOptions } from "./internal/options.ts";
 import type { OptionKeys } from "./internal/options.ts";
-import { Views } from "./internal/views.ts";
+import { MappingOwner } from "./internal/views.ts";
 import { checkBounds } from "./region.ts";
 import { collectSegments, listSegments } from "./internal/inventory.ts";
-import type { CollectOptions, SegmentInfo } from "./internal/inventory.ts";
 import { unlinkOnExit } from "./internal/unlink_on_exit.ts";
-
-/** Options of {@link Segment.create}. */
-export interface CreateOptions {
-  /** Size in bytes: a positive integer. Required. */
-  size: number;
-  /**
-   * Permission bits of the new segment (POSIX), applied exactly (the umask
-   * does not narrow them). Default `0o600`: only this user. Ignored on
-   * Windows: there the security descriptor is the creator's default (its
-   * user, SYSTEM and Administrators get full access; other users of the
-   * session get nothing) unless {@link CreateOptions.sddl} gives one.
-   */
-  mode?: number;
-  /**
-   * Windows only: the mapping's security descriptor in SDDL, for example
-   * `"D:P(A;;GA;;;OW)(A;;GR;;;WD)"` (owner full access, everyone read).
-   * Default: the creator's default DACL (see {@link CreateOptions.mode}).
-   * A descriptor Windows rejects fails with `EINVAL` before anything is
-   * created. Ignored elsewhere.
-   */
-  sddl?: string;
-  /**
-   * Reserve the memory now (Linux: `posix_fallocate`). Default `true`: a full
-   * `/dev/shm` (Docker's 64 MB default) fails here with `ENOSPC` and leaves
-   * no name behind. With `false` the pages are only allocated when first
-   * touched, and touching one when the file system is full kills the process
-   * with SIGBUS: use it only for sparse segments on a roomy file system.
-   * Ignored on Windows, which always charges the whole size against the
-   * commit limit at create (`SEC_COMMIT`: `ENOSPC`/`ENOMEM` there, never later).
-   */
-  reserve?: boolean;
-  /**
-   * Mark the segment as made by shmem (Linux: a `user.shmem` extended
-   * attribute), so that {@link Segment.collect} and `shmem gc` may remove it
-   * once no process holds it. Default `true`. Pass `false` for a segment
-   * meant to outlive every process that has it open.
-   */
-  track?: boolean;
-  /**
-   * Remove the name when this process ends normally or by SIGINT/SIGTERM
-   * (not SIGKILL: `collect()` handles that). Default `false`.
-   */
-  unlinkOnExit?: boolean;
-  /**
-   * Windows only: the kernel object namespace, `"local"` (`Local\`, this
-   * login session; the default) or `"global"` (`Global\`, every session;
-   * creating there needs the SeCreateGlobalPrivilege). Ignored elsewhere.
-   */
-  namespace?: Namespace;
-}
-
-/** Options of {@link Segment.open}. */
-export interface OpenOptions {
-  /**
-   * Map for reading only. Default `false`. Reads are zero-copy and see the
-   * other processes' writes; a write through a view never crashes and never
-   * reaches the shared memory (it lands in a private copy of that page, which
-   * then stops following the others' writes).
-   */
-  readOnly?: boolean;
-  /**
-   * Copy-on-write. Default `false`. This process reads the shared bytes, and
-   * its own writes stay private (`MAP_PRIVATE`).
-   */
-  private?: boolean;
-  /** Windows only: `"local"` (default) or `"global"`; see {@link CreateOptions.namespace}. Ignored elsewhere. */
-  namespace?: Namespace;
-}
 
 const CREATE_KEYS: OptionKeys<CreateOptions> = {
   size: true,
@@ -109,13 +40,6 @@ function checkSddl(value: unknown): string | undefined {
   }
   return value;
 }
-
-let make: (
-  name: string,
-  views: Views,
-  cancelExit?: () => void,
-  refresh?: (offset: number, length: number) => void,
-) => Segment;
 
 /**
  * A named shared-memory segment: POSIX `shm_open` on Linux and macOS, a named
@@ -154,19 +78,17 @@ export class Segment extends MappedMemory {
   #cancelExit: (() => void) | undefined;
   #refresh: ((offset: number, length: number) => void) | undefined;
 
-  static {
-    make = (name, views, cancelExit, refresh) => {
-      const seg = new Segment(name, views);
-      seg.#cancelExit = cancelExit;
-      seg.#refresh = refresh;
-      return seg;
-    };
-  }
-
-  private constructor(name: string, views: Views) {
+  private constructor(
+    name: string,
+    owner: MappingOwner,
+    cancelExit?: () => void,
+    refresh?: (offset: number, length: number) => void,
+  ) {
     super();
     this.name = name;
-    attachViews(this, views);
+    this.#cancelExit = cancelExit;
+    this.#refresh = refresh;
+    attachOwner(this, owner);
   }
 
   /**
@@ -191,7 +113,7 @@ export class Segment extends MappedMemory {
    * ```
    */
   static create(name: string, options: CreateOptions): Segment {
-    const backend = namedBackend();
+    const backend = platform().named;
     const bare = portableName(name, backend.nameRules);
     const o = readOptions(options, "Segment.create", CREATE_KEYS);
     const size = checkSize(o.size, backend.maxSize, "Segment size");
@@ -212,7 +134,7 @@ export class Segment extends MappedMemory {
         throw error;
       }
     }
-    return make(bare, new Views(raw, false, `Segment '${bare}'`), cancelExit);
+    return new Segment(bare, new MappingOwner(raw, false, `Segment '${bare}'`), cancelExit);
   }
 
   /**
@@ -242,14 +164,14 @@ export class Segment extends MappedMemory {
    * ```
    */
   static open(name: string, options?: OpenOptions): Segment {
-    const backend = namedBackend();
+    const backend = platform().named;
     const bare = portableName(name, backend.nameRules);
     const o = readOptions(options, "Segment.open", OPEN_KEYS);
     const readOnly = checkBoolean(o.readOnly, "readOnly", false);
     const priv = checkBoolean(o.private, "private", false);
     const namespace = checkNamespace(o.namespace);
     const raw = backend.open(bare, { readOnly, private: priv, namespace });
-    return make(bare, new Views(raw, readOnly || priv, `Segment '${bare}'`), undefined, raw.refresh);
+    return new Segment(bare, new MappingOwner(raw, readOnly || priv, `Segment '${bare}'`), undefined, raw.refresh);
   }
 
   /**
@@ -297,7 +219,7 @@ export class Segment extends MappedMemory {
    * ```
    */
   static unlink(name: string): void {
-    const backend = namedBackend();
+    const backend = platform().named;
     backend.unlink(portableName(name, backend.nameRules), "local");
   }
 

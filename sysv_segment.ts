@@ -4,44 +4,14 @@
  *
  * @module
  */
-import { attachViews, MappedMemory } from "./mapped_memory.ts";
+import { attachOwner, MappedMemory } from "./mapped_memory.ts";
 import { checkBoolean, checkMode, checkSize, describe, integer, readOptions } from "./internal/options.ts";
 import type { OptionKeys } from "./internal/options.ts";
-import { sysvAttach, sysvCreate, sysvIdOf, sysvRemove, sysvStat } from "./posix/sysv.ts";
-import { listSysvSegments } from "./posix/sysv_list.ts";
-import type { SysvRecord } from "./posix/sysv_list.ts";
-import type { SysvAttachment } from "./posix/sysv.ts";
+import { platform } from "./platform/mod.ts";
+import type { SysvAttachment } from "./platform/mod.ts";
+import type { SysvCreateOptions, SysvOpenOptions, SysvRecord } from "./types.ts";
 import { checkBounds } from "./region.ts";
-import { Views } from "./internal/views.ts";
-
-/** Options of {@link SysvSegment.create}. */
-export interface SysvCreateOptions {
-  /** Size in bytes: a positive integer. Required. */
-  size: number;
-  /**
-   * The key other processes find it by (`ipcs` shows it as hex): an integer
-   * from 1 to 0xffffffff (or a negative 32-bit `key_t`). Default: none, a
-   * private segment (`IPC_PRIVATE`) that others open by its `id`. Fails with
-   * `EEXIST` when a segment has this key.
-   */
-  key?: number;
-  /** Permission bits, applied exactly (System V ignores the umask). Default `0o600`: only this user. */
-  mode?: number;
-}
-
-/** Options of {@link SysvSegment.open} and {@link SysvSegment.openKey}. */
-export interface SysvOpenOptions {
-  /**
-   * Read only. Default `false`. Needs only read permission. System V cannot
-   * map a segment copy-on-write, and its read-only attachment would kill the
-   * process on a stray write, so this maps a private copy taken at open:
-   * writes to it stay in this process and never crash; {@link SysvSegment.refresh}
-   * copies the shared bytes again.
-   */
-  readOnly?: boolean;
-  /** Copy-on-write. Default `false`. The same private copy as `readOnly`: this process's writes stay its own. */
-  private?: boolean;
-}
+import { MappingOwner } from "./internal/views.ts";
 
 const KEY_MIN = -(2 ** 31);
 const KEY_MAX = 2 ** 32 - 1;
@@ -77,8 +47,6 @@ function checkOpen(options: unknown, what: string): boolean {
   return readOnly || priv;
 }
 
-let make: (attachment: SysvAttachment, copy: boolean) => SysvSegment;
-
 /**
  * A System V shared-memory segment. It lives until removed — also after
  * every process that used it has exited or crashed — so call `remove()`
@@ -111,16 +79,12 @@ export class SysvSegment extends MappedMemory {
   readonly key: number;
   readonly #refresh: ((offset: number, length: number) => void) | undefined;
 
-  static {
-    make = (attachment, copy) => new SysvSegment(attachment, copy);
-  }
-
   private constructor(attachment: SysvAttachment, copy: boolean) {
     super();
     this.id = attachment.id;
     this.key = attachment.key;
     this.#refresh = attachment.refresh;
-    attachViews(this, new Views(attachment.raw, copy, `System V segment ${attachment.id}`));
+    attachOwner(this, new MappingOwner(attachment.raw, copy, `System V segment ${attachment.id}`));
   }
 
   /**
@@ -143,7 +107,7 @@ export class SysvSegment extends MappedMemory {
     const size = checkSize(o.size, MAX_SIZE, "Segment size");
     const key = o.key === undefined ? undefined : checkKey(o.key);
     const mode = checkMode(o.mode, 0o600);
-    return make(sysvCreate(size, key, mode), false);
+    return new SysvSegment(platform().sysv.create(size, key, mode), false);
   }
 
   /**
@@ -165,7 +129,7 @@ export class SysvSegment extends MappedMemory {
   static open(id: number, options?: SysvOpenOptions): SysvSegment {
     const checked = checkId(id);
     const copy = checkOpen(options, "SysvSegment.open");
-    return make(sysvAttach(checked, copy), copy);
+    return new SysvSegment(platform().sysv.attach(checked, copy), copy);
   }
 
   /**
@@ -187,7 +151,7 @@ export class SysvSegment extends MappedMemory {
   static openKey(key: number, options?: SysvOpenOptions): SysvSegment {
     const checked = checkKey(key);
     const copy = checkOpen(options, "SysvSegment.openKey");
-    return make(sysvAttach(sysvIdOf(checked), copy), copy);
+    return new SysvSegment(platform().sysv.attach(platform().sysv.idOf(checked), copy), copy);
   }
 
   /**
@@ -204,7 +168,7 @@ export class SysvSegment extends MappedMemory {
    * ```
    */
   static remove(id: number): void {
-    sysvRemove(checkId(id));
+    platform().sysv.remove(checkId(id));
   }
 
   /**
@@ -223,7 +187,7 @@ export class SysvSegment extends MappedMemory {
    * ```
    */
   static list(): SysvRecord[] {
-    return listSysvSegments();
+    return platform().sysv.list();
   }
 
   /**
@@ -256,7 +220,7 @@ export class SysvSegment extends MappedMemory {
    */
   exists(): boolean {
     try {
-      return !sysvStat(this.id).removed;
+      return !platform().sysv.stat(this.id).removed;
     } catch {
       return false;
     }

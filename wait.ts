@@ -9,10 +9,8 @@ import { checkTimeout, describe } from "./internal/options.ts";
 import { ShmError } from "./errors.ts";
 import { Region } from "./region.ts";
 import { bufferOrigin } from "./internal/views.ts";
-import { waitBackend } from "./internal/wait_backend.ts";
-import type { WaitResult } from "./internal/wait_backend.ts";
-
-export type { WaitResult } from "./internal/wait_backend.ts";
+import { waitBackend } from "./platform/mod.ts";
+import type { WaitResult } from "./types.ts";
 
 const MAX_COUNT = 0x7fffffff;
 
@@ -64,10 +62,12 @@ function checkExpected(expected: unknown): number {
  * Blocks this thread while `target[index]` holds `expected`, until another
  * thread or process calls {@link notify} on the same word, or `timeoutMs`
  * passes. Works across processes and runtimes: Linux shared futex, macOS
- * `os_sync_wait_on_address`/`__ulock_wait`; on Windows, where nothing sleeps
- * on a word across processes, it polls and returns "ok" once the word
- * changes. As with `Atomics.wait`, a wake can be spurious: re-check the
- * condition in a loop.
+ * `os_sync_wait_on_address`/`__ulock_wait`; on Windows a word of a named
+ * Segment sleeps on a named semaphore derived from the mapping's name and
+ * the word's offset (other memory, such as a MappedFile, has no name another
+ * process can know: it polls and returns "ok" once the word changes). As
+ * with `Atomics.wait`, a wake can be spurious: re-check the condition in a
+ * loop.
  *
  * @param target An Int32Array over a Segment's memory (`region.array(Int32Array)`),
  *   or a Region (its Int32Array view).
@@ -161,13 +161,15 @@ function release(): void {
 /**
  * Wakes up to `count` threads, in any process, waiting in {@link wait} or
  * {@link waitAsync} on `target[index]`. Change the word before notifying:
- * on Windows (polling) only a changed word wakes a waiter.
+ * where waiters poll (Windows memory without a name, such as a MappedFile)
+ * only a changed word wakes a waiter.
  *
  * @param target An Int32Array over a Segment's memory, or a Region.
  * @param index The word, in elements.
  * @param count Most waiters to wake. Default: all.
- * @returns How many were woken (Linux); 1 when some were and the count is not
- *   reported (macOS); 0 on Windows, where waiters poll.
+ * @returns How many were woken (Linux; Windows named Segments, where a waiter
+ *   leaving at that moment may still be counted); 1 when some were and the
+ *   count is not reported (macOS); 0 where waiters poll.
  * @throws {TypeError} when `target` is not an Int32Array over writable shmem memory or a Region.
  * @throws {RangeError} when `index` or `count` is out of range.
  * @example Set a flag and wake its waiters

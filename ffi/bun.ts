@@ -155,4 +155,10 @@ export const bunFfi: Ffi = {
   readI32(address: bigint): number {
     return bunFfiModule().read.i32(Number(address), 0);
   },
+  get pid(): number {
+    return process.pid;
+  },
+  unrefTimeout(task: () => void, ms: number): void {
+    setTimeout(task, ms).unref();
+  },
 };

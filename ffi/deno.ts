@@ -96,4 +96,11 @@ export const denoFfi: Ffi = {
     if (pointer === null) throw new RangeError("Cannot read a NULL pointer");
     return new Deno.UnsafePointerView(pointer).getInt32();
   },
+  get pid(): number {
+    return Deno.pid;
+  },
+  unrefTimeout(task: () => void, ms: number): void {
+    const id = setTimeout(task, ms);
+    Deno.unrefTimer(id);
+  },
 };

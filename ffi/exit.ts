@@ -16,6 +16,8 @@
  * @module
  */
 
+import { ffi } from "./mod.ts";
+
 const SIGNALS = [["SIGINT", 2], ["SIGTERM", 15]] as const;
 
 const tasks = new Set<() => void>();
@@ -86,8 +88,8 @@ function onUncaught(event: Event, raise: (error: unknown) => void): void {
 
 function install(): void {
   installed = true;
-  const deno = (globalThis as { Deno?: DenoLike }).Deno;
-  if (deno !== undefined) {
+  if (ffi.runtime === "deno") {
+    const deno = (globalThis as unknown as { Deno: DenoLike }).Deno;
     globalThis.addEventListener("unload", runAll);
     // An uncaught error ends Deno without "unload"; these events come first.
     globalThis.addEventListener("error", (event) =>

@@ -15,6 +15,7 @@ import { bunFfi } from "./bun.ts";
 import { nodeFfi } from "./node.ts";
 
 export type * from "./types.ts";
+export { now, SLICE_MS } from "./time.ts";
 
 function select(): Ffi {
   const g = globalThis as { Deno?: unknown; Bun?: unknown };

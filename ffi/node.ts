@@ -123,4 +123,10 @@ export const nodeFfi: Ffi = {
   readI32(address: bigint): number {
     return koffi!.decode(address, "int32_t");
   },
+  get pid(): number {
+    return process.pid;
+  },
+  unrefTimeout(task: () => void, ms: number): void {
+    setTimeout(task, ms).unref();
+  },
 };

@@ -63,10 +63,22 @@ export type SymbolTable = Readonly<Record<string, SymbolDef>>;
 // deno-lint-ignore no-explicit-any
 export type NativeFunction = (...args: any[]) => any;
 
-/** The loaded functions of a {@link SymbolTable}; optional ones may be missing. */
+/** The JavaScript value a native result type comes back as (see the value conventions above). */
+export type NativeResult<T extends NativeType> = T extends "void" ? void
+  : T extends "i32" | "u32" ? number
+  : T extends "pointer" ? bigint
+  : number | bigint;
+
+/** The function a {@link SymbolDef} binds to: its result typed, a Promise of it when nonblocking. */
+export type BoundFunction<D extends SymbolDef> = (
+  // deno-lint-ignore no-explicit-any
+  ...args: any[]
+) => D["nonblocking"] extends true ? Promise<NativeResult<D["result"]>> : NativeResult<D["result"]>;
+
+/** The loaded functions of a {@link SymbolTable}, each with its result type; optional ones may be missing. */
 export type Symbols<T extends SymbolTable> = {
-  [K in keyof T]: T[K]["optional"] extends true ? NativeFunction | undefined
-    : NativeFunction;
+  [K in keyof T]: T[K]["optional"] extends true ? BoundFunction<T[K]> | undefined
+    : BoundFunction<T[K]>;
 };
 
 /** A loaded native library. */
@@ -116,4 +128,8 @@ export interface Ffi {
   view(address: bigint, length: number): ArrayBuffer;
   /** Reads a 32-bit signed integer at `address` (errno, for instance). */
   readI32(address: bigint): number;
+  /** This process's id. */
+  readonly pid: number;
+  /** Runs `task` after `ms` milliseconds on a timer that does not keep the process alive. */
+  unrefTimeout(task: () => void, ms: number): void;
 }

@@ -5,15 +5,15 @@
  *
  * @module
  */
-import { namedBackend } from "./backend.ts";
 import { atExit } from "../ffi/exit.ts";
-import { sameObject } from "../posix/identity.ts";
+import { platform } from "../platform/mod.ts";
 
 /** Arranges for `name` (the object behind `handle`) to be unlinked at exit; returns the cancel function. */
 export function unlinkOnExit(name: string, handle: number | bigint): () => void {
-  const backend = namedBackend();
+  const p = platform();
+  const backend = p.named;
   if (!backend.persistent) return () => {};
-  const check = sameObject(name, handle);
+  const check = p.holders.sameObject(name, handle);
   return atExit(() => {
     if (check()) backend.unlink(name, "local");
   });

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { RawMapping } from "./backend.ts";
+import type { RawMapping } from "../platform/contracts.ts";
 import { ShmError } from "../errors.ts";
 import { ffi } from "../ffi/mod.ts";
 
@@ -36,7 +36,7 @@ export function bufferOrigin(
 
 /**
  * What close() and the GC backstop share: the mapping and every buffer ever
- * made over it. The registry holds this record (not the Views), so when the
+ * made over it. The registry holds this record (not the MappingOwner), so when the
  * owner becomes garbage the backstop still sees every buffer and can do
  * exactly what close() does.
  */
@@ -75,7 +75,7 @@ function releaseCell(cell: Cell, byBackstop: boolean): void {
   raw.release(!mayUnmap(cell, byBackstop));
 }
 
-/** The backstop: a Views that became garbage without close() is closed as close() would have. */
+/** The backstop: a MappingOwner that became garbage without close() is closed as close() would have. */
 const registry = new FinalizationRegistry<Cell>((cell) => {
   try {
     releaseCell(cell, true);
@@ -85,7 +85,7 @@ const registry = new FinalizationRegistry<Cell>((cell) => {
 });
 
 /** The buffers over one live mapping. Internal: users see Regions and typed arrays. */
-export class Views {
+export class MappingOwner {
   readonly size: number;
   readonly readOnly: boolean;
   readonly #what: string;
@@ -190,7 +190,7 @@ export class Views {
    * Detaches every buffer made, then unmaps. Idempotent. When a buffer was
    * already detached by someone else (transferred away), its memory may still
    * be reachable, so the mapping is left in place rather than risk a crash.
-   * The GC backstop does the same for a Views that was never closed.
+   * The GC backstop does the same for a MappingOwner that was never closed.
    */
   close(): void {
     if (this.#raw === undefined) return;

@@ -31,8 +31,8 @@
  * @module
  */
 import { ShmError } from "../errors.ts";
-import { now, SLICE_MS } from "./wait_backend.ts";
-import type { WaitResult } from "./wait_backend.ts";
+import { ffi, now, SLICE_MS } from "../ffi/mod.ts";
+import type { WaitResult } from "../platform/contracts.ts";
 
 /** One word to sleep on: a one-element view of it, its address and the value it must hold. */
 export interface SleepEntry {
@@ -115,7 +115,7 @@ export class Waiter {
   readonly #groups: Group[] = [];
   /** Waits with no room in a group, oldest first. */
   #polled: Pending[] = [];
-  #pollTimer: ReturnType<typeof setTimeout> | undefined;
+  #pollScheduled = false;
 
   /**
    * When true, a platform builds the backends it makes from then on with the
@@ -243,9 +243,11 @@ export class Waiter {
   }
 
   #schedulePoll(): void {
-    if (this.#pollTimer !== undefined) return;
-    const timer = setTimeout(() => {
-      this.#pollTimer = undefined;
+    if (this.#pollScheduled) return;
+    this.#pollScheduled = true;
+    // Unref'd: the caller's keep-alive holds the process open while anything is pending.
+    ffi.unrefTimeout(() => {
+      this.#pollScheduled = false;
       const t = now();
       this.#polled = this.#polled.filter((p) => !settleIfDone(p, t));
       // A group may have room again (its call is still asleep): place what fits.
@@ -256,17 +258,5 @@ export class Waiter {
       }
       if (this.#polled.length > 0) this.#schedulePoll();
     }, pollMs(this.#polled.length));
-    this.#pollTimer = timer;
-    // The caller's keep-alive holds the process open while anything is pending.
-    unref(timer);
-  }
-}
-
-/** A timer that does not keep the process alive by itself. */
-function unref(timer: unknown): void {
-  if (typeof timer === "object" && timer !== null && "unref" in timer) {
-    (timer as { unref(): void }).unref();
-  } else {
-    (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno?.unrefTimer?.(timer as number);
   }
 }

@@ -23,13 +23,11 @@ export interface PosixConstants {
   readonly maxNameBytes: number;
   /** Whether `posix_fallocate` can reserve the object's memory up front. */
   readonly canReserve: boolean;
-  /** How an open object's size is read: `lseek` to the end, or `fstat`'s st_size at this byte offset. */
+  /** How an open object's size is read: `lseek` to the end, or `fstat`'s st_size (see {@link PosixConstants.stat}). */
   readonly sizeBy: { readonly call: "lseek"; readonly whence: number } | {
     readonly call: "fstat";
     /** The exported `fstat` with 64-bit inodes, per architecture. */
     readonly symbol: Readonly<Record<string, string>>;
-    readonly statBytes: number;
-    readonly sizeOffset: number;
   };
   /**
    * How a new shm object gets its exact mode: `fchmod` after `shm_open` (Linux,
@@ -63,7 +61,7 @@ export interface PosixConstants {
   readonly MAP_POPULATE: number;
   /** `msync(2)` flag: write back and wait (Linux 4, Darwin 0x10). */
   readonly MS_SYNC: number;
-  /** `struct stat` layout per architecture, for the file type and size of an open descriptor. */
+  /** `struct stat` layout per architecture: the one description every `fstat`/`lstat` reader uses. */
   readonly stat: Readonly<Record<string, StatLayout>>;
   /** The file-type bits of `st_mode` and the regular-file and directory types. */
   readonly S_IFMT: number;
@@ -73,6 +71,12 @@ export interface PosixConstants {
   readonly sysv: SysvConstants;
   /** `memfd_create` and file sealing (Linux only; `undefined` elsewhere). */
   readonly memfd: MemfdConstants | undefined;
+  /** How a thread sleeps on a shared word: the Linux futex, or macOS `os_sync_wait_on_address`/`__ulock_wait`. */
+  readonly waiting: "futex" | "ulock";
+  /** How another process is probed: `/proc/<pid>/stat` (Linux) or `proc_pidinfo` (macOS). */
+  readonly probe: "procfs" | "libproc";
+  /** Why named segments cannot be listed or collected here; `undefined` where they can (Linux's /dev/shm). */
+  readonly noListing: string | undefined;
 }
 
 /** Where `fstat` puts the fields shmem reads, for one architecture. */
@@ -84,6 +88,15 @@ export interface StatLayout {
   readonly modeBytes: 2 | 4;
   /** Offset of `st_size` (a 64-bit `off_t`). */
   readonly sizeOffset: number;
+  /** Offset of `st_ino` (a 64-bit `ino_t`). */
+  readonly inoOffset: number;
+  /** Offset of `st_nlink` and its width (8 bytes on Linux x86-64, 4 on Linux arm64, 2 on Darwin). */
+  readonly nlinkOffset: number;
+  readonly nlinkBytes: 2 | 4 | 8;
+  /** Offset of `st_uid` (u32). */
+  readonly uidOffset: number;
+  /** Offset of the status-change time: `tv_sec` (i64) then `tv_nsec` (i64). */
+  readonly ctimeOffset: number;
 }
 
 /** System V shared memory, as data. */
@@ -142,10 +155,31 @@ const LINUX: PosixConstants = {
   MAP_ANONYMOUS: 0x20,
   MAP_POPULATE: 0x8000,
   MS_SYNC: 4,
-  // glibc's struct stat: x86-64 (st_mode u32 at 24) and the generic layout of arm64 (at 16).
+  // glibc's struct stat. x86-64: dev, ino, nlink (u64), mode, uid, gid (u32), pad, rdev, size, ...;
+  // arm64 (asm-generic): dev, ino (u64), mode, nlink, uid, gid (u32), rdev, pad, size, ...
   stat: {
-    x64: { bytes: 144, modeOffset: 24, modeBytes: 4, sizeOffset: 48 },
-    arm64: { bytes: 128, modeOffset: 16, modeBytes: 4, sizeOffset: 48 },
+    x64: {
+      bytes: 144,
+      modeOffset: 24,
+      modeBytes: 4,
+      sizeOffset: 48,
+      inoOffset: 8,
+      nlinkOffset: 16,
+      nlinkBytes: 8,
+      uidOffset: 28,
+      ctimeOffset: 104,
+    },
+    arm64: {
+      bytes: 128,
+      modeOffset: 16,
+      modeBytes: 4,
+      sizeOffset: 48,
+      inoOffset: 8,
+      nlinkOffset: 20,
+      nlinkBytes: 4,
+      uidOffset: 24,
+      ctimeOffset: 104,
+    },
   },
   S_IFMT: 0o170000,
   S_IFREG: 0o100000,
@@ -176,6 +210,21 @@ const LINUX: PosixConstants = {
     F_SEAL_SHRINK: 2,
     F_SEAL_GROW: 4,
   },
+  waiting: "futex",
+  probe: "procfs",
+  noListing: undefined,
+};
+
+const DARWIN_STAT: StatLayout = {
+  bytes: 144,
+  modeOffset: 4,
+  modeBytes: 2,
+  sizeOffset: 96,
+  inoOffset: 8,
+  nlinkOffset: 6,
+  nlinkBytes: 2,
+  uidOffset: 16,
+  ctimeOffset: 64,
 };
 
 const DARWIN: PosixConstants = {
@@ -191,12 +240,10 @@ const DARWIN: PosixConstants = {
   maxNameBytes: 31,
   // Darwin has no posix_fallocate, and its shm objects are not on a tmpfs that can fill.
   canReserve: false,
-  // POSIX shm descriptors cannot seek on Darwin; struct stat (64-bit inodes) has st_size at 96.
+  // POSIX shm descriptors cannot seek on Darwin: the size is fstat's st_size.
   sizeBy: {
     call: "fstat",
     symbol: { arm64: "fstat", x64: "fstat$INODE64" },
-    statBytes: 144,
-    sizeOffset: 96,
   },
   // xnu posix_shm.c: pshm_truncate rounds the size up to the page (16 KiB on Apple
   // Silicon, 4 KiB on Intel), so an opener's fstat size is the rounded one.
@@ -211,10 +258,11 @@ const DARWIN: PosixConstants = {
   MAP_ANONYMOUS: 0x1000,
   MAP_POPULATE: 0,
   MS_SYNC: 0x10,
-  // struct stat with 64-bit inodes: st_mode (u16) at 4, st_size at 96.
+  // struct stat with 64-bit inodes (xnu bsd/sys/stat.h): dev (i32), mode (u16) at 4, nlink (u16) at 6,
+  // ino at 8, uid at 16, gid, rdev, then atime 32, mtime 48, ctime 64, birthtime 80 (timespecs), size at 96.
   stat: {
-    x64: { bytes: 144, modeOffset: 4, modeBytes: 2, sizeOffset: 96 },
-    arm64: { bytes: 144, modeOffset: 4, modeBytes: 2, sizeOffset: 96 },
+    x64: DARWIN_STAT,
+    arm64: DARWIN_STAT,
   },
   S_IFMT: 0o170000,
   S_IFREG: 0o100000,
@@ -238,7 +286,19 @@ const DARWIN: PosixConstants = {
     nattchBytes: 2,
   },
   memfd: undefined,
+  waiting: "ulock",
+  probe: "libproc",
+  noListing:
+    "macOS keeps POSIX shared-memory objects out of the file system and offers no call that lists them, so shmem cannot list or collect them there; use { unlinkOnExit: true } and unlink() instead",
 };
+
+/** `mmap`'s and `shmat`'s failure value, `(void *)-1`, as an unsigned 64-bit address. */
+export const MAP_FAILED: bigint = (1n << 64n) - 1n;
+
+/** Whether an address `mmap` or `shmat` returned is a failure (`MAP_FAILED`, or NULL, which no mapping gets). */
+export function mapFailed(address: bigint): boolean {
+  return address === MAP_FAILED || address === 0n;
+}
 
 const BY_OS: Readonly<Record<string, PosixConstants>> = {
   linux: LINUX,

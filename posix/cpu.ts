@@ -5,10 +5,9 @@
  * @module
  */
 import { libc } from "./libc.ts";
-import type { NativeFunction } from "../ffi/mod.ts";
 
-let getcpu: NativeFunction | null | undefined;
-let yielder: NativeFunction | null | undefined;
+let getcpu: (() => number) | null | undefined;
+let yielder: (() => number) | null | undefined;
 
 /**
  * The CPU this thread runs on now (`sched_getcpu`), or -1 where the system
@@ -23,7 +22,7 @@ export function currentCpu(): number {
       getcpu = null;
     }
   }
-  return getcpu === null ? -1 : getcpu() as number;
+  return getcpu === null ? -1 : getcpu();
 }
 
 /**

@@ -3,13 +3,14 @@
  *
  * @module
  */
+import type { ErrnoCode } from "../platform/contracts.ts";
 
 /**
  * The errno names shmem knows, with their Linux (asm-generic/errno*.h) and
  * Darwin (xnu bsd/sys/errno.h) numbers. Where two names share a number on
  * one system, the later row names it.
  */
-const ERRNO: ReadonlyArray<readonly [name: string, linux: number, darwin: number, text: string]> = [
+const ERRNO = [
   ["EPERM", 1, 1, "Operation not permitted"],
   ["ENOENT", 2, 2, "No such file or directory"],
   ["ESRCH", 3, 3, "No such process"],
@@ -51,38 +52,53 @@ const ERRNO: ReadonlyArray<readonly [name: string, linux: number, darwin: number
   // Darwin's "attribute not found" from getxattr (sys/errno.h); Linux's xattr headers alias it to ENODATA.
   ["ENOATTR", 61, 93, "Attribute not found"],
   ["ENODATA", 61, 96, "No data available"],
-];
+] as const satisfies ReadonlyArray<readonly [name: string, linux: number, darwin: number, text: string]>;
+
+/** The errno names the table knows. */
+export type ErrnoName = typeof ERRNO[number][0];
 
 /** An errno table for one OS. */
 export interface ErrnoTable {
   /** The name of errno `n` (`EEXIST`), or `E<n>` when unknown. */
-  name(n: number): string;
+  name(n: number): ErrnoCode;
   /** The number of errno `name`, or `undefined` when unknown here. */
   number(name: string): number | undefined;
   /** A short description (`File exists`). */
   text(n: number): string;
 }
 
-function table(column: 1 | 2): ErrnoTable {
+/** Every known errno's number on one OS, by name: `errnoNumbers(c.os).EEXIST`. */
+export type ErrnoNumbers = Readonly<Record<ErrnoName, number>>;
+
+function table(column: 1 | 2): { table: ErrnoTable; numbers: ErrnoNumbers } {
   const byNumber = new Map<number, readonly [string, string]>();
-  const byName = new Map<string, number>();
+  const numbers = {} as Record<ErrnoName, number>;
   for (const row of ERRNO) {
     byNumber.set(row[column], [row[0], row[3]]);
-    byName.set(row[0], row[column]);
+    numbers[row[0]] = row[column];
   }
+  const byName: Readonly<Record<string, number>> = numbers;
   return {
-    name: (n) => byNumber.get(n)?.[0] ?? `E${n}`,
-    number: (name) => byName.get(name),
-    text: (n) => byNumber.get(n)?.[1] ?? `Unknown error ${n}`,
+    table: {
+      name: (n) => (byNumber.get(n)?.[0] ?? `E${n}`) as ErrnoCode,
+      number: (name) => Object.hasOwn(byName, name) ? byName[name] : undefined,
+      text: (n) => byNumber.get(n)?.[1] ?? `Unknown error ${n}`,
+    },
+    numbers: Object.freeze(numbers),
   };
 }
 
-const TABLES: Readonly<Record<string, ErrnoTable>> = {
+const TABLES: Readonly<Record<string, { table: ErrnoTable; numbers: ErrnoNumbers }>> = {
   linux: table(1),
   darwin: table(2),
 };
 
 /** The errno table of `os`; Linux numbering for other POSIX systems. */
 export function errnoTable(os: string): ErrnoTable {
-  return TABLES[os] ?? TABLES.linux;
+  return (TABLES[os] ?? TABLES.linux).table;
+}
+
+/** The errno numbers of `os` by name (Darwin's differ from Linux's); Linux numbering for other POSIX systems. */
+export function errnoNumbers(os: string): ErrnoNumbers {
+  return (TABLES[os] ?? TABLES.linux).numbers;
 }

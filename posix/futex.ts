@@ -22,15 +22,13 @@
  *
  * @module
  */
-import { ffi } from "../ffi/mod.ts";
-import type { SymbolTable } from "../ffi/mod.ts";
-import { now } from "../internal/wait_backend.ts";
-import type { WaitBackend } from "../internal/wait_backend.ts";
+import { ffi, now } from "../ffi/mod.ts";
+import type { WaitBackend } from "../platform/contracts.ts";
 import { Waiter } from "../internal/waiter.ts";
 import type { SleepEntry, Sleeper, SleepGroup } from "../internal/waiter.ts";
 import { errnoTable } from "./errno.ts";
 import { errnoError } from "./fail.ts";
-import { libc } from "./libc.ts";
+import { darwinWaitSymbols, libc, linuxWaitSymbols } from "./libc.ts";
 
 /** How each POSIX system sleeps on an address, as data. */
 export const FUTEX = {
@@ -67,76 +65,6 @@ export const FUTEX = {
   },
 } as const;
 
-/** The Linux futex calls. */
-const linuxSymbols = {
-  // long syscall(long number, ...);  here: futex(int *uaddr, int futex_op, int val, const struct timespec *timeout)
-  futex: { name: "syscall", parameters: ["i32", "buffer", "i32", "i32", "buffer"], result: "i32" },
-  // The same, on a worker thread: the word and the timespec passed as addresses.
-  futex_async: {
-    name: "syscall",
-    parameters: ["i32", "pointer", "i32", "i32", "pointer"],
-    result: "i32",
-    nonblocking: true,
-  },
-  // long syscall(long number, ...);  here: futex_waitv(struct futex_waitv *waiters,
-  //     unsigned int nr_futexes, unsigned int flags, struct timespec *timeout, clockid_t clockid)
-  futex_waitv: { name: "syscall", parameters: ["i32", "pointer", "u32", "u32", "pointer", "i32"], result: "i32" },
-  futex_waitv_async: {
-    name: "syscall",
-    parameters: ["i32", "pointer", "u32", "u32", "pointer", "i32"],
-    result: "i32",
-    nonblocking: true,
-  },
-  // int clock_gettime(clockid_t clockid, struct timespec *tp);
-  clock_gettime: { parameters: ["i32", "pointer"], result: "i32" },
-  // void *malloc(size_t size);  (memory of off-thread waits, kept for reuse)
-  malloc: { parameters: ["usize"], result: "pointer" },
-} as const satisfies SymbolTable;
-
-/** The macOS calls; the os_sync ones exist from macOS 14.4. */
-const darwinSymbols = {
-  // int os_sync_wait_on_address_with_timeout(void *addr, uint64_t value, size_t size,
-  //     os_sync_wait_on_address_flags_t flags, os_clockid_t clockid, uint64_t timeout_ns);
-  os_wait: {
-    name: "os_sync_wait_on_address_with_timeout",
-    parameters: ["buffer", "u64", "usize", "u32", "u32", "u64"],
-    result: "i32",
-    optional: true,
-  },
-  os_wait_async: {
-    name: "os_sync_wait_on_address_with_timeout",
-    parameters: ["pointer", "u64", "usize", "u32", "u32", "u64"],
-    result: "i32",
-    optional: true,
-    nonblocking: true,
-  },
-  // int os_sync_wake_by_address_any(void *addr, size_t size, os_sync_wake_by_address_flags_t flags);
-  os_wake_any: {
-    name: "os_sync_wake_by_address_any",
-    parameters: ["buffer", "usize", "u32"],
-    result: "i32",
-    optional: true,
-  },
-  // int os_sync_wake_by_address_all(void *addr, size_t size, os_sync_wake_by_address_flags_t flags);
-  os_wake_all: {
-    name: "os_sync_wake_by_address_all",
-    parameters: ["buffer", "usize", "u32"],
-    result: "i32",
-    optional: true,
-  },
-  // int __ulock_wait(uint32_t operation, void *addr, uint64_t value, uint32_t timeout_us);  (0 = no timeout)
-  ulock_wait: { name: "__ulock_wait", parameters: ["u32", "buffer", "u64", "u32"], result: "i32", optional: true },
-  ulock_wait_async: {
-    name: "__ulock_wait",
-    parameters: ["u32", "pointer", "u64", "u32"],
-    result: "i32",
-    optional: true,
-    nonblocking: true,
-  },
-  // int __ulock_wake(uint32_t operation, void *addr, uint64_t wake_value);
-  ulock_wake: { name: "__ulock_wake", parameters: ["u32", "buffer", "u64"], result: "i32", optional: true },
-} as const satisfies SymbolTable;
-
 /** A timespec `{ tv_sec, tv_nsec }` of `ms` milliseconds. */
 function setTimespec(ts: BigInt64Array, ms: number): void {
   const whole = Math.floor(ms);
@@ -156,11 +84,12 @@ function setTimespecNs(ts: BigInt64Array, ns: bigint): void {
   ts[1] = ns % 1_000_000_000n;
 }
 
-function linuxBackend(): WaitBackend {
+/** The Linux futex backend. */
+export function linuxBackend(): WaitBackend {
   const l = libc();
   const nr = FUTEX.linux.nr[ffi.arch];
   if (nr === undefined) throw new Error(`shmem does not know the futex system call number on '${ffi.arch}'`);
-  const s = ffi.open(l.c.libraries, linuxSymbols).symbols;
+  const s = linuxWaitSymbols(l);
   const { futex } = s;
   const { FUTEX_WAIT, FUTEX_WAKE } = FUTEX.linux;
   const errno = errnoTable("linux");
@@ -211,7 +140,7 @@ function linuxBackend(): WaitBackend {
   };
 }
 
-type LinuxSymbols = ReturnType<typeof ffi.open<typeof linuxSymbols>>["symbols"];
+type LinuxSymbols = ReturnType<typeof linuxWaitSymbols>;
 type Alloc = (bytes: number) => { address: bigint; buffer: ArrayBuffer };
 
 /**
@@ -315,9 +244,10 @@ function futexSleeper(futexAsync: LinuxSymbols["futex_async"], futexNr: number, 
   };
 }
 
-function darwinBackend(): WaitBackend {
+/** The macOS backend. */
+export function darwinBackend(): WaitBackend {
   const l = libc();
-  const s = ffi.open(l.c.libraries, darwinSymbols).symbols;
+  const s = darwinWaitSymbols(l);
   const d = FUTEX.darwin;
   const ENOENT = errnoTable("darwin").number("ENOENT")!;
   // Retried like EINTR: Apple documents EFAULT (the word could not be read in, e.g. a page paged
@@ -407,11 +337,4 @@ function darwinBackend(): WaitBackend {
 export function darwinRetryErrnos(): ReadonlySet<number> {
   const t = errnoTable("darwin");
   return new Set(["ETIMEDOUT", "EINTR", "EFAULT", "ENOMEM"].map((n) => t.number(n)!));
-}
-
-/** The wait backend for `os`, or `undefined` when it is not a POSIX system shmem knows. */
-export function posixWaitBackend(os: string): WaitBackend | undefined {
-  if (os === "linux") return linuxBackend();
-  if (os === "darwin") return darwinBackend();
-  return undefined;
 }

@@ -25,9 +25,12 @@
  * @module
  */
 import { ShmError } from "../errors.ts";
+import { ffi } from "../ffi/mod.ts";
+import { cString, shmName } from "./cstring.ts";
+import { errnoNumbers } from "./errno.ts";
 import { errnoError } from "./fail.ts";
 import type { Libc } from "./libc.ts";
-import { canStatPaths, statDescriptor, statPath } from "./files.ts";
+import { canStatPaths, statDescriptor, statPath } from "./stat.ts";
 
 /** OFD lock numbers, `struct flock` and `struct stat` layout, as data. */
 export interface HolderConstants {
@@ -55,11 +58,11 @@ export interface HolderConstants {
   readonly noXattr: readonly number[];
   /** errno of `fgetxattr` when the object has no such attribute. */
   readonly ENODATA: number;
-  /** `O_NONBLOCK`: a FIFO swapped in under a name never blocks an open. */
-  readonly O_NONBLOCK: number;
   /** The directory where the named objects are visible as files. */
   readonly dir: string;
 }
+
+const E = errnoNumbers("linux");
 
 /** Linux, the same on x86-64 and arm64 (asm-generic). */
 const LINUX: HolderConstants = {
@@ -69,13 +72,11 @@ const LINUX: HolderConstants = {
   F_WRLCK: 1,
   F_UNLCK: 2,
   flock: { bytes: 32, type: 0, whence: 2, start: 8, len: 16, pid: 24 },
-  conflict: [11, /* EAGAIN */ 13 /* EACCES */],
-  EINTR: 4,
-  ENOENT: 2,
-  // ENODATA, EOPNOTSUPP, ENOSYS
-  noXattr: [61, 95, 38],
-  ENODATA: 61,
-  O_NONBLOCK: 0o4000,
+  conflict: [E.EAGAIN, E.EACCES],
+  EINTR: E.EINTR,
+  ENOENT: E.ENOENT,
+  noXattr: [E.ENODATA, E.EOPNOTSUPP, E.ENOSYS],
+  ENODATA: E.ENODATA,
   dir: "/dev/shm",
 };
 
@@ -104,15 +105,11 @@ export const HOLD_OFFSET = 2n ** 62n;
 export const MARK_ATTRIBUTE = "user.shmem";
 
 const encoder = new TextEncoder();
-const markName = encoder.encode(`${MARK_ATTRIBUTE}\0`);
+const markName = cString(MARK_ATTRIBUTE);
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 function sleep(ms: number): void {
   Atomics.wait(pause, 0, 0, ms);
-}
-
-function cName(name: string): Uint8Array {
-  return encoder.encode(`/${name}\0`);
 }
 
 let flockBuffer: Uint8Array | undefined;
@@ -224,13 +221,13 @@ export function holdCreated(l: Libc, fd: number, name: string, track: boolean): 
   if (!takeHold(l, h, fd, name)) {
     throw new ShmError({
       code: "EBUSY",
-      errno: 16,
+      errno: errnoNumbers(l.c.os).EBUSY,
       syscall: "fcntl",
       path: name,
       message: `Segment '${name}' is locked by a collector`,
     });
   }
-  if (track) writeMark(l, h, fd, name, { created: Date.now(), pid: globalThis.process?.pid ?? 0 });
+  if (track) writeMark(l, h, fd, name, { created: Date.now(), pid: ffi.pid });
 }
 
 /**
@@ -241,9 +238,9 @@ export function holdCreated(l: Libc, fd: number, name: string, track: boolean): 
 export function openHeld(l: Libc, name: string, oflag: number): number {
   const { c, lib } = l;
   const h = holderConstants(c.os);
-  const path = cName(name);
+  const path = shmName(name);
   for (let attempt = 0; attempt < 500; attempt++) {
-    const fd = lib.symbols.shm_open(path, oflag, 0) as number;
+    const fd = lib.symbols.shm_open(path, oflag, 0);
     if (fd < 0) throw errnoError(c.os, "shm_open", l.errno(), name);
     if (!h) return fd;
     let held: boolean;
@@ -267,7 +264,7 @@ export function openHeld(l: Libc, name: string, oflag: number): number {
   }
   throw new ShmError({
     code: "EBUSY",
-    errno: 16,
+    errno: errnoNumbers(c.os).EBUSY,
     syscall: "fcntl",
     path: name,
     message: `Segment '${name}' stayed locked by a collector`,

@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { ffi } from "../ffi/mod.ts";
 import { descriptorInode, holderConstants, nameInode } from "./holders.ts";
 import { libc } from "./libc.ts";
-import { canStatPaths } from "./files.ts";
+import { canStatPaths } from "./stat.ts";
 
 /**
  * Records the identity of the object behind `handle` now, and returns a check
@@ -15,9 +14,10 @@ import { canStatPaths } from "./files.ts";
  * visible as files (macOS, Windows) the check always says yes.
  */
 export function sameObject(name: string, handle: number | bigint): () => boolean {
-  const h = holderConstants(ffi.os);
-  if (!h || typeof handle !== "number" || handle < 0) return () => true;
+  if (typeof handle !== "number" || handle < 0) return () => true;
   const l = libc();
+  const h = holderConstants(l.c.os);
+  if (!h) return () => true;
   if (!canStatPaths(l)) return () => true;
   const ino = descriptorInode(l, handle, name);
   if (ino === undefined) return () => true;

@@ -12,43 +12,14 @@
  */
 import { libc } from "./libc.ts";
 import type { Libc } from "./libc.ts";
+import { shmName } from "./cstring.ts";
 import { errnoError } from "./fail.ts";
 import { descriptorInode, holderConstants, isHeld, nameInode, readMark, tryExclusive } from "./holders.ts";
 import type { HolderConstants } from "./holders.ts";
-import { DT_REG, DT_UNKNOWN, readDirectory, statPath } from "./files.ts";
-import type { FileStatus } from "./files.ts";
-
-/** One named segment as the file system and its holders describe it. */
-export interface SegmentRecord {
-  /** The portable name (no leading `/`). */
-  readonly name: string;
-  /** Size in bytes. */
-  readonly size: number;
-  /** Permission bits (`0o600`, ...). */
-  readonly mode: number;
-  /** The owner's user id. */
-  readonly uid: number;
-  /** Last change of the object (its ctime). */
-  readonly changed: Date;
-  /**
-   * Whether a process holds it through shmem (the kernel-kept lock): `true`,
-   * `false`, or `undefined` when this user cannot open it to ask. Programs
-   * that do not use shmem leave no lock, so `false` means "no shmem holder".
-   */
-  readonly held: boolean | undefined;
-  /** Whether shmem created it with tracking (`undefined`: cannot be known). */
-  readonly tracked: boolean | undefined;
-  /** When shmem created it (tracked segments only). */
-  readonly created: Date | undefined;
-  /** The process id of its creator (tracked segments only). */
-  readonly creatorPid: number | undefined;
-}
-
-const encoder = new TextEncoder();
-
-function cName(name: string): Uint8Array {
-  return encoder.encode(`/${name}\0`);
-}
+import { DT_REG, DT_UNKNOWN, readDirectory } from "./files.ts";
+import { statPath } from "./stat.ts";
+import type { FileStatus } from "./stat.ts";
+import type { CollectRequest, SegmentInfo } from "../platform/contracts.ts";
 
 /** Whether a directory entry of /dev/shm is a shared-memory segment. */
 export function isSegmentName(name: string): boolean {
@@ -68,8 +39,9 @@ function candidates(l: Libc, h: HolderConstants): string[] {
 }
 
 /** Opens the object `name` only if it is still the file `ino`; -1 otherwise. */
-function openSame(l: Libc, h: HolderConstants, name: string, oflag: number, ino: bigint): number {
-  const fd = l.lib.symbols.shm_open(cName(name), oflag | h.O_NONBLOCK, 0) as number;
+function openSame(l: Libc, name: string, oflag: number, ino: bigint): number {
+  // O_NONBLOCK: a FIFO swapped in under the name never blocks the open.
+  const fd = l.lib.symbols.shm_open(shmName(name), oflag | l.c.O_NONBLOCK, 0);
   if (fd < 0) return -1;
   try {
     if (descriptorInode(l, fd, name) === ino) return fd;
@@ -80,12 +52,12 @@ function openSame(l: Libc, h: HolderConstants, name: string, oflag: number, ino:
   return -1;
 }
 
-function record(l: Libc, h: HolderConstants, name: string, st: FileStatus): SegmentRecord {
+function record(l: Libc, h: HolderConstants, name: string, st: FileStatus): SegmentInfo {
   let held: boolean | undefined;
   let tracked: boolean | undefined;
   let created: Date | undefined;
   let creatorPid: number | undefined;
-  const fd = openSame(l, h, name, l.c.O_RDONLY, st.ino);
+  const fd = openSame(l, name, l.c.O_RDONLY, st.ino);
   if (fd >= 0) {
     try {
       held = isHeld(l, h, fd, name);
@@ -122,9 +94,9 @@ function constants(): { l: Libc; h: HolderConstants } {
 }
 
 /** Every named segment this user can see, sorted by name. */
-export function listPosixSegments(): SegmentRecord[] {
+export function listPosixSegments(): SegmentInfo[] {
   const { l, h } = constants();
-  const out: SegmentRecord[] = [];
+  const out: SegmentInfo[] = [];
   for (const name of candidates(l, h)) {
     const st = statOf(l, h, name);
     if (!st || !st.isFile) continue;
@@ -134,20 +106,11 @@ export function listPosixSegments(): SegmentRecord[] {
 }
 
 /** One segment by its portable name; throws ENOENT when there is none. */
-export function inspectPosixSegment(name: string): SegmentRecord {
+export function inspectPosixSegment(name: string): SegmentInfo {
   const { l, h } = constants();
   const st = isSegmentName(name) ? statOf(l, h, name) : undefined;
   if (!st || !st.isFile) throw errnoError(l.c.os, "stat", h.ENOENT, name);
   return record(l, h, name, st);
-}
-
-/** What {@link collectPosixSegments} does, already validated. */
-export interface CollectRequest {
-  readonly dryRun: boolean;
-  /** Segments created less than this many ms ago are left alone. */
-  readonly graceMs: number;
-  /** Only names starting with this are considered. */
-  readonly prefix: string;
 }
 
 /**
@@ -158,15 +121,15 @@ export interface CollectRequest {
  * unlink. Two collectors therefore never remove the same object twice, and
  * never a new object that reused the name.
  */
-export function collectPosixSegments(request: CollectRequest): SegmentRecord[] {
+export function collectPosixSegments(request: CollectRequest): SegmentInfo[] {
   const { l, h } = constants();
-  const removed: SegmentRecord[] = [];
+  const removed: SegmentInfo[] = [];
   const now = Date.now();
   for (const name of candidates(l, h)) {
     if (!name.startsWith(request.prefix)) continue;
     const st = statOf(l, h, name);
     if (!st || !st.isFile) continue;
-    const fd = openSame(l, h, name, l.c.O_RDWR, st.ino);
+    const fd = openSame(l, name, l.c.O_RDWR, st.ino);
     if (fd < 0) continue; // gone, replaced, or not ours to write
     try {
       const mark = readMark(l, h, fd);
@@ -177,7 +140,7 @@ export function collectPosixSegments(request: CollectRequest): SegmentRecord[] {
       const info = record(l, h, name, st);
       if (!request.dryRun) {
         // ENOENT: someone else removed it; EPERM/EACCES: another user's (sticky /dev/shm).
-        if (l.lib.symbols.shm_unlink(cName(name)) !== 0) continue;
+        if (l.lib.symbols.shm_unlink(shmName(name)) !== 0) continue;
       }
       removed.push({ ...info, held: false });
     } finally {

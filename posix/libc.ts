@@ -22,9 +22,85 @@
  * @module
  */
 import { ffi } from "../ffi/mod.ts";
-import type { Library, NativeFunction, NativeType, SymbolDef, SymbolTable } from "../ffi/mod.ts";
+import type { Library, NativeFunction, NativeType, SymbolDef, Symbols, SymbolTable } from "../ffi/mod.ts";
 import { posixConstants } from "./constants.ts";
 import type { PosixConstants } from "./constants.ts";
+
+/** The Linux futex calls futex.ts sleeps and wakes with. */
+export const LINUX_WAIT_SYMBOLS = {
+  // long syscall(long number, ...);  here: futex(int *uaddr, int futex_op, int val, const struct timespec *timeout)
+  futex: { name: "syscall", parameters: ["i32", "buffer", "i32", "i32", "buffer"], result: "i32" },
+  // The same, on a worker thread: the word and the timespec passed as addresses.
+  futex_async: {
+    name: "syscall",
+    parameters: ["i32", "pointer", "i32", "i32", "pointer"],
+    result: "i32",
+    nonblocking: true,
+  },
+  // long syscall(long number, ...);  here: futex_waitv(struct futex_waitv *waiters,
+  //     unsigned int nr_futexes, unsigned int flags, struct timespec *timeout, clockid_t clockid)
+  futex_waitv: { name: "syscall", parameters: ["i32", "pointer", "u32", "u32", "pointer", "i32"], result: "i32" },
+  futex_waitv_async: {
+    name: "syscall",
+    parameters: ["i32", "pointer", "u32", "u32", "pointer", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  // int clock_gettime(clockid_t clockid, struct timespec *tp);
+  clock_gettime: { parameters: ["i32", "pointer"], result: "i32" },
+  // void *malloc(size_t size);  (memory of off-thread waits, kept for reuse)
+  malloc: { parameters: ["usize"], result: "pointer" },
+} as const satisfies SymbolTable;
+
+/** The macOS calls futex.ts sleeps and wakes with; the os_sync ones exist from macOS 14.4. */
+export const DARWIN_WAIT_SYMBOLS = {
+  // int os_sync_wait_on_address_with_timeout(void *addr, uint64_t value, size_t size,
+  //     os_sync_wait_on_address_flags_t flags, os_clockid_t clockid, uint64_t timeout_ns);
+  os_wait: {
+    name: "os_sync_wait_on_address_with_timeout",
+    parameters: ["buffer", "u64", "usize", "u32", "u32", "u64"],
+    result: "i32",
+    optional: true,
+  },
+  os_wait_async: {
+    name: "os_sync_wait_on_address_with_timeout",
+    parameters: ["pointer", "u64", "usize", "u32", "u32", "u64"],
+    result: "i32",
+    optional: true,
+    nonblocking: true,
+  },
+  // int os_sync_wake_by_address_any(void *addr, size_t size, os_sync_wake_by_address_flags_t flags);
+  os_wake_any: {
+    name: "os_sync_wake_by_address_any",
+    parameters: ["buffer", "usize", "u32"],
+    result: "i32",
+    optional: true,
+  },
+  // int os_sync_wake_by_address_all(void *addr, size_t size, os_sync_wake_by_address_flags_t flags);
+  os_wake_all: {
+    name: "os_sync_wake_by_address_all",
+    parameters: ["buffer", "usize", "u32"],
+    result: "i32",
+    optional: true,
+  },
+  // int __ulock_wait(uint32_t operation, void *addr, uint64_t value, uint32_t timeout_us);  (0 = no timeout)
+  ulock_wait: { name: "__ulock_wait", parameters: ["u32", "buffer", "u64", "u32"], result: "i32", optional: true },
+  ulock_wait_async: {
+    name: "__ulock_wait",
+    parameters: ["u32", "pointer", "u64", "u32"],
+    result: "i32",
+    optional: true,
+    nonblocking: true,
+  },
+  // int __ulock_wake(uint32_t operation, void *addr, uint64_t wake_value);
+  ulock_wake: { name: "__ulock_wake", parameters: ["u32", "buffer", "u64"], result: "i32", optional: true },
+} as const satisfies SymbolTable;
+
+/** macOS libproc (in libSystem), for the process probe (process.ts). */
+export const DARWIN_PROCESS_SYMBOLS = {
+  // int proc_pidinfo(int pid, int flavor, uint64_t arg, void *buffer, int buffersize);
+  proc_pidinfo: { parameters: ["i32", "i32", "u64", "buffer", "i32"], result: "i32" },
+} as const satisfies SymbolTable;
 
 /**
  * How many unused 64-bit arguments sit between a variadic function's fixed
@@ -83,6 +159,8 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     getpagesize: { parameters: [], result: "i32" },
     // pid_t getpid(void);
     getpid: { parameters: [], result: "i32" },
+    // int kill(pid_t pid, int sig);
+    kill: { parameters: ["i32", "i32"], result: "i32" },
     // void *memcpy(void *dest, const void *src, size_t n);
     memcpy: { parameters: ["pointer", "pointer", "usize"], result: "pointer" },
     // int shmget(key_t key, size_t size, int shmflg);
@@ -117,6 +195,9 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     sched_getcpu: { parameters: [], result: "i32", optional: true },
     // int sched_yield(void);
     sched_yield: { parameters: [], result: "i32", optional: true },
+    ...LINUX_WAIT_SYMBOLS,
+    ...DARWIN_WAIT_SYMBOLS,
+    ...DARWIN_PROCESS_SYMBOLS,
   } as const satisfies SymbolTable;
 }
 
@@ -141,6 +222,13 @@ export const LINUX_ONLY: ReadonlySet<string> = new Set([
   "readdir",
   "closedir",
   "sched_getcpu",
+  ...Object.keys(LINUX_WAIT_SYMBOLS),
+]);
+
+/** Entries of {@link libcSymbols} that exist on macOS only (its address waits and libproc): never bound elsewhere. */
+export const DARWIN_ONLY: ReadonlySet<string> = new Set([
+  ...Object.keys(DARWIN_WAIT_SYMBOLS),
+  ...Object.keys(DARWIN_PROCESS_SYMBOLS),
 ]);
 
 /** The entries of {@link libcSymbols} actually bound on `c.os`/`arch`. */
@@ -149,6 +237,7 @@ export function boundSymbols(c: PosixConstants, arch: string): SymbolTable {
   const out: Record<string, SymbolDef> = {};
   for (const [key, def] of Object.entries(all)) {
     if (c.os !== "linux" && LINUX_ONLY.has(key)) continue;
+    if (c.os !== "darwin" && DARWIN_ONLY.has(key)) continue;
     out[key] = def;
   }
   return out;
@@ -197,7 +286,35 @@ export function libc(): Libc {
     path: opened.path,
     symbols: withVariadics(opened.symbols, variadicPadding(c.os, ffi.arch)),
   } as unknown as Library<LibcSymbols>;
-  const location = lib.symbols.errno_location() as bigint;
+  const location = lib.symbols.errno_location();
   loaded = { c, lib, errno: () => ffi.readI32(location) };
   return loaded;
+}
+
+/**
+ * The entries of `part` (one of the OS-specific tables above) from the loaded
+ * libc, typed as that table; throws where this OS did not bind its required
+ * entries (the Linux futex calls on macOS, for instance).
+ */
+function partOf<T extends SymbolTable>(l: Libc, part: T, what: string): Symbols<T> {
+  const symbols: Readonly<Record<string, unknown>> = l.lib.symbols;
+  for (const [key, def] of Object.entries(part)) {
+    if (!def.optional && symbols[key] === undefined) throw new Error(`${what} (${key}) is not bound on '${l.c.os}'`);
+  }
+  return l.lib.symbols as unknown as Symbols<T>;
+}
+
+/** The Linux futex calls of the loaded libc. */
+export function linuxWaitSymbols(l: Libc): Symbols<typeof LINUX_WAIT_SYMBOLS> {
+  return partOf(l, LINUX_WAIT_SYMBOLS, "The Linux futex");
+}
+
+/** The macOS address-wait calls of the loaded libc (each optional: older macOS lacks os_sync). */
+export function darwinWaitSymbols(l: Libc): Symbols<typeof DARWIN_WAIT_SYMBOLS> {
+  return partOf(l, DARWIN_WAIT_SYMBOLS, "The macOS address wait");
+}
+
+/** macOS libproc's calls of the loaded libc. */
+export function darwinProcessSymbols(l: Libc): Symbols<typeof DARWIN_PROCESS_SYMBOLS> {
+  return partOf(l, DARWIN_PROCESS_SYMBOLS, "libproc");
 }

@@ -12,16 +12,16 @@
  *
  * @module
  */
-import type { RawMapping } from "../internal/backend.ts";
-import { ShmError } from "../errors.ts";
+import type { AnonymousRaw } from "../platform/contracts.ts";
+import { ShmError, unsupportedError } from "../errors.ts";
 import type { MemfdConstants } from "./constants.ts";
+import { cString } from "./cstring.ts";
+import { mapDescriptor, rawMapping, reserve } from "./descriptor.ts";
+import { errnoNumbers } from "./errno.ts";
 import { errnoError } from "./fail.ts";
 import type { Libc } from "./libc.ts";
-import { mapDescriptor, rawMapping } from "./shm.ts";
 import { fileStat } from "./stat.ts";
-import { requireLibc, unsupported } from "./support.ts";
-
-const encoder = new TextEncoder();
+import { libc } from "./libc.ts";
 const HANDLE = /^\/proc\/([1-9][0-9]{0,9})\/fd\/([0-9]{1,10})$/;
 
 const HINTS: Readonly<Record<string, string>> = {
@@ -33,17 +33,11 @@ const HINTS: Readonly<Record<string, string>> = {
   ENOMEM: "Not enough memory for this size",
 };
 
-/** An anonymous segment this process holds, and the handle others open it by. */
-export interface AnonymousRaw {
-  readonly raw: RawMapping;
-  readonly handle: string;
-}
-
 function memfdLibc(): { l: Libc; m: MemfdConstants } {
   const hint = "on macOS, create a named Segment and unlink it as soon as every peer has opened it";
-  const l = requireLibc("Anonymous shared memory");
+  const l = libc();
   const m = l.c.memfd;
-  if (!m || !l.lib.symbols.memfd_create) throw unsupported("Anonymous shared memory (memfd_create)", hint);
+  if (!m || !l.lib.symbols.memfd_create) throw unsupportedError("Anonymous shared memory (memfd_create)", l.c.os, hint);
   return { l, m };
 }
 
@@ -64,16 +58,12 @@ export function checkHandle(handle: unknown): string {
 export function memfdCreate(size: number): AnonymousRaw {
   const { l, m } = memfdLibc();
   const { c, lib } = l;
-  const fd = lib.symbols.memfd_create!(encoder.encode("shmem\0"), m.MFD_CLOEXEC | m.MFD_ALLOW_SEALING) as number;
+  const fd = lib.symbols.memfd_create!(cString("shmem"), m.MFD_CLOEXEC | m.MFD_ALLOW_SEALING);
   if (fd < 0) throw errnoError(c.os, "memfd_create", l.errno(), undefined, HINTS);
   try {
     if (lib.symbols.ftruncate(fd, size) !== 0) throw errnoError(c.os, "ftruncate", l.errno(), undefined, HINTS);
-    const fallocate = lib.symbols.posix_fallocate;
-    if (fallocate) {
-      let error: number;
-      do error = fallocate(fd, 0, size) as number; while (error === 4 /* EINTR */);
-      if (error !== 0) throw errnoError(c.os, "posix_fallocate", error, undefined, HINTS);
-    }
+    const error = reserve(l, fd, size);
+    if (error !== undefined && error !== 0) throw errnoError(c.os, "posix_fallocate", error, undefined, HINTS);
     const seals = m.F_SEAL_SHRINK | m.F_SEAL_GROW | m.F_SEAL_SEAL;
     if (lib.symbols.fcntl(fd, m.F_ADD_SEALS, seals) !== 0) {
       throw errnoError(c.os, "fcntl", l.errno(), undefined, HINTS);
@@ -90,19 +80,15 @@ export function memfdCreate(size: number): AnonymousRaw {
 export function memfdOpen(handle: string, copy: boolean): AnonymousRaw {
   const { l, m } = memfdLibc();
   const { c, lib } = l;
-  const fd = lib.symbols.open(
-    encoder.encode(`${handle}\0`),
-    (copy ? c.O_RDONLY : c.O_RDWR) | c.O_CLOEXEC | c.O_NONBLOCK,
-    0,
-  ) as number;
+  const fd = lib.symbols.open(cString(handle), (copy ? c.O_RDONLY : c.O_RDWR) | c.O_CLOEXEC | c.O_NONBLOCK, 0);
   if (fd < 0) throw errnoError(c.os, "open", l.errno(), handle, HINTS);
   try {
-    const seals = lib.symbols.fcntl(fd, m.F_GET_SEALS, 0) as number;
+    const seals = lib.symbols.fcntl(fd, m.F_GET_SEALS, 0);
     const stat = fileStat(l, fd, handle);
-    if (seals < 0 || (seals & m.F_SEAL_SHRINK) === 0 || stat.type !== c.S_IFREG || stat.size === 0) {
+    if (seals < 0 || (seals & m.F_SEAL_SHRINK) === 0 || !stat.isFile || stat.size === 0) {
       throw new ShmError({
         code: "EINVAL",
-        errno: 22,
+        errno: errnoNumbers(c.os).EINVAL,
         syscall: "fcntl",
         path: handle,
         message: `'${handle}' is not an anonymous segment (memory sealed against shrinking): refusing to map it`,

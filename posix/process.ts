@@ -13,29 +13,11 @@
  *
  * @module
  */
-import { ffi } from "../ffi/mod.ts";
-import type { SymbolTable } from "../ffi/mod.ts";
-import { libc } from "./libc.ts";
-import type { ProcessProbe } from "../internal/process_probe.ts";
-
-const symbols = {
-  // pid_t getpid(void);
-  getpid: { parameters: [], result: "i32" },
-  // int kill(pid_t pid, int sig);
-  kill: { parameters: ["i32", "i32"], result: "i32" },
-  // int open(const char *pathname, int flags, ...);  (no mode: O_RDONLY)
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  // ssize_t read(int fd, void *buf, size_t count);
-  read: { parameters: ["i32", "buffer", "usize"], result: "i64" },
-  // int close(int fd);
-  close: { parameters: ["i32"], result: "i32" },
-} as const satisfies SymbolTable;
-
-/** Darwin's libproc (in libSystem). */
-const darwinSymbols = {
-  // int proc_pidinfo(int pid, int flavor, uint64_t arg, void *buffer, int buffersize);
-  proc_pidinfo: { parameters: ["i32", "i32", "u64", "buffer", "i32"], result: "i32" },
-} as const satisfies SymbolTable;
+import { cString } from "./cstring.ts";
+import { errnoNumbers } from "./errno.ts";
+import { darwinProcessSymbols, libc } from "./libc.ts";
+import type { Libc } from "./libc.ts";
+import type { ProcessProbe } from "../platform/contracts.ts";
 
 /**
  * `struct proc_bsdinfo` (xnu bsd/sys/proc_info.h), as data: 136 bytes;
@@ -97,16 +79,17 @@ export function darwinProbe(calls: DarwinProcessCalls): ProcessProbe {
   };
 }
 
-const encoder = new TextEncoder();
-const ESRCH = 3; // the same on Linux and Darwin
+const ESRCH = errnoNumbers("darwin").ESRCH;
 
 /** Fields of /proc/<pid>/stat after the command name: state, then field 4 onwards. */
-function procStat(lib: ReturnType<typeof load>, pid: number): { state: string; start: number } | undefined {
-  const fd = lib.open(encoder.encode(`/proc/${pid}/stat\0`), 0 /* O_RDONLY */) as number;
+function procStat(l: Libc, pid: number): { state: string; start: number } | undefined {
+  const { open, read, close } = l.lib.symbols;
+  if (!read) return undefined;
+  const fd = open(cString(`/proc/${pid}/stat`), l.c.O_RDONLY, 0);
   if (fd < 0) return undefined;
   const buf = new Uint8Array(1024);
-  const n = Number(lib.read(fd, buf, buf.length));
-  lib.close(fd);
+  const n = Number(read(fd, buf, buf.length));
+  close(fd);
   if (n <= 0) return undefined;
   const text = new TextDecoder().decode(buf.subarray(0, n));
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
@@ -114,36 +97,30 @@ function procStat(lib: ReturnType<typeof load>, pid: number): { state: string; s
   return { state: fields[0], start: Number(fields[19]) };
 }
 
-function load() {
-  return ffi.open(libc().c.libraries, symbols).symbols;
+/** The Linux probe: `/proc/<pid>/stat`. */
+export function linuxProcessProbe(): ProcessProbe {
+  const l = libc();
+  const pid = l.lib.symbols.getpid();
+  const me = { pid, start: procStat(l, pid)?.start ?? 0 };
+  return {
+    self: () => me,
+    alive(pid, start) {
+      const stat = procStat(l, pid);
+      if (stat === undefined) return false;
+      if (stat.state === "Z" || stat.state === "X" || stat.state === "x") return false;
+      return start === 0 || stat.start === start;
+    },
+  };
 }
 
-/** The probe of a POSIX system (`linux`, `darwin`), or `undefined` elsewhere. */
-export function posixProcessProbe(): ProcessProbe | undefined {
-  let probe: ProcessProbe | undefined;
-  if (ffi.os === "linux") {
-    const lib = load();
-    const pid = lib.getpid() as number;
-    const me = { pid, start: procStat(lib, pid)?.start ?? 0 };
-    probe = {
-      self: () => me,
-      alive(pid, start) {
-        const stat = procStat(lib, pid);
-        if (stat === undefined) return false;
-        if (stat.state === "Z" || stat.state === "X" || stat.state === "x") return false;
-        return start === 0 || stat.start === start;
-      },
-    };
-  } else if (ffi.os === "darwin") {
-    const lib = load();
-    const l = libc();
-    const proc = ffi.open(l.c.libraries, darwinSymbols).symbols;
-    probe = darwinProbe({
-      getpid: () => lib.getpid() as number,
-      kill: (pid, signal) => lib.kill(pid, signal) as number,
-      proc_pidinfo: (pid, flavor, arg, buffer, size) => proc.proc_pidinfo(pid, flavor, arg, buffer, size) as number,
-      errno: () => l.errno(),
-    });
-  }
-  return probe;
+/** The macOS probe: `proc_pidinfo`, and `kill(pid, 0)` where that is refused. */
+export function darwinProcessProbe(): ProcessProbe {
+  const l = libc();
+  const proc = darwinProcessSymbols(l);
+  return darwinProbe({
+    getpid: () => l.lib.symbols.getpid(),
+    kill: (pid, signal) => l.lib.symbols.kill(pid, signal),
+    proc_pidinfo: (pid, flavor, arg, buffer, size) => proc.proc_pidinfo(pid, flavor, arg, buffer, size),
+    errno: () => l.errno(),
+  });
 }

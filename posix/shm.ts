@@ -4,24 +4,18 @@
  *
  * @module
  */
-import type { CreateRequest, NamedBackend, OpenRequest, RawMapping } from "../internal/backend.ts";
+import type { CreateRequest, NamedBackend, OpenRequest, RawMapping } from "../platform/contracts.ts";
 import type { NameRules } from "../names.ts";
 import { ShmError } from "../errors.ts";
-import { posixConstants } from "./constants.ts";
 import type { PosixConstants } from "./constants.ts";
+import { shmName } from "./cstring.ts";
+import { descriptorSize, mapAnonymous, mapDescriptor, rawMapping, reserve } from "./descriptor.ts";
+import { errnoNumbers } from "./errno.ts";
 import { ACCESS_HINTS, errnoError } from "./fail.ts";
 import { libc } from "./libc.ts";
 import { holdCreated, openHeld } from "./holders.ts";
 import type { Libc } from "./libc.ts";
-import { fileStat } from "./stat.ts";
-
-const MAP_FAILED = (1n << 64n) - 1n;
-const encoder = new TextEncoder();
-
-/** The C string `/<name>\0`. */
-function cName(name: string): Uint8Array {
-  return encoder.encode(`/${name}\0`);
-}
+import { fileStat, statDescriptor } from "./stat.ts";
 
 /** The platform's name rules, from its constants. */
 export function posixNameRules(c: PosixConstants): NameRules {
@@ -31,51 +25,6 @@ export function posixNameRules(c: PosixConstants): NameRules {
     unit: "utf8",
     prefixUnits: 1,
     forbidden: [],
-  };
-}
-
-/** Maps `size` bytes of `fd`; throws a ShmError on failure (the caller cleans up). */
-export function mapDescriptor(
-  l: Libc,
-  fd: number,
-  size: number,
-  options: { writable: boolean; shared: boolean; offset?: number; path?: string },
-): bigint {
-  const { c, lib } = l;
-  const prot = options.shared && !options.writable ? c.PROT_READ : c.PROT_READ | c.PROT_WRITE;
-  const flags = options.shared ? c.MAP_SHARED : c.MAP_PRIVATE;
-  const address = lib.symbols.mmap(0n, size, prot, flags, fd, options.offset ?? 0) as bigint;
-  if (address === MAP_FAILED || address === 0n) {
-    throw errnoError(c.os, "mmap", l.errno(), options.path);
-  }
-  return address;
-}
-
-/** The size of the object behind `fd`. */
-export function descriptorSize(l: Libc, fd: number, path?: string): number {
-  const { c, lib } = l;
-  if (c.sizeBy.call === "lseek") {
-    const end = Number(lib.symbols.lseek(fd, 0, c.sizeBy.whence));
-    if (end < 0) throw errnoError(c.os, "lseek", l.errno(), path);
-    return end;
-  }
-  const fstat = lib.symbols.fstat;
-  if (!fstat) throw new Error("fstat is missing from libc");
-  const stat = new Uint8Array(c.sizeBy.statBytes);
-  if (fstat(fd, stat) !== 0) throw errnoError(c.os, "fstat", l.errno(), path);
-  return Number(new DataView(stat.buffer).getBigInt64(c.sizeBy.sizeOffset, true));
-}
-
-/** A RawMapping that unmaps and closes `fd` on release. */
-export function rawMapping(l: Libc, address: bigint, size: number, fd: number): RawMapping {
-  return {
-    address,
-    size,
-    handle: fd,
-    release(keepMapped = false) {
-      if (!keepMapped) l.lib.symbols.munmap(address, size);
-      l.lib.symbols.close(fd);
-    },
   };
 }
 
@@ -90,8 +39,8 @@ export function rawMapping(l: Libc, address: bigint, size: number, fd: number): 
  */
 export function createWith(l: Libc, name: string, request: CreateRequest): RawMapping {
   const { c, lib } = l;
-  const path = cName(name);
-  const fd = lib.symbols.shm_open(path, c.O_RDWR | c.O_CREAT | c.O_EXCL, request.mode) as number;
+  const path = shmName(name);
+  const fd = lib.symbols.shm_open(path, c.O_RDWR | c.O_CREAT | c.O_EXCL, request.mode);
   if (fd < 0) throw errnoError(c.os, "shm_open", l.errno(), name);
   try {
     if (c.shmMode === "fchmod") {
@@ -118,12 +67,8 @@ export function createWith(l: Libc, name: string, request: CreateRequest): RawMa
     if (lib.symbols.ftruncate(fd, request.size) !== 0) {
       throw errnoError(c.os, "ftruncate", l.errno(), name);
     }
-    const fallocate = lib.symbols.posix_fallocate;
-    if (request.reserve && c.canReserve && fallocate) {
-      let error: number;
-      do error = fallocate(fd, 0, request.size) as number; while (error === 4 /* EINTR */);
-      if (error !== 0) throw errnoError(c.os, "posix_fallocate", error, name);
-    }
+    const error = request.reserve ? reserve(l, fd, request.size) : undefined;
+    if (error !== undefined && error !== 0) throw errnoError(c.os, "posix_fallocate", error, name);
     const address = mapDescriptor(l, fd, request.size, { writable: true, shared: true, path: name });
     return rawMapping(l, address, request.size, fd);
   } catch (error) {
@@ -147,20 +92,14 @@ function create(name: string, request: CreateRequest): RawMapping {
  * copies from the shared pages again (as SysV read-only opens do).
  */
 function copiedMapping(l: Libc, fd: number, size: number, name: string): RawMapping {
-  const { c, lib } = l;
+  const { lib } = l;
   const shared = mapDescriptor(l, fd, size, { writable: false, shared: true, path: name });
-  const address = lib.symbols.mmap(
-    0n,
-    size,
-    c.PROT_READ | c.PROT_WRITE,
-    c.MAP_PRIVATE | c.MAP_ANONYMOUS,
-    -1,
-    0,
-  ) as bigint;
-  if (address === MAP_FAILED || address === 0n) {
-    const errno = l.errno();
+  let address: bigint;
+  try {
+    address = mapAnonymous(l, size, 0, name);
+  } catch (error) {
     lib.symbols.munmap(shared, size);
-    throw errnoError(c.os, "mmap", errno, name);
+    throw error;
   }
   lib.symbols.memcpy(address, shared, size);
   let live = true;
@@ -202,11 +141,11 @@ export function openWith(l: Libc, name: string, request: OpenRequest): RawMappin
   }
   try {
     // The file type from this OS's own struct stat layout (Linux and Darwin differ); skipped where libc exports no fstat.
-    const status = lib.symbols.fstat !== undefined ? fileStat(l, fd, name) : undefined;
-    if (status !== undefined && status.type !== c.S_IFREG) {
+    const status = statDescriptor(l, fd, name);
+    if (status !== undefined && !status.isFile) {
       throw new ShmError({
         code: "EINVAL",
-        errno: 22, // EINVAL on Linux and Darwin
+        errno: errnoNumbers(c.os).EINVAL,
         syscall: "shm_open",
         path: name,
         message: `'${name}' is not a shared memory object (a FIFO, socket, device or directory has that name): ` +
@@ -219,7 +158,7 @@ export function openWith(l: Libc, name: string, request: OpenRequest): RawMappin
     if (size === 0) {
       throw new ShmError({
         code: "EINVAL",
-        errno: 22, // EINVAL on Linux and Darwin
+        errno: errnoNumbers(c.os).EINVAL,
         syscall: "mmap",
         path: name,
         message: `Segment '${name}' has size 0 and cannot be mapped (its creator may not have sized it yet; try again)`,
@@ -242,14 +181,12 @@ function open(name: string, request: OpenRequest): RawMapping {
 
 function unlink(name: string): void {
   const l = libc();
-  if (l.lib.symbols.shm_unlink(cName(name)) !== 0) {
+  if (l.lib.symbols.shm_unlink(shmName(name)) !== 0) {
     throw errnoError(l.c.os, "shm_unlink", l.errno(), name, ACCESS_HINTS.unlink);
   }
 }
 
-/** The POSIX backend for `os`, or `undefined` when `os` is not POSIX-shm capable. */
-export function posixNamedBackend(os: string): NamedBackend | undefined {
-  const c = posixConstants(os);
-  if (!c) return undefined;
+/** The POSIX named backend of the OS `c` describes. */
+export function posixNamedBackend(c: PosixConstants): NamedBackend {
   return { nameRules: posixNameRules(c), maxSize: c.maxSize, persistent: true, create, open, unlink };
 }

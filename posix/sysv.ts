@@ -12,13 +12,15 @@
  *
  * @module
  */
-import type { RawMapping } from "../internal/backend.ts";
+import type { RawMapping, SysvAttachment, SysvStat } from "../platform/contracts.ts";
 import { ShmError } from "../errors.ts";
+import { mapFailed } from "./constants.ts";
+import { mapAnonymous } from "./descriptor.ts";
+import { errnoNumbers } from "./errno.ts";
 import { errnoError } from "./fail.ts";
 import type { Libc } from "./libc.ts";
-import { requireLibc } from "./support.ts";
+import { libc } from "./libc.ts";
 
-const MAP_FAILED = (1n << 64n) - 1n;
 const FEATURE = "System V shared memory";
 
 /** What to do about a failed System V call. */
@@ -38,40 +40,24 @@ const HINTS: Readonly<Record<string, string>> = {
     "This process has attached as many System V segments as the system allows (macOS: kern.sysv.shmseg, 8 by default): close some first",
 };
 
-/** What `shmctl(IPC_STAT)` reports. */
-export interface SysvStat {
-  /** The key, as an unsigned 32-bit number (0 for a private or removed segment). */
-  readonly key: number;
-  readonly uid: number;
-  /** Permission bits (`shm_perm.mode & 0o777`). */
-  readonly mode: number;
-  /** Whether IPC_RMID marked it for removal (Linux's `SHM_DEST`). */
-  readonly removed: boolean;
-  readonly size: number;
-  readonly attached: number;
-}
-
-/** An attached segment. */
-export interface SysvAttachment {
-  readonly id: number;
-  readonly key: number;
-  readonly raw: RawMapping;
-  /** Copies the shared bytes `[offset, offset + length)` into a snapshot again; `undefined` for a live attachment. */
-  readonly refresh: ((offset: number, length: number) => void) | undefined;
-}
-
 function sysv(): Libc {
-  const l = requireLibc(FEATURE);
+  const l = libc();
   if (!l.lib.symbols.shmget || !l.lib.symbols.shmat || !l.lib.symbols.shmdt || !l.lib.symbols.shmctl) {
     throw new Error(`${FEATURE} functions are missing from this libc`);
   }
   return l;
 }
 
-function removedError(id: number): ShmError {
+/** Whether a `shmctl` errno means the segment is gone: EINVAL, or EIDRM (Linux, marked and detached meanwhile). */
+function isRemoved(l: Libc, errno: number): boolean {
+  const { EINVAL, EIDRM } = errnoNumbers(l.c.os);
+  return errno === EINVAL || errno === EIDRM;
+}
+
+function removedError(l: Libc, id: number): ShmError {
   return new ShmError({
     code: "EINVAL",
-    errno: 22,
+    errno: errnoNumbers(l.c.os).EINVAL,
     syscall: "shmctl",
     path: String(id),
     message: `System V segment ${id} does not exist (it was removed, or the id is wrong)`,
@@ -87,7 +73,7 @@ export function sysvStat(id: number): SysvStat {
   const ds = new Uint8Array(s.dsBytes);
   if (lib.symbols.shmctl!(id, s.IPC_STAT, ds) !== 0) {
     const errno = l.errno();
-    if (errno === 22 /* EINVAL on Linux and Darwin */ || errno === 43 /* Linux EIDRM */) throw removedError(id);
+    if (isRemoved(l, errno)) throw removedError(l, id);
     throw errnoError(c.os, "shmctl", errno, String(id), HINTS);
   }
   const data = new DataView(ds.buffer);
@@ -107,7 +93,7 @@ export function sysvStat(id: number): SysvStat {
 /** The id of the segment with `key` (an i32); `ENOENT` when none. */
 export function sysvIdOf(key: number): number {
   const l = sysv();
-  const id = l.lib.symbols.shmget!(key, 0, 0) as number;
+  const id = l.lib.symbols.shmget!(key, 0, 0);
   if (id < 0) throw errnoError(l.c.os, "shmget", l.errno(), `key 0x${(key >>> 0).toString(16)}`, HINTS);
   return id;
 }
@@ -117,15 +103,15 @@ export function sysvRemove(id: number): void {
   const l = sysv();
   if (l.lib.symbols.shmctl!(id, l.c.sysv.IPC_RMID, new Uint8Array(l.c.sysv.dsBytes)) !== 0) {
     const errno = l.errno();
-    if (errno === 22 || errno === 43) throw removedError(id);
+    if (isRemoved(l, errno)) throw removedError(l, id);
     throw errnoError(l.c.os, "shmctl", errno, String(id), HINTS);
   }
 }
 
 function attach(l: Libc, id: number, readOnly: boolean): bigint {
   const flags = readOnly ? l.c.sysv.SHM_RDONLY : 0;
-  const address = l.lib.symbols.shmat!(id, 0n, flags) as bigint;
-  if (address === MAP_FAILED || address === 0n) throw errnoError(l.c.os, "shmat", l.errno(), String(id), HINTS);
+  const address = l.lib.symbols.shmat!(id, 0n, flags);
+  if (mapFailed(address)) throw errnoError(l.c.os, "shmat", l.errno(), String(id), HINTS);
   return address;
 }
 
@@ -150,7 +136,7 @@ export function sysvCreate(size: number, key: number | undefined, mode: number):
   const l = sysv();
   const { c, lib } = l;
   const s = c.sysv;
-  const id = lib.symbols.shmget!(key ?? s.IPC_PRIVATE, size, s.IPC_CREAT | s.IPC_EXCL | mode) as number;
+  const id = lib.symbols.shmget!(key ?? s.IPC_PRIVATE, size, s.IPC_CREAT | s.IPC_EXCL | mode);
   if (id < 0) {
     throw errnoError(
       c.os,
@@ -177,20 +163,12 @@ export function sysvAttach(id: number, copy: boolean): SysvAttachment {
   const l = sysv();
   const { c, lib } = l;
   const stat = sysvStat(id);
-  if (stat.size === 0) throw removedError(id);
+  if (stat.size === 0) throw removedError(l, id);
   const shared = attach(l, id, copy);
   if (!copy) return live(l, id, stat.key, shared, stat.size);
   let address = 0n;
   try {
-    address = lib.symbols.mmap(
-      0n,
-      stat.size,
-      c.PROT_READ | c.PROT_WRITE,
-      c.MAP_PRIVATE | c.MAP_ANONYMOUS | c.MAP_POPULATE,
-      -1,
-      0,
-    ) as bigint;
-    if (address === MAP_FAILED || address === 0n) throw errnoError(c.os, "mmap", l.errno(), String(id), HINTS);
+    address = mapAnonymous(l, stat.size, c.MAP_POPULATE, String(id), HINTS);
     lib.symbols.memcpy(address, shared, stat.size);
   } catch (error) {
     lib.symbols.shmdt!(shared);

@@ -10,34 +10,9 @@
  *
  * @module
  */
+import type { SysvRecord } from "../platform/contracts.ts";
 import { libc } from "./libc.ts";
 import { readText } from "./files.ts";
-
-/** One System V segment, as /proc/sysvipc/shm describes it. */
-export interface SysvRecord {
-  /** The IPC key it was made with (0 for `IPC_PRIVATE`). */
-  readonly key: number;
-  /** The segment identifier (`shmid`). */
-  readonly id: number;
-  /** Permission bits (`0o600`, ...). */
-  readonly mode: number;
-  /** Marked for removal (`IPC_RMID`): freed when the last attachment goes. */
-  readonly removed: boolean;
-  /** Size in bytes. */
-  readonly size: number;
-  /** Process id of the creator. */
-  readonly creatorPid: number;
-  /** Process id of the last shmat/shmdt. */
-  readonly lastPid: number;
-  /** Number of current attachments (`nattch`). */
-  readonly attachments: number;
-  /** Owner user id. */
-  readonly uid: number;
-  /** Owner group id. */
-  readonly gid: number;
-  /** Last change (ctime). */
-  readonly changed: Date;
-}
 
 const FIELDS = ["key", "shmid", "perms", "size", "cpid", "lpid", "nattch", "uid", "gid", "ctime"] as const;
 

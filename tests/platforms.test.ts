@@ -2,12 +2,13 @@
 // constants, name rules, symbol names and the unsupported-OS error.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { namedBackendFor } from "../internal/backend.ts";
+import { platformFor } from "../platform/mod.ts";
 import { ffi } from "../ffi/mod.ts";
 import { portableName } from "../names.ts";
 import { posixConstants } from "../posix/constants.ts";
-import { errnoTable } from "../posix/errno.ts";
-import { boundSymbols, libcSymbols, LINUX_ONLY, variadicPadding, withVariadics } from "../posix/libc.ts";
+import { errnoNumbers, errnoTable } from "../posix/errno.ts";
+import { decodeStat } from "../posix/stat.ts";
+import { boundSymbols, DARWIN_ONLY, libcSymbols, LINUX_ONLY, variadicPadding, withVariadics } from "../posix/libc.ts";
 import type { Libc } from "../posix/libc.ts";
 import type { PosixConstants } from "../posix/constants.ts";
 import { createWith, openWith } from "../posix/shm.ts";
@@ -49,7 +50,7 @@ test("errno names follow each system's numbering", () => {
 });
 
 test("macOS names: at most 31 bytes with the slash, counted in UTF-8", () => {
-  const rules = namedBackendFor("darwin").nameRules;
+  const rules = platformFor("darwin").named.nameRules;
   assert.equal(portableName("x".repeat(30), rules), "x".repeat(30));
   assert.equal(portableName("/" + "x".repeat(30), rules), "x".repeat(30));
   assert.throws(() => portableName("x".repeat(31), rules), /too long for macOS/);
@@ -58,13 +59,13 @@ test("macOS names: at most 31 bytes with the slash, counted in UTF-8", () => {
 });
 
 test("Linux names: NAME_MAX bytes after the slash", () => {
-  const rules = namedBackendFor("linux").nameRules;
+  const rules = platformFor("linux").named.nameRules;
   assert.equal(portableName("x".repeat(255), rules).length, 255);
   assert.throws(() => portableName("x".repeat(256), rules), /too long for Linux/);
 });
 
 test("Windows names: no backslash after the prefix", () => {
-  const rules = namedBackendFor("win32").nameRules;
+  const rules = platformFor("win32").named.nameRules;
   assert.equal(portableName("wnsm_0123abcd", rules), "wnsm_0123abcd");
   assert.throws(() => portableName("a\\b", rules), /must not contain '\\'/);
 });
@@ -78,11 +79,51 @@ test("Darwin symbol names: __error for errno, fstat$INODE64 on x64", () => {
 });
 
 test("an unsupported OS gets a clear error, not a crash", () => {
-  const backend = namedBackendFor("aix");
+  const backend = platformFor("aix").named;
   assert.throws(
     () => backend.create("x", { size: 1, mode: 0o600, reserve: true, namespace: "local" }),
     /does not support shared memory on 'aix'/,
   );
+});
+
+test("an unsupported OS: every call of its platform throws the same ERR_UNSUPPORTED, so nothing half-works", () => {
+  // No memory can be mapped there, so no Region exists and a Mutex or Channel cannot be made;
+  // wait(), the process probe and the CPU hints refuse alike instead of pretending.
+  const called: string[] = [];
+  const walk = (o: object, path: string) => {
+    for (const [key, value] of Object.entries(o)) {
+      if (typeof value === "function") {
+        called.push(path + key);
+        assert.throws(
+          () => value(),
+          (e: unknown) =>
+            e instanceof ShmError && e.code === "ERR_UNSUPPORTED" &&
+            /does not support shared memory on 'aix'/.test(e.message),
+          path + key,
+        );
+      } else if (value !== null && typeof value === "object") walk(value, `${path}${key}.`);
+    }
+  };
+  const aix = platformFor("aix");
+  walk(aix, "");
+  // Its limits refuse nothing: a valid request is told ERR_UNSUPPORTED, not that its size is too large.
+  assert.equal(aix.named.maxSize, Number.MAX_SAFE_INTEGER);
+  for (
+    const entry of [
+      "named.create",
+      "named.open",
+      "file.open",
+      "sysv.create",
+      "sysv.attach",
+      "anonymous.create",
+      "anonymous.open",
+      "waitBackend",
+      "processProbe",
+      "cpu.currentCpu",
+    ]
+  ) {
+    assert.ok(called.includes(entry), entry);
+  }
 });
 
 test(
@@ -90,7 +131,7 @@ test(
   { skip: OS !== "linux" && "Linux only" },
   () => {
     const linux = posixConstants("linux")!;
-    const lib = ffi.open(["libshmem-does-not-exist.so.9", "librt.so.1"], libcSymbols(linux, ffi.arch));
+    const lib = ffi.open(["libshmem-does-not-exist.so.9", "librt.so.1"], boundSymbols(linux, ffi.arch));
     assert.equal(lib.path, "librt.so.1");
     const name = new TextEncoder().encode(`/${uniqueName("shmt_")}\0`);
     const fd = lib.symbols.shm_open(name, linux.O_RDWR | linux.O_CREAT | linux.O_EXCL, 0o600) as number;
@@ -280,9 +321,13 @@ test("no Linux-only prototype is bound on macOS; Darwin names where they differ"
     for (const key of ["shm_open", "shm_unlink", "ftruncate", "mmap", "munmap", "fstat", "memcpy", "shmat"]) {
       assert.ok(bound.includes(key), `${key} is bound on darwin-${arch}`);
     }
-    // Everything is bound on Linux.
-    assert.deepEqual(Object.keys(boundSymbols(linux, arch)), Object.keys(libcSymbols(linux, arch)));
+    for (const key of DARWIN_ONLY) assert.ok(bound.includes(key), `${key} is bound on darwin-${arch}`);
+    // Everything but macOS's own calls is bound on Linux.
+    const linuxBound = Object.keys(boundSymbols(linux, arch));
+    assert.deepEqual(linuxBound, Object.keys(libcSymbols(linux, arch)).filter((key) => !DARWIN_ONLY.has(key)));
+    for (const key of ["futex", "futex_waitv", "clock_gettime"]) assert.ok(linuxBound.includes(key), key);
   }
+  for (const key of ["proc_pidinfo", "os_wait", "ulock_wait"]) assert.ok(DARWIN_ONLY.has(key), key);
   for (const key of ["fsetxattr", "fgetxattr", "lstat", "readdir", "memfd_create", "posix_fallocate"]) {
     assert.ok(LINUX_ONLY.has(key), key);
   }
@@ -293,14 +338,15 @@ test("no Linux-only prototype is bound on macOS; Darwin names where they differ"
 test("byte layouts read by offset: Darwin stat64, flock, shmid_ds, proc_bsdinfo", () => {
   const darwin = posixConstants("darwin")!;
   for (const arch of ["x64", "arm64"]) {
-    assert.deepEqual(darwin.stat[arch], { bytes: 144, modeOffset: 4, modeBytes: 2, sizeOffset: 96 });
+    const d = darwin.stat[arch];
+    // xnu's stat64: st_mode u16 at 4, st_nlink u16 at 6, st_ino at 8, st_uid at 16, st_ctimespec at 64, st_size at 96.
+    assert.deepEqual(
+      [d.bytes, d.modeOffset, d.modeBytes, d.nlinkOffset, d.nlinkBytes, d.inoOffset, d.uidOffset, d.ctimeOffset],
+      [144, 4, 2, 6, 2, 8, 16, 64],
+    );
+    assert.equal(d.sizeOffset, 96);
   }
-  assert.deepEqual(darwin.sizeBy, {
-    call: "fstat",
-    symbol: { arm64: "fstat", x64: "fstat$INODE64" },
-    statBytes: 144,
-    sizeOffset: 96,
-  });
+  assert.deepEqual(darwin.sizeBy, { call: "fstat", symbol: { arm64: "fstat", x64: "fstat$INODE64" } });
   // Linux's 128-byte arm64 stat would overflow under Darwin's 144-byte stat64: never used there.
   assert.equal(posixConstants("linux")!.stat.arm64.bytes, 128);
   assert.deepEqual(DARWIN_FLOCK, {
@@ -488,4 +534,45 @@ test("Segment.refresh(): a no-op on live views, range-checked, refused after clo
     Segment.unlink(name);
   }
   assert.throws(() => reader.refresh(), (e: unknown) => e instanceof ShmError && e.code === "ERR_USE_AFTER_CLOSE");
+});
+
+test("one struct stat reader for every layout: Linux x86-64, Linux arm64, Darwin stat64", () => {
+  const cases: [string, string][] = [["linux", "x64"], ["linux", "arm64"], ["darwin", "x64"], ["darwin", "arm64"]];
+  for (const [os, arch] of cases) {
+    const c = posixConstants(os)!;
+    const layout = c.stat[arch];
+    const buf = new Uint8Array(layout.bytes);
+    const v = new DataView(buf.buffer);
+    const st_mode = 0o100640;
+    if (layout.modeBytes === 2) v.setUint16(layout.modeOffset, st_mode, true);
+    else v.setUint32(layout.modeOffset, st_mode, true);
+    if (layout.nlinkBytes === 8) v.setBigUint64(layout.nlinkOffset, 3n, true);
+    else if (layout.nlinkBytes === 4) v.setUint32(layout.nlinkOffset, 3, true);
+    else v.setUint16(layout.nlinkOffset, 3, true);
+    v.setBigUint64(layout.inoOffset, 123456789n, true);
+    v.setUint32(layout.uidOffset, 1000, true);
+    v.setBigInt64(layout.sizeOffset, 16384n, true);
+    v.setBigInt64(layout.ctimeOffset, 1_700_000_000n, true);
+    v.setBigInt64(layout.ctimeOffset + 8, 250_000_000n, true);
+    assert.deepEqual(decodeStat(c, layout, buf), {
+      type: 0o100000,
+      mode: 0o640,
+      size: 16384,
+      ino: 123456789n,
+      nlink: 3,
+      uid: 1000,
+      ctimeMs: 1_700_000_000_250,
+      isFile: true,
+    }, `${os}-${arch}`);
+  }
+});
+
+test("errno numbers by name follow each OS's table", () => {
+  assert.equal(errnoNumbers("linux").EIDRM, 43);
+  assert.equal(errnoNumbers("darwin").EIDRM, 90);
+  assert.equal(errnoNumbers("linux").ENOSYS, 38);
+  assert.equal(errnoNumbers("darwin").ENOSYS, 78);
+  assert.equal(errnoNumbers("darwin").EOPNOTSUPP, 102);
+  assert.equal(errnoNumbers("darwin").EEXIST, 17);
+  assert.equal(errnoTable("darwin").number("NOT_AN_ERRNO"), undefined);
 });

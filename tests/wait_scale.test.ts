@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { notify, Segment } from "../mod.ts";
 import { ffi } from "../ffi/mod.ts";
 import { bufferOrigin } from "../internal/views.ts";
-import { waitBackendFor } from "../internal/wait_backend.ts";
-import type { WaitBackend } from "../internal/wait_backend.ts";
+import { platformFor } from "../platform/mod.ts";
+import type { WaitBackend } from "../platform/contracts.ts";
 import { pollMs, Waiter } from "../internal/waiter.ts";
 import { FUTEX, linuxWaitDesign } from "../posix/futex.ts";
 import { child, ok, runAsync, RUNTIMES, testName } from "./helpers.ts";
@@ -116,7 +116,7 @@ test("the waiter's design is data: futex_waitv on Linux 5.16+, a plain futex oth
 function fallbackBackend(): WaitBackend {
   Waiter.singleWord = true;
   try {
-    return waitBackendFor("linux");
+    return platformFor("linux").waitBackend();
   } finally {
     Waiter.singleWord = false;
   }
@@ -196,7 +196,7 @@ fallbackTest(
 test("a wait added while every call sleeps (each on one word) rings one of them and then sleeps in the kernel", {
   skip: !linux,
 }, async () => {
-  const backend = waitBackendFor("linux");
+  const backend = platformFor("linux").waitBackend();
   const n = ffi.maxNonblocking + 2;
   const { words, done } = fresh(n);
   try {

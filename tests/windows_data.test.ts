@@ -3,14 +3,13 @@
 // codes, kernel object names, name rules and lifetime.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { namedBackendFor } from "../internal/backend.ts";
+import { platformFor } from "../platform/mod.ts";
 import { portableName } from "../names.ts";
 import { ShmError } from "../mod.ts";
 import { win32Code, win32Error } from "../windows/errors.ts";
 import { objectName, WINDOWS_NAME_RULES } from "../windows/mapping.ts";
-import { fileBackendFor } from "../internal/file_backend.ts";
-import { mapFile as posixMapFile } from "../posix/file.ts";
-import { mapFile as windowsMapFile } from "../windows/file.ts";
+import { posixFileBackend } from "../posix/file.ts";
+import { windowsFileBackend } from "../windows/file.ts";
 import {
   createWith,
   decodeRegion,
@@ -65,7 +64,7 @@ test("Windows kernel object names: Local\\ by default, Global\\ on request, NUL-
 });
 
 test("Windows name rules: 260 UTF-16 units with the longest prefix, no backslash", () => {
-  const rules = namedBackendFor("win32").nameRules;
+  const rules = platformFor("win32").named.nameRules;
   assert.equal(portableName("x".repeat(253), rules).length, 253);
   assert.equal(portableName("/" + "x".repeat(253), rules).length, 253);
   assert.throws(() => portableName("x".repeat(254), rules), /too long for Windows: 261 UTF-16 units/);
@@ -76,18 +75,18 @@ test("Windows name rules: 260 UTF-16 units with the longest prefix, no backslash
 });
 
 test("Windows lifetime: names vanish with the last handle, unlink does nothing", () => {
-  const backend = namedBackendFor("win32");
+  const backend = platformFor("win32").named;
   assert.equal(backend.persistent, false);
-  assert.equal(namedBackendFor("linux").persistent, true);
+  assert.equal(platformFor("linux").named.persistent, true);
   // A no-op that makes no system call, so it runs anywhere.
   assert.equal(backend.unlink("frames", "local"), undefined);
   assert.ok(backend.maxSize >= 2 ** 40);
 });
 
 test("Windows files: the file backend is chosen by OS; file errors map to errno codes", () => {
-  assert.equal(fileBackendFor("win32"), windowsMapFile);
-  assert.equal(fileBackendFor("linux"), posixMapFile);
-  assert.equal(fileBackendFor("darwin"), posixMapFile);
+  assert.equal(platformFor("win32").file, windowsFileBackend);
+  assert.equal(platformFor("linux").file, posixFileBackend);
+  assert.equal(platformFor("darwin").file, posixFileBackend);
   const cases: [number, string][] = [
     [3, "ENOENT"],
     [19, "EROFS"],

@@ -6,9 +6,10 @@
  * @module
  */
 import { ShmError } from "../errors.ts";
+import type { ErrnoCode } from "../platform/contracts.ts";
 
 /** Win32 error → [errno name, what it means]. */
-const WIN32: Readonly<Record<number, readonly [string, string]>> = {
+const WIN32: Readonly<Record<number, readonly [ErrnoCode, string]>> = {
   2: ["ENOENT", "ERROR_FILE_NOT_FOUND"],
   3: ["ENOENT", "ERROR_PATH_NOT_FOUND"],
   5: ["EACCES", "ERROR_ACCESS_DENIED"],
@@ -40,7 +41,7 @@ const WIN32: Readonly<Record<number, readonly [string, string]>> = {
 };
 
 /** The errno name a Win32 error maps to (`EWIN<n>` when unknown). */
-export function win32Code(error: number): string {
+export function win32Code(error: number): ErrnoCode {
   return WIN32[error]?.[0] ?? `EWIN${error}`;
 }
 

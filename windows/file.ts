@@ -20,12 +20,12 @@
  *
  * @module
  */
-import type { FileRequest, MappedFileRaw } from "../internal/file_backend.ts";
-import type { RawMapping } from "../internal/backend.ts";
+import type { ErrnoCode, FileBackend, FileOpenRequest, OpenFile, RawMapping } from "../platform/contracts.ts";
 import type { ShmError } from "../errors.ts";
 import { kernel32, WIN } from "./kernel32.ts";
 import type { Kernel32 } from "./kernel32.ts";
 import { win32Code, win32Error } from "./errors.ts";
+import { wide } from "./strings.ts";
 
 /** What to do about a failed call on a file, by errno code. */
 const HINTS: Readonly<Record<string, string>> = {
@@ -39,22 +39,15 @@ const HINTS: Readonly<Record<string, string>> = {
   EBUSY: "Another process holds the file in a way that excludes this use (a lock, or a mapping that forbids resizing)",
 };
 
-/** `text` as NUL-terminated UTF-16 (forward slashes work as separators in Win32 paths). */
-function wide(text: string): Uint16Array {
-  const out = new Uint16Array(text.length + 1);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
-
 /** Retries of a FlushViewOfFile that met ERROR_LOCK_VIOLATION (sleeping 1, 2, ... ms: about 1 s in all). */
 const FLUSH_RETRIES = 44;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
-function fail(w: Kernel32, call: string, path: string, error = w.k.symbols.GetLastError() as number): ShmError {
+function fail(w: Kernel32, call: string, path: string, error = w.k.symbols.GetLastError()): ShmError {
   return win32Error(call, error, path, undefined, undefined, HINTS[win32Code(error)]);
 }
 
-function invalid(call: string, error: number, path: string, message: string, code = "EINVAL"): ShmError {
+function invalid(call: string, error: number, path: string, message: string, code: ErrnoCode = "EINVAL"): ShmError {
   return win32Error(call, error, path, code, message, HINTS[code] ?? "");
 }
 
@@ -65,7 +58,7 @@ function handleOf(result: number | bigint): bigint | undefined {
 }
 
 /** Opens `path`; creates it when asked, exactly like O_CREAT|O_EXCL then a plain open on POSIX. */
-function openFile(w: Kernel32, wPath: Uint16Array, path: string, request: FileRequest) {
+function openFile(w: Kernel32, wPath: Uint16Array, path: string, request: FileOpenRequest) {
   const { k } = w;
   // `>>> 0`: the OR of bit 31 and bit 30 is negative in JavaScript, and a u32 parameter wants it unsigned.
   const access = request.copy ? WIN.GENERIC_READ : (WIN.GENERIC_READ | WIN.GENERIC_WRITE) >>> 0;
@@ -76,14 +69,14 @@ function openFile(w: Kernel32, wPath: Uint16Array, path: string, request: FileRe
     if (request.create) {
       const handle = open(WIN.CREATE_NEW);
       if (handle !== undefined) return { handle, created: true };
-      const error = k.symbols.GetLastError() as number;
+      const error = k.symbols.GetLastError();
       if (error !== WIN.ERROR_FILE_EXISTS && error !== WIN.ERROR_ALREADY_EXISTS) {
         throw openError(w, wPath, path, error);
       }
     }
     const handle = open(WIN.OPEN_EXISTING);
     if (handle !== undefined) return { handle, created: false };
-    const error = k.symbols.GetLastError() as number;
+    const error = k.symbols.GetLastError();
     // Removed between the two calls: try creating it again.
     if (!(request.create && error === WIN.ERROR_FILE_NOT_FOUND)) throw openError(w, wPath, path, error);
   }
@@ -93,7 +86,7 @@ function openFile(w: Kernel32, wPath: Uint16Array, path: string, request: FileRe
 /** CreateFileW's error; a directory (ERROR_ACCESS_DENIED without backup semantics) is EISDIR. */
 function openError(w: Kernel32, wPath: Uint16Array, path: string, error: number): ShmError {
   if (error === WIN.ERROR_ACCESS_DENIED || error === WIN.ERROR_FILE_EXISTS) {
-    const attributes = w.k.symbols.GetFileAttributesW(wPath) as number;
+    const attributes = w.k.symbols.GetFileAttributesW(wPath);
     if (attributes !== WIN.INVALID_FILE_ATTRIBUTES && (attributes & WIN.FILE_ATTRIBUTE_DIRECTORY) !== 0) {
       return invalid("CreateFileW", error, path, `'${path}' is a directory, not a file`, "EISDIR");
     }
@@ -121,14 +114,27 @@ function setLength(w: Kernel32, handle: bigint, size: number, path: string): voi
   if (w.k.symbols.SetEndOfFile(handle) === 0) throw fail(w, "SetEndOfFile", path);
 }
 
-/** Opens and maps `path` (see {@link FileRequest}); undoes everything it did on failure. */
-export function mapFile(path: string, request: FileRequest): MappedFileRaw {
+/** Errors of a size the public layer refused: the Win32 error that names each reason. */
+const REFUSALS = {
+  empty: WIN.ERROR_FILE_INVALID,
+  short: WIN.ERROR_INVALID_PARAMETER,
+  "too-large": WIN.ERROR_INVALID_PARAMETER,
+} as const;
+
+/** Opens `path` for mapping (see {@link FileOpenRequest}); the caller decides the size and undoes on failure. */
+function open(path: string, request: FileOpenRequest): OpenFile {
   const w = kernel32();
   const { k } = w;
   const wPath = wide(path);
   const { handle: file, created } = openFile(w, wPath, path, request);
-  let grownFrom = -1;
-  let section = 0n;
+  const abandon = (grownFrom: number | undefined) => {
+    if (!created && grownFrom !== undefined) {
+      k.symbols.SetFilePointerEx(file, BigInt(grownFrom), 0n, WIN.FILE_BEGIN);
+      k.symbols.SetEndOfFile(file);
+    }
+    k.symbols.CloseHandle(file);
+    if (created) k.symbols.DeleteFileW(wPath);
+  };
   try {
     if (k.symbols.GetFileType(file) !== WIN.FILE_TYPE_DISK) {
       throw invalid(
@@ -138,89 +144,75 @@ export function mapFile(path: string, request: FileRequest): MappedFileRaw {
         `'${path}' is not a regular file (a device, pipe or console cannot be mapped safely)`,
       );
     }
-    const length = fileSize(w, file, path);
-    const size = request.size ?? length;
-    if (size === 0) {
-      throw invalid(
-        "CreateFileMappingW",
-        WIN.ERROR_FILE_INVALID,
-        path,
-        `File '${path}' is empty: there is nothing to map (pass { size } to grow it)`,
-      );
-    }
-    if (size > length) {
-      if (request.copy) {
-        throw invalid(
-          "CreateFileMappingW",
-          WIN.ERROR_INVALID_PARAMETER,
-          path,
-          `File '${path}' holds ${length} bytes, fewer than the ${size} asked for; a read-only or private ` +
-            `mapping cannot grow it`,
-        );
-      }
-      grownFrom = length;
-      setLength(w, file, size, path);
-    }
-    // Maximum size 0: the section is the whole (possibly grown) file; the view maps `size` bytes of it.
-    section = k.symbols.CreateFileMappingOfFile(
-      file,
-      0n,
-      request.copy ? WIN.PAGE_WRITECOPY : WIN.PAGE_READWRITE,
-      0,
-      0,
-      0n,
-    ) as bigint;
-    if (section === 0n) throw fail(w, "CreateFileMappingW", path);
-    const address = k.symbols.MapViewOfFile(
-      section,
-      request.copy ? WIN.FILE_MAP_COPY : WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE,
-      0,
-      0,
-      size,
-    ) as bigint;
-    if (address === 0n) throw fail(w, "MapViewOfFile", path);
-    const handle = section;
-    const raw: RawMapping = {
-      address,
-      size,
-      handle,
-      release(keepMapped = false) {
-        if (!keepMapped) k.symbols.UnmapViewOfFile(address);
-        k.symbols.CloseHandle(handle);
-        k.symbols.CloseHandle(file);
-      },
+    return {
+      size: fileSize(w, file, path),
+      created,
+      maxSize: 2 ** 47,
+      grow: (size) => setLength(w, file, size, path),
+      refusal: (reason, message) => invalid("CreateFileMappingW", REFUSALS[reason], path, message),
+      map: (size) => mapOpen(w, file, path, size, request.copy),
+      abandon,
     };
-    const flush = (offset: number, length: number) => {
-      if (request.copy || length === 0) return; // length 0 would mean "to the end of the view"
-      const start = offset - (offset % WIN.PAGE_SIZE);
-      // FlushViewOfFile can fail with a transient ERROR_LOCK_VIOLATION while
-      // the memory manager writes the same pages (RocksDB's and Nim's
-      // Windows mmap code retry it): try again for up to about a second.
-      for (let attempt = 0;; attempt++) {
-        if (k.symbols.FlushViewOfFile(address + BigInt(start), offset + length - start) !== 0) break;
-        const error = k.symbols.GetLastError() as number;
-        if (error !== WIN.ERROR_LOCK_VIOLATION || attempt >= FLUSH_RETRIES) {
-          throw fail(w, "FlushViewOfFile", path, error);
-        }
-        Atomics.wait(pause, 0, 0, 1 + attempt);
-      }
-      if (k.symbols.FlushFileBuffers(file) === 0) throw fail(w, "FlushFileBuffers", path);
-    };
-    return { raw, flush };
   } catch (error) {
-    // The section must go first: a mapped file cannot be shrunk or deleted.
-    if (section !== 0n) k.symbols.CloseHandle(section);
-    if (!created && grownFrom >= 0) {
-      k.symbols.SetFilePointerEx(file, BigInt(grownFrom), 0n, WIN.FILE_BEGIN);
-      k.symbols.SetEndOfFile(file);
-    }
-    k.symbols.CloseHandle(file);
-    if (created) k.symbols.DeleteFileW(wPath);
+    abandon(undefined);
     throw error;
   }
 }
 
-/** The Windows file backend for `os`, or `undefined` on other systems. */
-export function windowsFileBackend(os: string): typeof mapFile | undefined {
-  return os === "win32" ? mapFile : undefined;
+/** Maps `size` bytes of the open `file`; on failure closes what it made (the caller then abandons the file). */
+function mapOpen(w: Kernel32, file: bigint, path: string, size: number, copy: boolean) {
+  const { k } = w;
+  // Maximum size 0: the section is the whole (possibly grown) file; the view maps `size` bytes of it.
+  const section = k.symbols.CreateFileMappingOfFile(
+    file,
+    0n,
+    copy ? WIN.PAGE_WRITECOPY : WIN.PAGE_READWRITE,
+    0,
+    0,
+    0n,
+  );
+  if (section === 0n) throw fail(w, "CreateFileMappingW", path);
+  const address = k.symbols.MapViewOfFile(
+    section,
+    copy ? WIN.FILE_MAP_COPY : WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE,
+    0,
+    0,
+    size,
+  );
+  if (address === 0n) {
+    const error = fail(w, "MapViewOfFile", path);
+    // The section must go first: a mapped file cannot be shrunk or deleted.
+    k.symbols.CloseHandle(section);
+    throw error;
+  }
+  const raw: RawMapping = {
+    address,
+    size,
+    handle: section,
+    release(keepMapped = false) {
+      if (!keepMapped) k.symbols.UnmapViewOfFile(address);
+      k.symbols.CloseHandle(section);
+      k.symbols.CloseHandle(file);
+    },
+  };
+  const flush = (offset: number, length: number) => {
+    if (copy || length === 0) return; // length 0 would mean "to the end of the view"
+    const start = offset - (offset % WIN.PAGE_SIZE);
+    // FlushViewOfFile can fail with a transient ERROR_LOCK_VIOLATION while
+    // the memory manager writes the same pages (RocksDB's and Nim's
+    // Windows mmap code retry it): try again for up to about a second.
+    for (let attempt = 0;; attempt++) {
+      if (k.symbols.FlushViewOfFile(address + BigInt(start), offset + length - start) !== 0) break;
+      const error = k.symbols.GetLastError();
+      if (error !== WIN.ERROR_LOCK_VIOLATION || attempt >= FLUSH_RETRIES) {
+        throw fail(w, "FlushViewOfFile", path, error);
+      }
+      Atomics.wait(pause, 0, 0, 1 + attempt);
+    }
+    if (k.symbols.FlushFileBuffers(file) === 0) throw fail(w, "FlushFileBuffers", path);
+  };
+  return { raw, flush };
 }
+
+/** Mapping regular files through kernel32. */
+export const windowsFileBackend: FileBackend = { open };

@@ -25,6 +25,18 @@ export const KERNEL32 = {
   CloseHandle: { parameters: ["pointer"], result: "i32" },
   // DWORD GetLastError(void);
   GetLastError: { parameters: [], result: "u32" },
+  // Processes (the Mutex's owner probe, process.ts).
+  // DWORD GetCurrentProcessId(void);
+  GetCurrentProcessId: { parameters: [], result: "u32" },
+  // HANDLE OpenProcess(DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwProcessId);
+  OpenProcess: { parameters: ["u32", "i32", "u32"], result: "pointer" },
+  // BOOL GetExitCodeProcess(HANDLE hProcess, LPDWORD lpExitCode);
+  GetExitCodeProcess: { parameters: ["pointer", "buffer"], result: "i32" },
+  // BOOL GetProcessTimes(HANDLE hProcess, LPFILETIME lpCreationTime, LPFILETIME lpExitTime,
+  //                      LPFILETIME lpKernelTime, LPFILETIME lpUserTime);
+  GetProcessTimes: { parameters: ["pointer", "buffer", "buffer", "buffer", "buffer"], result: "i32" },
+  // DWORD WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds);
+  WaitForSingleObject: { parameters: ["pointer", "u32"], result: "u32" },
   // SIZE_T VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength);
   VirtualQuery: { parameters: ["pointer", "buffer", "usize"], result: "usize" },
   // Files (MappedFile). The HANDLE of CreateFileW may be INVALID_HANDLE_VALUE: `usize`.
@@ -71,8 +83,6 @@ export const KERNEL32 = {
   OpenSemaphoreW: { parameters: ["u32", "i32", "buffer"], result: "pointer" },
   // BOOL ReleaseSemaphore(HANDLE hSemaphore, LONG lReleaseCount, LPLONG lpPreviousCount);
   ReleaseSemaphore: { parameters: ["pointer", "i32", "pointer"], result: "i32" },
-  // DWORD WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds);
-  WaitForSingleObject: { parameters: ["pointer", "u32"], result: "u32" },
   // DWORD WaitForMultipleObjects(DWORD nCount, const HANDLE *lpHandles, BOOL bWaitAll, DWORD dwMilliseconds);
   WaitForMultipleObjects: { parameters: ["u32", "pointer", "i32", "u32"], result: "u32" },
   // The same, on another thread (waitAsync).

@@ -9,12 +9,13 @@
  *
  * @module
  */
-import type { CreateRequest, NamedBackend, Namespace, OpenRequest, RawMapping } from "../internal/backend.ts";
+import type { CreateRequest, NamedBackend, Namespace, OpenRequest, RawMapping } from "../platform/contracts.ts";
 import type { NameRules } from "../names.ts";
 import { kernel32, WIN } from "./kernel32.ts";
 import type { Kernel32 } from "./kernel32.ts";
 import { win32Error } from "./errors.ts";
 import { trackNamedMapping } from "./wait_objects.ts";
+import { wide } from "./strings.ts";
 import { ShmError } from "../errors.ts";
 
 /** Name rules: kernel object names are at most MAX_PATH (260) UTF-16 units with the prefix. */
@@ -28,10 +29,7 @@ export const WINDOWS_NAME_RULES: NameRules = {
 
 /** `Local\<name>` or `Global\<name>`, as NUL-terminated UTF-16. */
 export function objectName(name: string, namespace: Namespace): Uint16Array {
-  const full = `${namespace === "global" ? "Global" : "Local"}\\${name}`;
-  const out = new Uint16Array(full.length + 1);
-  for (let i = 0; i < full.length; i++) out[i] = full.charCodeAt(i);
-  return out;
+  return wide(`${namespace === "global" ? "Global" : "Local"}\\${name}`);
 }
 
 /**
@@ -53,9 +51,9 @@ function mappingError(call: string, error: number, name: string): ShmError {
 }
 
 function mapView(w: Kernel32, handle: bigint, access: number, size: number, name: string): bigint {
-  const address = w.k.symbols.MapViewOfFile(handle, access, 0, 0, size) as bigint;
+  const address = w.k.symbols.MapViewOfFile(handle, access, 0, 0, size);
   if (address === 0n) {
-    const error = w.k.symbols.GetLastError() as number;
+    const error = w.k.symbols.GetLastError();
     w.k.symbols.CloseHandle(handle);
     throw win32Error("MapViewOfFile", error, name);
   }
@@ -137,22 +135,16 @@ function querySection(w: Kernel32, handle: bigint): SectionInfo | undefined {
   const query = w.nt?.symbols.NtQuerySection;
   if (!query) return undefined;
   const info = new Uint8Array(WIN.SECTION_BASIC_INFORMATION.bytes);
-  const status = query(handle, WIN.SECTION_BASIC_INFORMATION.class, info, info.length, 0n) as number;
+  const status = query(handle, WIN.SECTION_BASIC_INFORMATION.class, info, info.length, 0n);
   return status === 0 ? decodeSectionInfo(info) : undefined;
 }
 
 function queryRegion(w: Kernel32, address: bigint): RegionInfo {
   const mbi = new Uint8Array(WIN.MEMORY_BASIC_INFORMATION.bytes);
   if (Number(w.k.symbols.VirtualQuery(address, mbi, mbi.length)) === 0) {
-    throw win32Error("VirtualQuery", w.k.symbols.GetLastError() as number);
+    throw win32Error("VirtualQuery", w.k.symbols.GetLastError());
   }
   return decodeRegion(mbi);
-}
-
-function wide(text: string): Uint16Array {
-  const out = new Uint16Array(text.length + 1);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
 }
 
 /** A SECURITY_ATTRIBUTES buffer for `sddl`, and how to free its descriptor after the call. */
@@ -160,7 +152,7 @@ function securityAttributes(w: Kernel32, sddl: string, name: string): { buffer: 
   const out = new BigUint64Array(1);
   const convert = w.advapi32().symbols.ConvertStringSecurityDescriptorToSecurityDescriptorW;
   if (convert(wide(sddl), WIN.SDDL_REVISION_1, out, 0n) === 0) {
-    const error = w.k.symbols.GetLastError() as number;
+    const error = w.k.symbols.GetLastError();
     throw win32Error(
       "ConvertStringSecurityDescriptorToSecurityDescriptorW",
       error,
@@ -204,10 +196,10 @@ export function createWith(w: Kernel32, name: string, request: CreateRequest): R
   let handle: bigint;
   let error: number;
   try {
-    handle = (security
+    handle = security
       ? w.k.symbols.CreateFileMappingSecured(WIN.INVALID_HANDLE_VALUE, security.buffer, protect, high, low, wName)
-      : w.k.symbols.CreateFileMappingW(WIN.INVALID_HANDLE_VALUE, 0n, protect, high, low, wName)) as bigint;
-    error = w.k.symbols.GetLastError() as number;
+      : w.k.symbols.CreateFileMappingW(WIN.INVALID_HANDLE_VALUE, 0n, protect, high, low, wName);
+    error = w.k.symbols.GetLastError();
   } finally {
     security?.free();
   }
@@ -256,8 +248,8 @@ function unsafeSection(name: string, why: string): ShmError {
 export function openWith(w: Kernel32, name: string, request: OpenRequest): RawMapping {
   const copy = request.readOnly || request.private;
   const access = WIN.SECTION_QUERY | (copy ? WIN.FILE_MAP_READ : WIN.FILE_MAP_READ | WIN.FILE_MAP_WRITE);
-  const handle = w.k.symbols.OpenFileMappingW(access, 0, objectName(name, request.namespace)) as bigint;
-  if (handle === 0n) throw mappingError("OpenFileMappingW", w.k.symbols.GetLastError() as number, name);
+  const handle = w.k.symbols.OpenFileMappingW(access, 0, objectName(name, request.namespace));
+  if (handle === 0n) throw mappingError("OpenFileMappingW", w.k.symbols.GetLastError(), name);
   const section = querySection(w, handle);
   const image = usableSize(section, { size: 0, committed: true });
   if ("refuse" in image) {
@@ -293,8 +285,12 @@ function unlink(_name: string, _namespace: Namespace): void {
   // A Windows mapping vanishes with its last handle: there is no name to remove.
 }
 
-/** The Windows backend for `os`, or `undefined` on other systems. */
-export function windowsNamedBackend(os: string): NamedBackend | undefined {
-  if (os !== "win32") return undefined;
-  return { nameRules: WINDOWS_NAME_RULES, maxSize: 2 ** 47, persistent: false, create, open, unlink };
-}
+/** Named mappings through kernel32. */
+export const windowsNamedBackend: NamedBackend = {
+  nameRules: WINDOWS_NAME_RULES,
+  maxSize: 2 ** 47,
+  persistent: false,
+  create,
+  open,
+  unlink,
+};

@@ -21,27 +21,8 @@
  *
  * @module
  */
-import { ffi } from "../ffi/mod.ts";
-import type { SymbolTable } from "../ffi/mod.ts";
-import type { ProcessProbe } from "../internal/process_probe.ts";
-
-const symbols = {
-  // DWORD GetCurrentProcessId(void);
-  GetCurrentProcessId: { parameters: [], result: "u32" },
-  // HANDLE OpenProcess(DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwProcessId);
-  OpenProcess: { parameters: ["u32", "i32", "u32"], result: "pointer" },
-  // BOOL GetExitCodeProcess(HANDLE hProcess, LPDWORD lpExitCode);
-  GetExitCodeProcess: { parameters: ["pointer", "buffer"], result: "i32" },
-  // BOOL GetProcessTimes(HANDLE hProcess, LPFILETIME lpCreationTime, LPFILETIME lpExitTime,
-  //                      LPFILETIME lpKernelTime, LPFILETIME lpUserTime);
-  GetProcessTimes: { parameters: ["pointer", "buffer", "buffer", "buffer", "buffer"], result: "i32" },
-  // DWORD WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds);
-  WaitForSingleObject: { parameters: ["pointer", "u32"], result: "u32" },
-  // BOOL CloseHandle(HANDLE hObject);
-  CloseHandle: { parameters: ["pointer"], result: "i32" },
-  // DWORD GetLastError(void);
-  GetLastError: { parameters: [], result: "u32" },
-} as const satisfies SymbolTable;
+import type { ProcessProbe } from "../platform/contracts.ts";
+import { kernel32, WIN } from "./kernel32.ts";
 
 /** Windows constants of the probe, as data. */
 const W = {
@@ -50,18 +31,15 @@ const W = {
   STILL_ACTIVE: 259,
   WAIT_OBJECT_0: 0,
   WAIT_TIMEOUT: 258,
-  ERROR_ACCESS_DENIED: 5,
-  ERROR_INVALID_PARAMETER: 87,
   /** FILETIME ticks (100 ns) per millisecond. */
   TICKS_PER_MS: 10_000n,
   START_MASK: (1n << 42n) - 1n,
   PID_LIMIT: 2 ** 24,
 } as const;
 
-/** The probe on `win32`, or `undefined` elsewhere. */
-export function windowsProcessProbe(): ProcessProbe | undefined {
-  if (ffi.os !== "win32") return undefined;
-  const k = ffi.open(["kernel32.dll"], symbols).symbols;
+/** The Windows probe. */
+export function windowsProcessProbe(): ProcessProbe {
+  const k = kernel32().k.symbols;
   const times = Array.from({ length: 4 }, () => new BigUint64Array(1));
 
   /** Creation time of an open process, in ms modulo 2^42; undefined when unknown. */
@@ -70,8 +48,8 @@ export function windowsProcessProbe(): ProcessProbe | undefined {
     return Number((times[0][0] / W.TICKS_PER_MS) & W.START_MASK);
   };
 
-  const id = k.GetCurrentProcessId() as number;
-  const own = k.OpenProcess(W.PROCESS_QUERY_LIMITED_INFORMATION, 0, id) as bigint;
+  const id = k.GetCurrentProcessId();
+  const own = k.OpenProcess(W.PROCESS_QUERY_LIMITED_INFORMATION, 0, id);
   let start = 0;
   if (own !== 0n) {
     start = created(own) ?? 0;
@@ -86,15 +64,15 @@ export function windowsProcessProbe(): ProcessProbe | undefined {
     self: () => me,
     alive(pid, start) {
       let synchronize = true;
-      let handle = k.OpenProcess(W.PROCESS_QUERY_LIMITED_INFORMATION | W.SYNCHRONIZE, 0, pid * 4) as bigint;
+      let handle = k.OpenProcess(W.PROCESS_QUERY_LIMITED_INFORMATION | W.SYNCHRONIZE, 0, pid * 4);
       if (handle === 0n) {
-        const error = k.GetLastError() as number;
+        const error = k.GetLastError();
         // No such process: the id is free.
-        if (error === W.ERROR_INVALID_PARAMETER) return false;
-        if (error !== W.ERROR_ACCESS_DENIED) return true;
+        if (error === WIN.ERROR_INVALID_PARAMETER) return false;
+        if (error !== WIN.ERROR_ACCESS_DENIED) return true;
         // SYNCHRONIZE refused (another user's process): ask the exit code instead.
         synchronize = false;
-        handle = k.OpenProcess(W.PROCESS_QUERY_LIMITED_INFORMATION, 0, pid * 4) as bigint;
+        handle = k.OpenProcess(W.PROCESS_QUERY_LIMITED_INFORMATION, 0, pid * 4);
         if (handle === 0n) return true;
       }
       try {

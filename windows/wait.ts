@@ -16,8 +16,8 @@
  *
  * @module
  */
-import { now } from "../internal/wait_backend.ts";
-import type { WaitBackend, WaitResult } from "../internal/wait_backend.ts";
+import { ffi, now } from "../ffi/mod.ts";
+import type { WaitBackend, WaitResult } from "../platform/contracts.ts";
 import { ShmError } from "../errors.ts";
 import { kernelWaitBackend } from "./wait_kernel.ts";
 
@@ -42,14 +42,7 @@ function check(word: Int32Array, expected: number): boolean {
 
 /** A timer that does not keep the process alive. */
 function sleepAsync(ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms) as unknown;
-    if (typeof timer === "object" && timer !== null && "unref" in timer) {
-      (timer as { unref(): void }).unref();
-    } else {
-      (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno?.unrefTimer?.(timer as number);
-    }
-  });
+  return new Promise((resolve) => ffi.unrefTimeout(resolve, ms));
 }
 
 /** The polling backend (any OS). */

@@ -27,8 +27,8 @@
  * @module
  */
 import { ffi } from "../ffi/mod.ts";
-import { now, SLICE_MS } from "../internal/wait_backend.ts";
-import type { WaitBackend, WaitResult } from "../internal/wait_backend.ts";
+import { now, SLICE_MS } from "../ffi/mod.ts";
+import type { WaitBackend, WaitResult } from "../platform/contracts.ts";
 import { Waiter } from "../internal/waiter.ts";
 import type { SleepEntry, Sleeper, SleepGroup } from "../internal/waiter.ts";
 import { ShmError } from "../errors.ts";

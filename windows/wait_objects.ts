@@ -26,7 +26,7 @@
  *
  * @module
  */
-import type { Namespace, RawMapping } from "../internal/backend.ts";
+import type { Namespace, RawMapping } from "../platform/contracts.ts";
 import { kernel32, WIN } from "./kernel32.ts";
 import { objectName } from "./mapping.ts";
 

@@ -2,6 +2,7 @@
 // tests/windows/foreign.ts): the record of what they saw, and small helpers.
 import { Segment, ShmError } from "../../mod.ts";
 import { kernel32 } from "../../windows/kernel32.ts";
+export { wide } from "../../windows/strings.ts";
 
 export const seen: Record<string, unknown> = {};
 
@@ -34,8 +35,3 @@ export function exists(name: string, namespace: "local" | "global" = "local"): b
 }
 
 export const w = kernel32();
-export function wide(text: string): Uint16Array {
-  const out = new Uint16Array(text.length + 1);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}

@@ -7,7 +7,7 @@
 import { AnonymousSegment, MappedFile, Segment, ShmError, SysvSegment, uniqueName } from "../../mod.ts";
 import { ffi } from "../../ffi/mod.ts";
 import { WIN } from "../../windows/kernel32.ts";
-import { processProbe } from "../../internal/process_probe.ts";
+import { processProbe } from "../../platform/mod.ts";
 import { attempt, describe, exists, seen, w, wide } from "./record.ts";
 import { foreignSections } from "./foreign.ts";
 

@@ -1,0 +1,66 @@
+/**
+ * The project's structural lint rules, run by `deno lint`:
+ * - `shmem/runtime-only-in-ffi`: outside ffi/, no reference to the runtimes'
+ *   globals (`Deno`, `Bun`, `globalThis.process`); ffi/ is the one place that
+ *   knows which runtime it runs in.
+ * - `shmem/max-lines`: no library source file over 500 lines.
+ *
+ * @module
+ */
+
+const RUNTIME_GLOBALS = new Set(["Deno", "Bun"]);
+const MAX_LINES = 500;
+
+/** Whether `filename` is outside the library (tests, tools, bench, examples). */
+function outside(filename: string): boolean {
+  return /[/\\](tests|tools|bench|examples|node_modules)[/\\]/.test(filename);
+}
+
+/** Whether `filename` may name the runtimes: ffi/, and code outside the library. */
+function exempt(filename: string): boolean {
+  return outside(filename) || /[/\\]ffi[/\\]/.test(filename);
+}
+
+const plugin: Deno.lint.Plugin = {
+  name: "shmem",
+  rules: {
+    "runtime-only-in-ffi": {
+      create(context) {
+        if (exempt(context.filename)) return {};
+        return {
+          Identifier(node) {
+            if (!RUNTIME_GLOBALS.has(node.name)) return;
+            const parent = node.parent;
+            // A property name (`x.Deno`, `{ Deno: 1 }`) is not the global.
+            if (parent?.type === "MemberExpression" && parent.property === node && !parent.computed) return;
+            if (parent?.type === "Property" && parent.key === node) return;
+            context.report({ node, message: `'${node.name}' is runtime code: reach it through ffi/` });
+          },
+          MemberExpression(node) {
+            if (
+              node.object.type === "Identifier" && node.object.name === "globalThis" &&
+              node.property.type === "Identifier" && node.property.name === "process"
+            ) {
+              context.report({ node, message: "'globalThis.process' is runtime code: reach it through ffi/" });
+            }
+          },
+        };
+      },
+    },
+    "max-lines": {
+      create(context) {
+        if (outside(context.filename)) return {};
+        return {
+          Program(node) {
+            const lines = context.sourceCode.text.split("\n").length;
+            if (lines > MAX_LINES) {
+              context.report({ node, message: `${lines} lines: split the file (at most ${MAX_LINES})` });
+            }
+          },
+        };
+      },
+    },
+  },
+};
+
+export default plugin;
