@@ -296,7 +296,9 @@ export type LibraryErrorCode =
   /** A Channel whose shared header or records are not valid. */
   | "ERR_CHANNEL_INVALID"
   /** A Channel closed by either side. */
-  | "ERR_CHANNEL_CLOSED";
+  | "ERR_CHANNEL_CLOSED"
+  /** A service segment whose shared header or layout is not valid. */
+  | "ERR_SERVICE_INVALID";
 
 /**
  * Every `code` a `ShmError` may carry.
