@@ -51,8 +51,12 @@ export const SENDER: Role = { name: "sender", position: 16, sleeping: 17, hint: 
 /** Tail at byte 128, sleeping word at 132; hint at 24, CPU at 32. */
 export const RECEIVER: Role = { name: "receiver", position: 32, sleeping: 33, hint: 6, cpu: 8 };
 
-/** The state word of a record of `n` payload bytes. */
-export const stateOf = (n: number): number => n + 1;
+/** The state bit that tells a record of an odd lap (position >= C) from one of the even lap before it. */
+export const LAP = 1 << 31;
+
+/** The state word of a record of `n` payload bytes at `position` of a ring of `capacity` bytes. */
+export const stateOf = (n: number, position: number, capacity: number): number =>
+  (n + 1) | (position >= capacity ? LAP : 0);
 
 /** Bytes a record of `n` payload bytes takes, header and padding included. */
 export const recordBytes = (n: number): number => (n + RECORD + 7) & ~7;

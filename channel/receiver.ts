@@ -80,7 +80,7 @@ export class Receiver {
     const at = this.#taken;
     if (at < 0) throw new Error("Nothing to release: recvInPlace() a message first");
     this.#taken = -1;
-    this.#ring.release(at, this.#takenTail, this.#takenLength);
+    this.#ring.release(this.#takenTail, this.#takenLength);
     this.peer!.wake();
   }
 }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { corrupt, EMPTY, RECEIVER, RECORD, recordBytes, SENDER, stateOf, WRAP } from "./layout.ts";
+import { corrupt, EMPTY, LAP, RECEIVER, RECORD, recordBytes, SENDER, stateOf, WRAP } from "./layout.ts";
 import type { Role } from "./layout.ts";
 
 /** {@link Ring.fit}: no room now. */
@@ -144,7 +144,7 @@ export class Ring {
     const record = recordBytes(n);
     if (this.#slotAfterFree(head, record)) d32[((at + record) % this.capacity) >> 2] = EMPTY;
     d32[(at >> 2) + 1] = 0;
-    Atomics.store(d32, at >> 2, stateOf(n));
+    Atomics.store(d32, at >> 2, stateOf(n, head, this.capacity));
     this.h[SENDER.position] = (head + record) % this.mod;
   }
 
@@ -178,12 +178,12 @@ export class Ring {
         if (at === 0) throw corrupt("a wrap marker at offset 0 skips the whole data area");
         return MARKER;
       }
-      const n = state - 1;
+      const n = (state & ~LAP) - 1;
       if (n < 0 || n > cap - RECORD - at) {
-        throw corrupt(
-          `a record at offset ${at} claims ${(state >>> 0) - 1} bytes, more than the ${cap - RECORD - at} there`,
-        );
+        throw corrupt(`a record at offset ${at} claims ${n} bytes, more than the ${cap - RECORD - at} there`);
       }
+      // The record this slot held one lap ago (the ring was full then, so nobody marked it empty): nothing yet.
+      if ((state & LAP) !== (tail >= cap ? LAP : 0)) return NOTHING;
       this.length = n;
       return at;
     }
@@ -199,10 +199,8 @@ export class Ring {
     return Atomics.compareExchange(this.h, RECEIVER.position, tail, next) === tail;
   }
 
-  /** Frees the message of `n` bytes at data offset `at` and position `tail`: its state word first, then tail. */
-  release(at: number, tail: number, n: number): void {
-    this.d32[at >> 2] = EMPTY; // published by the store of tail
-
+  /** Frees the message of `n` bytes at position `tail` (the slot keeps its state: its lap bit tells it is old). */
+  release(tail: number, n: number): void {
     Atomics.store(this.h, RECEIVER.position, (tail + recordBytes(n)) % this.mod);
   }
 }

@@ -59,10 +59,14 @@ int main(int argc, char **argv) {
       aint *state = word(data, (int)at);
       uint32_t s = (uint32_t)atomic_load(state);
       if ((uint32_t)atomic_load(tail) != t) continue;  // the sender skipped a lone wrap marker: start again
-      if (s == 0) {  // nothing at tail yet
-        if (atomic_load(closed)) break;
+      // Nothing at tail yet: an empty slot, or the record it held one lap ago (the lap bit differs).
+      if (s == 0 || (s != 0xFFFFFFFFu && (s >> 31) != (t >= cap))) {
+        if (atomic_load(closed)) {
+          if ((uint32_t)atomic_load(state) != s) continue;  // published just before the close
+          break;
+        }
         arm(rx_hint, rx_sleeping);  // then check again, then sleep
-        if (atomic_load(state) == 0 && !atomic_load(closed)) futex_wait(rx_sleeping, 1);
+        if ((uint32_t)atomic_load(state) == s && !atomic_load(closed)) futex_wait(rx_sleeping, 1);
         disarm(rx_hint, rx_sleeping);
         continue;
       }
@@ -72,7 +76,7 @@ int main(int argc, char **argv) {
         if (atomic_compare_exchange_strong(tail, &expected, (int32_t)((t + cap - at) % mod))) wake(tx_hint, tx_sleeping);
         continue;
       }
-      uint32_t n = s - 1;
+      uint32_t n = (s & 0x7FFFFFFFu) - 1;
       uint8_t *m = data + at + 8;
       uint32_t seq, sum;
       memcpy(&seq, m, 4);
@@ -80,7 +84,6 @@ int main(int argc, char **argv) {
       if (n != size_of(i) || seq != i || sum != checksum(i, n)) { fprintf(stderr, "bad message %u\n", i); return 1; }
       for (uint32_t k = 8; k < n; k++) if (m[k] != (uint8_t)(i + k)) { fprintf(stderr, "bad byte %u/%u\n", i, k); return 1; }
       i++;
-      atomic_store(state, 0);  // release: the state word first, then tail
       atomic_store(tail, (int32_t)((t + ((n + 15) & ~7u)) % mod));
       wake(tx_hint, tx_sleeping);
     }
@@ -110,7 +113,7 @@ int main(int argc, char **argv) {
         for (uint32_t k = 8; k < n; k++) m[k] = (uint8_t)(i + k);
         if (used + record < cap) atomic_store(word(data, (int)((at + record) % cap)), 0);  // the next slot: empty
         *(uint32_t *)(data + at + 4) = 0;
-        atomic_store(word(data, (int)at), (int32_t)(n + 1));  // publishes the record
+        atomic_store(word(data, (int)at), (int32_t)((n + 1) | (hd >= cap ? 0x80000000u : 0)));  // publishes it
         atomic_store(head, (int32_t)((hd + record) % mod));
         wake(rx_hint, rx_sleeping);
         break;
