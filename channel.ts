@@ -54,7 +54,7 @@ let make: (region: Region, capacity: number, spin: number) => Channel;
  * before use (positions, their distance, record states, wrap markers): a
  * header or record that no channel could have written makes the call throw
  * `ShmError` `ERR_CHANNEL_INVALID` instead of looping or reading outside the
- * ring.
+ * ring, and so does every later call on that object.
  *
  * **Layout.** The bytes in shared memory (version 3) are specified in
  * `docs/channel.md` in the repository, for programs in other languages: a

@@ -5,7 +5,7 @@
  * @module
  */
 import { block, blockAsync, Spinner } from "../internal/wait_loop.ts";
-import { corrupt, RECEIVER, SENDER } from "./layout.ts";
+import { RECEIVER, SENDER } from "./layout.ts";
 import { MARKER } from "./ring.ts";
 import type { Ring } from "./ring.ts";
 import { live, Side } from "./side.ts";
@@ -42,7 +42,7 @@ export class Receiver {
       if (at !== MARKER) return at;
       if (ring.skip()) this.peer!.wake();
     }
-    throw corrupt(`${MAX_MARKERS} wrap markers in a row during one receive`);
+    throw ring.fail(`${MAX_MARKERS} wrap markers in a row during one receive`);
   }
 
   #start(): void {

@@ -9,6 +9,7 @@
  */
 import { corrupt, EMPTY, LAP, RECEIVER, RECORD, recordBytes, SENDER, stateOf, WRAP } from "./layout.ts";
 import type { Role } from "./layout.ts";
+import type { ShmError } from "../errors.ts";
 
 /** {@link Ring.fit}: no room now. */
 export const NO_ROOM = -1;
@@ -35,6 +36,8 @@ export class Ring {
   #tail = 0;
   readonly #d: Uint8Array;
   readonly #views: (Uint8Array | undefined)[] = [];
+  /** What a check found corrupt, if one did: every later call throws it again. */
+  #broken: string | undefined;
   /** Set by fit: head, where the record goes. */
   head = 0;
   /** Set by peek: tail and the length of the message there. */
@@ -62,11 +65,22 @@ export class Ring {
     return (this.#views[slot] = this.#d.subarray(start, start + n));
   }
 
+  /**
+   * The error for corrupt memory, remembered: a channel that found its
+   * memory corrupt stays so (for both of its sides), since nothing it reads
+   * there can be trusted any more.
+   */
+  fail(what: string): ShmError {
+    this.#broken ??= what;
+    return corrupt(what);
+  }
+
   /** `role`'s position (head or tail), checked: a multiple of 8 below twice the capacity. */
   position(role: Role): number {
+    if (this.#broken !== undefined) throw corrupt(this.#broken);
     const value = Atomics.load(this.h, role.position);
     if (value < 0 || value >= this.mod || (value & 7) !== 0) {
-      throw corrupt(
+      throw this.fail(
         `${role === SENDER ? "head" : "tail"} is ${
           value >>> 0
         }, not a multiple of 8 below ${this.mod} (twice the capacity)`,
@@ -79,7 +93,7 @@ export class Ring {
   used(head: number, tail: number): number {
     const used = (head - tail + this.mod) % this.mod;
     if (used > this.capacity) {
-      throw corrupt(`head ${head} is ${used} bytes ahead of tail ${tail}, more than the capacity ${this.capacity}`);
+      throw this.fail(`head ${head} is ${used} bytes ahead of tail ${tail}, more than the capacity ${this.capacity}`);
     }
     return used;
   }
@@ -148,16 +162,6 @@ export class Ring {
     this.h[SENDER.position] = (head + record) % this.mod;
   }
 
-  /**
-   * Reads tail again for the next {@link Ring.fit} and checks it against
-   * head: the sender calls it after publishing, when the read no longer
-   * delays the message.
-   */
-  refresh(): void {
-    this.#tail = this.position(RECEIVER);
-    this.used(this.position(SENDER), this.#tail);
-  }
-
   // ----- the receiver's side -----
 
   /**
@@ -175,19 +179,19 @@ export class Ring {
       if (state === EMPTY) return NOTHING;
       this.tail = tail;
       if (state === WRAP) {
-        if (at === 0) throw corrupt("a wrap marker at offset 0 skips the whole data area");
+        if (at === 0) throw this.fail("a wrap marker at offset 0 skips the whole data area");
         return MARKER;
       }
       const n = (state & ~LAP) - 1;
       if (n < 0 || n > cap - RECORD - at) {
-        throw corrupt(`a record at offset ${at} claims ${n} bytes, more than the ${cap - RECORD - at} there`);
+        throw this.fail(`a record at offset ${at} claims ${n} bytes, more than the ${cap - RECORD - at} there`);
       }
       // The record this slot held one lap ago (the ring was full then, so nobody marked it empty): nothing yet.
       if ((state & LAP) !== (tail >= cap ? LAP : 0)) return NOTHING;
       this.length = n;
       return at;
     }
-    throw corrupt(`its tail moved ${MAX_RETRIES} times during one receive`);
+    throw this.fail(`its tail moved ${MAX_RETRIES} times during one receive`);
   }
 
   /** Skips the wrap marker {@link Ring.peek} found; true when this call moved tail (then wake the sender). */

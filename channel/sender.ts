@@ -93,6 +93,5 @@ export class Sender {
     if (this.#h[I_CLOSED] !== 0) throw closedError();
     this.#ring.publish(at, this.#reservedHead, len);
     this.peer!.wake();
-    this.#ring.refresh();
   }
 }

@@ -28,7 +28,6 @@ function send(ring: Ring, payload: Uint8Array): boolean {
   if (at < 0) return false;
   ring.payload(at, payload.length).set(payload);
   ring.publish(at, ring.head, payload.length);
-  ring.refresh();
   return true;
 }
 
@@ -164,8 +163,19 @@ test("corrupt positions, distances and states throw ERR_CHANNEL_INVALID, and the
     const out = readOnly(s.all, () => call(s.ring));
     assert.ok(isCorrupt(out), `${what}: ${String(out)}`);
   }
+  // The sender reads tail when the tail it kept shows too little room, and checks it then.
   const s = setup();
-  send(s.ring, new Uint8Array(8));
+  while (send(s.ring, new Uint8Array(8)));
   s.h[RECEIVER.position] = 3;
-  assert.ok(isCorrupt(readOnly(s.all, () => s.ring.refresh())), "refresh checks tail");
+  assert.ok(isCorrupt(readOnly(s.all, () => s.ring.fit(16))), "tail read for room is checked");
+});
+
+test("a ring that found its memory corrupt stays so, for the sender and the receiver", () => {
+  const s = setup();
+  assert.equal(send(s.ring, new Uint8Array(8)), true);
+  s.d32[0] = 1000; // a record longer than the ring
+  assert.throws(() => s.ring.peek(), isCorrupt);
+  s.d32[0] = 9; // valid again, but the memory was overwritten once: nothing read there is trusted
+  assert.throws(() => s.ring.peek(), isCorrupt);
+  assert.throws(() => s.ring.fit(16), isCorrupt);
 });
