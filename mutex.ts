@@ -99,6 +99,10 @@ class Locker implements WaitPlan {
     this.#try = tryLock;
   }
 
+  watch(): number {
+    return Atomics.load(this.#words, SEQ);
+  }
+
   ready(): boolean {
     this.#seq = Atomics.load(this.#words, SEQ);
     return (this.got = this.#try()) !== "busy";

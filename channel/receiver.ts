@@ -31,7 +31,7 @@ export class Receiver {
     this.#h = h;
     this.#ring = ring;
     this.#spin = new Spinner(h, RECEIVER.cpu, SENDER.cpu, SENDER.hint, spin);
-    this.side = new Side(h, RECEIVER, () => (this.#found = this.#peek()) >= 0);
+    this.side = new Side(h, RECEIVER, () => (this.#found = this.#peek()) >= 0, () => ring.watch());
   }
 
   /** The data offset of the message at tail (skipping wrap markers), or -1 when there is none. */

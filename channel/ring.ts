@@ -20,6 +20,9 @@ export const NOTHING = -1;
 /** {@link Ring.peek}: a wrap marker at tail; {@link Ring.skip} it. */
 export const MARKER = -2;
 
+/** `x mod m` for `x` from 0 to 2m − 1 (no division: a message does several). */
+const wrapped = (x: number, m: number): number => x >= m ? x - m : x;
+
 /** How often one receive may find tail moved under it before the memory counts as corrupt. */
 const MAX_RETRIES = 16;
 /** Payload views kept for reuse, by slot (a power of two). */
@@ -40,6 +43,8 @@ export class Ring {
   #broken: string | undefined;
   /** Set by fit: head, where the record goes. */
   head = 0;
+  /** Set by peek: the data offset it found nothing at (the word to watch). */
+  #nothingAt = 0;
   /** Set by peek: tail and the length of the message there. */
   tail = 0;
   length = 0;
@@ -91,7 +96,7 @@ export class Ring {
 
   /** Bytes from tail to head, checked: at most the capacity. */
   used(head: number, tail: number): number {
-    const used = (head - tail + this.mod) % this.mod;
+    const used = head >= tail ? head - tail : head - tail + this.mod;
     if (used > this.capacity) {
       throw this.fail(`head ${head} is ${used} bytes ahead of tail ${tail}, more than the capacity ${this.capacity}`);
     }
@@ -100,7 +105,8 @@ export class Ring {
 
   /** Bytes in use seen from `head`: with the sender's last tail, or read again (`fresh`, or when that one cannot be right). */
   #usedFrom(head: number, fresh: boolean): number {
-    const cached = (head - this.#tail + this.mod) % this.mod;
+    const tail = this.#tail;
+    const cached = head >= tail ? head - tail : head - tail + this.mod;
     if (!fresh && cached <= this.capacity) return cached;
     this.#tail = this.position(RECEIVER);
     return this.used(head, this.#tail);
@@ -120,7 +126,7 @@ export class Ring {
   fit(record: number): number {
     const cap = this.capacity;
     const head = this.position(SENDER);
-    const at = head % cap;
+    const at = wrapped(head, cap);
     const need = record > cap - at ? cap - at : record;
     if (cap - this.#usedFrom(head, false) < need && cap - this.#usedFrom(head, true) < need) return NO_ROOM;
     if (need !== record) return MUST_WRAP;
@@ -137,10 +143,10 @@ export class Ring {
   wrap(): boolean {
     const { h, d32, capacity: cap } = this;
     const head = this.position(SENDER);
-    const at = head % cap;
+    const at = wrapped(head, cap);
     const before = cap - at;
     if (this.#slotAfterFree(head, before)) d32[0] = EMPTY; // published by the marker's store
-    const next = (head + before) % this.mod;
+    const next = wrapped(head + before, this.mod);
     Atomics.store(d32, at >> 2, WRAP);
     h[SENDER.position] = next;
     if (Atomics.compareExchange(h, RECEIVER.position, head, next) !== head) return false;
@@ -156,10 +162,10 @@ export class Ring {
   publish(at: number, head: number, n: number): void {
     const d32 = this.d32;
     const record = recordBytes(n);
-    if (this.#slotAfterFree(head, record)) d32[((at + record) % this.capacity) >> 2] = EMPTY;
+    if (this.#slotAfterFree(head, record)) d32[wrapped(at + record, this.capacity) >> 2] = EMPTY;
     d32[(at >> 2) + 1] = 0;
     Atomics.store(d32, at >> 2, stateOf(n, head, this.capacity));
-    this.h[SENDER.position] = (head + record) % this.mod;
+    this.h[SENDER.position] = wrapped(head + record, this.mod);
   }
 
   // ----- the receiver's side -----
@@ -172,11 +178,14 @@ export class Ring {
     const cap = this.capacity;
     for (let retries = 0; retries < MAX_RETRIES; retries++) {
       const tail = this.position(RECEIVER);
-      const at = tail % cap;
+      const at = wrapped(tail, cap);
       const state = Atomics.load(this.d32, at >> 2);
       // The sender skipped a lone wrap marker (and may be writing over it): start again.
       if (Atomics.load(this.h, RECEIVER.position) !== tail) continue;
-      if (state === EMPTY) return NOTHING;
+      if (state === EMPTY) {
+        this.#nothingAt = at;
+        return NOTHING;
+      }
       this.tail = tail;
       if (state === WRAP) {
         if (at === 0) throw this.fail("a wrap marker at offset 0 skips the whole data area");
@@ -187,24 +196,32 @@ export class Ring {
         throw this.fail(`a record at offset ${at} claims ${n} bytes, more than the ${cap - RECORD - at} there`);
       }
       // The record this slot held one lap ago (the ring was full then, so nobody marked it empty): nothing yet.
-      if ((state & LAP) !== (tail >= cap ? LAP : 0)) return NOTHING;
+      if ((state & LAP) !== (tail >= cap ? LAP : 0)) {
+        this.#nothingAt = at;
+        return NOTHING;
+      }
       this.length = n;
       return at;
     }
     throw this.fail(`its tail moved ${MAX_RETRIES} times during one receive`);
   }
 
+  /** The state word where the last {@link Ring.peek} found nothing: it changes when a message comes. */
+  watch(): number {
+    return Atomics.load(this.d32, this.#nothingAt >> 2);
+  }
+
   /** Skips the wrap marker {@link Ring.peek} found; true when this call moved tail (then wake the sender). */
   skip(): boolean {
     const tail = this.tail;
-    const at = tail % this.capacity;
+    const at = wrapped(tail, this.capacity);
     Atomics.store(this.d32, at >> 2, EMPTY);
-    const next = (tail + this.capacity - at) % this.mod;
+    const next = wrapped(tail + this.capacity - at, this.mod);
     return Atomics.compareExchange(this.h, RECEIVER.position, tail, next) === tail;
   }
 
   /** Frees the message of `n` bytes at position `tail` (the slot keeps its state: its lap bit tells it is old). */
   release(tail: number, n: number): void {
-    Atomics.store(this.h, RECEIVER.position, (tail + recordBytes(n)) % this.mod);
+    Atomics.store(this.h, RECEIVER.position, wrapped(tail + recordBytes(n), this.mod));
   }
 }

@@ -31,7 +31,7 @@ export class Sender {
     this.#h = h;
     this.#ring = ring;
     this.#spin = new Spinner(h, SENDER.cpu, RECEIVER.cpu, RECEIVER.hint, spin);
-    this.side = new Side(h, SENDER, () => this.#claim());
+    this.side = new Side(h, SENDER, () => this.#claim(), () => Atomics.load(h, RECEIVER.position));
   }
 
   /** Whether #record bytes fit at head now (writing a wrap marker first if needed); sets #at and #atHead. */

@@ -29,12 +29,15 @@ export class Side implements WaitPlan {
   readonly #h: Int32Array;
   readonly #role: Role;
   readonly #check: () => boolean;
+  /** See {@link WaitPlan.watch}. */
+  readonly watch: () => number;
 
-  constructor(h: Int32Array, role: Role, check: () => boolean) {
+  constructor(h: Int32Array, role: Role, check: () => boolean, watch: () => number) {
     this.#h = h;
     this.#role = role;
     this.word = wordAt(h, role.sleeping);
     this.#check = check;
+    this.watch = watch;
   }
 
   ready(): boolean {

@@ -63,6 +63,8 @@ export function wakeIfAsleep(flag: Int32Array, hint: number, word: Word): void {
 export interface WaitPlan {
   /** Whether the wait is over (the condition holds, or the call must return now). */
   ready(): boolean;
+  /** A cheap reading (one word) that changes when `ready` may have become true: spinning polls it between readies. */
+  watch(): number;
   /** Announces the sleep (a flag, a count of waiters). */
   arm(): void;
   /** The value `word` holds while sleeping makes sense (read after arm and a last ready). */
@@ -77,8 +79,6 @@ export interface WaitPlan {
 
 /** How many times a blocked call yields the CPU to a peer on the same CPU before it sleeps. */
 const YIELDS = 4;
-/** Polls before the first clock read of a spin: most waits across CPUs end within them. */
-const FREE_POLLS = 256;
 
 /**
  * Where the two sides of a wait run: each side notes its CPU in a word of
@@ -132,11 +132,17 @@ export class Spinner {
       }
       return false;
     }
-    for (let i = 0; i < FREE_POLLS; i++) if (plan.ready()) return true;
-    const end = Math.min(deadline, now() + this.#micros / 1000);
+    let seen = plan.watch();
+    let end = Infinity;
     for (let i = 1;; i++) {
-      if (plan.ready()) return true;
-      if ((i & 1023) === 0 && (Atomics.load(w, this.#peerAsleep) !== 0 || now() >= end)) return false;
+      const v = plan.watch();
+      if (v !== seen || (i & 63) === 0) {
+        seen = v;
+        if (plan.ready()) return true;
+      }
+      if ((i & 1023) !== 0) continue;
+      if (end === Infinity) end = Math.min(deadline, now() + this.#micros / 1000);
+      else if (Atomics.load(w, this.#peerAsleep) !== 0 || now() >= end) return false;
     }
   }
 }
