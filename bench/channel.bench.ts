@@ -78,7 +78,10 @@ if (tables.includes("throughput")) await throughput();
 
 async function latency() {
   console.log("Round trip of an 8-byte message between two processes, µs per round trip:");
-  console.log("median and p99 of 400 batches of 32 round trips, after 2,000 to warm up.\n");
+  console.log("median and p99 of 400 batches of 32 round trips, after 2,000 to warm up. Raw spin: one word each way,");
+  console.log(
+    "spun on, then slept on with wait() (the floor across two CPUs; on one CPU spinning first is the trap).\n",
+  );
   console.log(
     "| runtime | placement | channel | p99 | raw spin | p99 | wait/notify | p99 | best Unix socket | p99 | channel ÷ raw spin | socket ÷ channel |",
   );
@@ -94,7 +97,7 @@ async function latency() {
       const cell = (xs: number[]) => `${f(quantile(xs, 0.5))} | ${f(quantile(xs, 0.99))}`;
       console.log(
         `| ${runtime} | ${label} | ${cell(c)} | ${cell(r)} | ${cell(w)} | ${cell(s)} | **${
-          f(cm / quantile(r, 0.5), 2)
+          (cm / quantile(r, 0.5)).toPrecision(2)
         }×** | ${f(sm / cm, 1)}× |`,
       );
     }

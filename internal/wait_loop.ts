@@ -49,9 +49,13 @@ export function wake(w: Word, count: number): number {
   return waitBackend().notify(w.view, w.address, count);
 }
 
-/** Wakes one sleeper on `word` if `flag` says it sleeps: `flag` is a hint word or the word itself. */
-export function wakeIfAsleep(flag: Int32Array, hint: number, word: Word): void {
-  if (Atomics.load(flag, hint) !== 0 && Atomics.exchange(word.array, word.index, 0) !== 0) wake(word, 1);
+/**
+ * Wakes one sleeper on `word` if `words[hint]` (a word the sleeper sets
+ * before it sleeps, or `word` itself) says it sleeps: clears `word`, and
+ * makes the system call only when `word` was set.
+ */
+export function wakeIfAsleep(words: Int32Array, hint: number, word: Word): void {
+  if (Atomics.load(words, hint) !== 0 && Atomics.exchange(word.array, word.index, 0) !== 0) wake(word, 1);
 }
 
 /**
@@ -169,6 +173,7 @@ function* rounds(plan: WaitPlan, deadline: number): Generator<number, boolean> {
       const ms = slice(plan, deadline);
       if (ms < 0) return false;
       if (word.address !== undefined && word.view.length === 0) throw closedError();
+      if (Atomics.load(word.view, 0) !== plan.expected()) continue; // changed already: no need to sleep
       yield ms;
     } finally {
       plan.disarm();
