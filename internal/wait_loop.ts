@@ -184,13 +184,19 @@ function* rounds(plan: WaitPlan, deadline: number): Generator<number, boolean> {
 
 /**
  * Waits until `plan` is ready or `timeout` ms (0, finite, or Infinity) have
- * passed, blocking this thread; true when ready.
+ * passed, blocking this thread; true when ready. (Small, so that the spin
+ * path compiles well; the sleeping rounds are in {@link sleep}.)
  */
 export function block(plan: WaitPlan, timeout: number, spinner?: Spinner): boolean {
   if (plan.ready()) return true;
   if (timeout === 0) return false;
   const deadline = deadlineOf(timeout);
   if (spinner !== undefined && spinner.run(plan, deadline, true)) return true;
+  return sleep(plan, deadline);
+}
+
+/** The sleeping rounds of {@link block}. */
+function sleep(plan: WaitPlan, deadline: number): boolean {
   const { word } = plan;
   const steps = rounds(plan, deadline);
   try {
