@@ -18,8 +18,8 @@ export const MAX_CAPACITY = 2 ** 30;
 export const RECORD = 8;
 /** State word of a slot the sender has not written yet (zeroed memory is empty). */
 export const EMPTY = 0;
-/** State word that marks "skip to the start of the data area". */
-export const WRAP = -1;
+/** State bits (below the lap bit) that mark "skip to the start of the data area": 0x7FFFFFFF, or 0xFFFFFFFF in an odd lap. */
+export const WRAP = 0x7fffffff;
 
 /** The header's fields as Int32Array indices (byte offset / 4). */
 export const I_MAGIC = 0;
@@ -53,6 +53,9 @@ export const RECEIVER: Role = { name: "receiver", position: 32, sleeping: 33, hi
 
 /** The state bit that tells a record of an odd lap (position >= C) from one of the even lap before it. */
 export const LAP = 1 << 31;
+
+/** The state word of a wrap marker at `position`. */
+export const wrapOf = (position: number, capacity: number): number => WRAP | (position >= capacity ? LAP : 0);
 
 /** The state word of a record of `n` payload bytes at `position` of a ring of `capacity` bytes. */
 export const stateOf = (n: number, position: number, capacity: number): number =>

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { corrupt, EMPTY, LAP, RECEIVER, RECORD, recordBytes, SENDER, stateOf, WRAP } from "./layout.ts";
+import { corrupt, EMPTY, LAP, RECEIVER, RECORD, recordBytes, SENDER, stateOf, WRAP, wrapOf } from "./layout.ts";
 import type { Role } from "./layout.ts";
 import type { ShmError } from "../errors.ts";
 
@@ -152,7 +152,7 @@ export class Ring {
     const before = cap - at;
     if (this.#slotAfterFree(head, before)) d32[0] = EMPTY; // published by the marker's store
     const next = wrapped(head + before, this.mod);
-    Atomics.store(d32, at >> 2, WRAP);
+    Atomics.store(d32, at >> 2, wrapOf(head, cap));
     h[SENDER.position] = next;
     if (Atomics.compareExchange(h, RECEIVER.position, head, next) !== head) return false;
     this.#tail = next;
@@ -191,20 +191,19 @@ export class Ring {
         this.#nothingAt = at;
         return NOTHING;
       }
-      this.tail = tail;
-      if (state === WRAP) {
-        if (at === 0) throw this.fail("a wrap marker at offset 0 skips the whole data area");
-        return MARKER;
-      }
+      const marker = (state & ~LAP) === WRAP;
+      if (marker && at === 0) throw this.fail("a wrap marker at offset 0 skips the whole data area");
       const n = (state & ~LAP) - 1;
-      if (n < 0 || n > cap - RECORD - at) {
+      if (!marker && (n < 0 || n > cap - RECORD - at)) {
         throw this.fail(`a record at offset ${at} claims ${n} bytes, more than the ${cap - RECORD - at} there`);
       }
-      // The record this slot held one lap ago (the ring was full then, so nobody marked it empty): nothing yet.
+      // What this slot held one lap ago (the ring was full then, so nobody marked it empty): nothing yet.
       if ((state & LAP) !== (tail >= cap ? LAP : 0)) {
         this.#nothingAt = at;
         return NOTHING;
       }
+      this.tail = tail;
+      if (marker) return MARKER;
       this.length = n;
       return at;
     }
@@ -216,11 +215,14 @@ export class Ring {
     return Atomics.load(this.d32, this.#nothingAt >> 2);
   }
 
-  /** Skips the wrap marker {@link Ring.peek} found; true when this call moved tail (then wake the sender). */
+  /**
+   * Skips the wrap marker {@link Ring.peek} found (writing nothing into the
+   * data area: the sender may already be writing there); true when this call
+   * moved tail (then wake the sender).
+   */
   skip(): boolean {
     const tail = this.tail;
     const at = wrapped(tail, this.capacity);
-    Atomics.store(this.d32, at >> 2, EMPTY);
     const next = wrapped(tail + this.capacity - at, this.mod);
     return Atomics.compareExchange(this.h, RECEIVER.position, tail, next) === tail;
   }

@@ -59,8 +59,8 @@ int main(int argc, char **argv) {
       aint *state = word(data, (int)at);
       uint32_t s = (uint32_t)atomic_load(state);
       if ((uint32_t)atomic_load(tail) != t) continue;  // the sender skipped a lone wrap marker: start again
-      // Nothing at tail yet: an empty slot, or the record it held one lap ago (the lap bit differs).
-      if (s == 0 || (s != 0xFFFFFFFFu && (s >> 31) != (t >= cap))) {
+      // Nothing at tail yet: an empty slot, or what it held one lap ago (the lap bit differs).
+      if (s == 0 || (s >> 31) != (t >= cap)) {
         if (atomic_load(closed)) {
           if ((uint32_t)atomic_load(state) != s) continue;  // published just before the close
           break;
@@ -70,9 +70,8 @@ int main(int argc, char **argv) {
         disarm(rx_hint, rx_sleeping);
         continue;
       }
-      if (s == 0xFFFFFFFFu) {  // wrap marker: empty it, skip to the next lap
+      if ((s & 0x7FFFFFFFu) == 0x7FFFFFFFu) {  // wrap marker: skip to the next lap
         int32_t expected = (int32_t)t;
-        atomic_store(state, 0);
         if (atomic_compare_exchange_strong(tail, &expected, (int32_t)((t + cap - at) % mod))) wake(tx_hint, tx_sleeping);
         continue;
       }
@@ -98,7 +97,7 @@ int main(int argc, char **argv) {
       uint32_t at = hd % cap, before = cap - at;
       if (record > before && cap - used >= before) {  // write a wrap marker, go to the next lap
         if (used + before < cap) atomic_store(word(data, 0), 0);  // the slot after the marker is free: empty
-        atomic_store(word(data, (int)at), (int32_t)0xFFFFFFFFu);
+        atomic_store(word(data, (int)at), (int32_t)(0x7FFFFFFFu | (hd >= cap ? 0x80000000u : 0)));
         int32_t next = (int32_t)((hd + before) % mod), expected = (int32_t)hd;
         atomic_store(head, next);
         // If the marker is all the ring holds, skip it for the receiver; otherwise wake it to skip it.
