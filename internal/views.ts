@@ -13,6 +13,7 @@
 import type { RawMapping } from "./backend.ts";
 import { ShmError } from "../errors.ts";
 import { ffi } from "../ffi/mod.ts";
+import { atThreadExit } from "../ffi/exit.ts";
 
 /** Where a window of the mapping lives: a buffer and the offset in it. */
 export interface Located {
@@ -48,6 +49,8 @@ interface Cell {
   escaped: boolean;
   /** Set when the address was handed to native code (`unsafeAddress()`), which the GC cannot see. */
   addressOut: boolean;
+  /** Cancels the release at this worker thread's end (see {@link atThreadExit}). */
+  untrack: () => void;
 }
 
 /**
@@ -67,6 +70,7 @@ function releaseCell(cell: Cell, byBackstop: boolean): void {
   const raw = cell.raw;
   if (raw === undefined) return;
   cell.raw = undefined;
+  cell.untrack();
   const buffers = cell.buffers.splice(0);
   for (const buffer of buffers) {
     if (buffer.detached) cell.escaped = true;
@@ -105,8 +109,11 @@ export class Views {
     this.#what = what;
     this.#maxView = maxView;
     this.#raw = raw;
-    this.#cell = { raw, buffers: [], escaped: false, addressOut: false };
-    registry.register(this, this.#cell, this.#cell);
+    const cell: Cell = { raw, buffers: [], escaped: false, addressOut: false, untrack: () => {} };
+    this.#cell = cell;
+    registry.register(this, cell, cell);
+    // A terminated worker never runs its finalizers: release at the thread's end as the backstop would.
+    cell.untrack = atThreadExit(() => releaseCell(cell, true));
   }
 
   /** Whether close() ran. */
