@@ -4,7 +4,7 @@
 // segments). Each call is logged to <log> before it runs, so that the driver
 // can print the last calls of a crash or a hang.
 // Usage: child.ts <seed> <calls> <log> <prefix>
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +25,7 @@ import {
 } from "../../mod.ts";
 import { forceGc } from "../children/force_gc.ts";
 import { EXPECTED_CODES, Rng } from "./rng.ts";
+import { type Fate, Ledger } from "./ledger.ts";
 
 const [seedArg, callsArg, logPath, prefix] = process.argv.slice(2);
 const seed = Number(seedArg);
@@ -34,21 +35,6 @@ const log = openSync(logPath, "w");
 const dir = join(tmpdir(), prefix);
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 
-// What this process holds that is ours: descriptors and mappings of /dev/shm names with our prefix,
-// SysV memory, memfds and our files.
-const ours = new RegExp(`/dev/shm/${prefix}|SYSV|memfd:shmem|${prefix}\\.file`);
-function fdsHeld(): number {
-  let n = 0;
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      if (ours.test(readlinkSync(`/proc/self/fd/${fd}`))) n++;
-    } catch {
-      // closed meanwhile (the directory's own descriptor)
-    }
-  }
-  return n;
-}
-const mapsHeld = () => readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => ours.test(l)).length;
 const namesLeft = () => readdirSync("/dev/shm").filter((n) => n.startsWith(prefix)).length;
 /** System V segments this process created that are not marked for removal (SHM_DEST, 0o1000). */
 function sysvOwn(): number[] {
@@ -63,6 +49,8 @@ interface Memory {
   kind: string;
   /** A buffer of it was moved away: its mapping stays until the process ends (documented). */
   moved: boolean;
+  /** What happened to it, kept after it is gone: tells a leaked mapping from one that must stay. */
+  fate: Fate;
 }
 const memories: Memory[] = [];
 const regions: Region[] = [];
@@ -74,6 +62,7 @@ const files: string[] = [];
 const sysvIds: number[] = [];
 const handles: string[] = [];
 let movedAway = 0;
+let ledger: Ledger;
 const moved: ArrayBuffer[] = [];
 
 const byClass: Record<string, number> = {};
@@ -193,6 +182,11 @@ function someRegion(): Region | undefined {
 
 function open(): void {
   const kind = rng.pick(["segment", "segmentOpen", "sysv", "sysvOpen", "file", "anon", "anonOpen"]);
+  const { value: memory, fate } = ledger.track(() => openKind(kind), () => `${calls} ${recent.at(-1)}`);
+  if (memory) memories.push({ memory, kind, moved: false, fate });
+}
+
+function openKind(kind: string): MappedMemory | undefined {
   const opts = () =>
     rng.pick([{}, { readOnly: true }, { private: true }, { readOnly: true, private: true }, { bogus: 1 }]);
   let memory: MappedMemory | undefined;
@@ -246,7 +240,7 @@ function open(): void {
       break;
     }
   }
-  if (memory) memories.push({ memory, kind, moved: false });
+  return memory;
 }
 
 function views(): void {
@@ -283,6 +277,11 @@ function views(): void {
 
 /** Reads and writes through views, also detached ones: never a crash. */
 function touch(): void {
+  if (moved.length > 0 && rng.chance(0.1)) {
+    // A buffer moved away must stay readable whatever became of its memory (closed, dropped, collected).
+    const away = rng.item(moved);
+    call("touch moved buffer", () => new Uint8Array(away)[rng.int(0, Math.max(0, away.byteLength - 1))]);
+  }
   if (arrays.length === 0) return;
   const a = rng.item(arrays);
   call(`touch ${a.constructor.name}`, () => {
@@ -436,7 +435,7 @@ function moveOrDrop(): void {
       );
       if (away) {
         if (!m.moved) movedAway++;
-        m.moved = true;
+        m.moved = m.fate.moved = true;
         if (moved.length < 50) moved.push(away);
       }
       break;
@@ -446,6 +445,7 @@ function moveOrDrop(): void {
       memories.splice(memories.indexOf(m), 1);
       note(`drop ${m.kind} unclosed${m.moved ? " (moved)" : ""}`);
       if (m.moved) droppedMoved++;
+      m.fate.droppedOpen = !m.memory.closed;
       break;
     case 3:
       call(`${m.kind}.close()`, () => m.memory.close());
@@ -464,7 +464,7 @@ function misc(): void {
       break;
     case 1: {
       const m = someMemory();
-      if (m) call(`${m.kind}.pin()`, () => m.memory.pin().release());
+      if (m) call(`${m.kind}.pin()`, () => (m.memory.pin().release(), m.fate.pinned = true));
       break;
     }
     case 2: {
@@ -551,7 +551,7 @@ async function scribbled(ms: number, budget: number): Promise<void> {
 // --- the run ---
 rmSync(dir, { recursive: true, force: true });
 await import("node:fs").then((fs) => fs.mkdirSync(dir, { recursive: true }));
-const before = { fds: fdsHeld(), maps: mapsHeld() };
+ledger = new Ledger(prefix);
 const sysvBefore = sysvOwn().length;
 await scribbled(Math.min(5000, 500 + total / 20), total / 10);
 while (calls < total) {
@@ -602,10 +602,9 @@ for (const id of sysvIds) {
 }
 rmSync(dir, { recursive: true, force: true });
 moved.length = 0;
-// A memory whose buffer was moved away keeps its mapping until the process ends (documented); nothing else may stay.
+// Only the mappings the documented rules keep may stay (see ledger.ts).
 const measure = () => ({
-  fds: fdsHeld() - before.fds,
-  maps: Math.max(0, mapsHeld() - before.maps - movedAway),
+  ...ledger.leaks(),
   names: namesLeft(),
   sysv: sysvOwn().length - sysvBefore,
 });
@@ -616,6 +615,6 @@ for (let i = 0; i < 30 && (leaks.fds > 0 || leaks.maps > 0); i++) {
 }
 closeSync(log);
 if (process.env.FUZZ_DEBUG) {
-  console.error(readdirSync("/dev/shm").filter((n) => n.startsWith(prefix)), sysvOwn(), sysvIds);
+  console.error(readdirSync("/dev/shm").filter((n) => n.startsWith(prefix)), sysvOwn(), ledger.leakedMaps());
 }
 console.log(JSON.stringify({ runtime, seed, calls, byClass, movedAway, droppedMoved, unexpected, leaks }));

@@ -28,7 +28,7 @@ export interface FuzzReport {
 }
 
 /** The command line of a child with a forced GC available. */
-function withGc(runtime: Runtime): string[] {
+export function withGc(runtime: Runtime): string[] {
   const [exe, ...pre] = command(runtime);
   if (runtime === "deno") return [exe, pre[0], "--v8-flags=--expose-gc", ...pre.slice(1)];
   if (runtime === "bun") return [exe, ...pre];
