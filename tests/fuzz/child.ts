@@ -62,7 +62,8 @@ const files: string[] = [];
 const sysvIds: number[] = [];
 const handles: string[] = [];
 let movedAway = 0;
-let ledger: Ledger;
+/** Taken before any call: what leaks is measured against it. */
+const ledger = new Ledger(prefix);
 const moved: ArrayBuffer[] = [];
 
 const byClass: Record<string, number> = {};
@@ -551,7 +552,6 @@ async function scribbled(ms: number, budget: number): Promise<void> {
 // --- the run ---
 rmSync(dir, { recursive: true, force: true });
 await import("node:fs").then((fs) => fs.mkdirSync(dir, { recursive: true }));
-ledger = new Ledger(prefix);
 const sysvBefore = sysvOwn().length;
 await scribbled(Math.min(5000, 500 + total / 20), total / 10);
 while (calls < total) {
