@@ -86,28 +86,45 @@ export function memfdCreate(size: number): AnonymousRaw {
   }
 }
 
-/** Opens the anonymous segment behind `handle` (already checked); `copy` maps it private. */
+/** Linux's `O_PATH` (the same on x86-64 and arm64): a descriptor that names a file without opening it. */
+const O_PATH = 0o10000000;
+
+function notAnonymous(handle: string, syscall: string): ShmError {
+  return new ShmError({
+    code: "EINVAL",
+    errno: 22,
+    syscall,
+    path: handle,
+    message: `'${handle}' is not an anonymous segment (memory sealed against shrinking): refusing to map it`,
+    hint: "",
+  });
+}
+
+/**
+ * Opens the anonymous segment behind `handle` (already checked); `copy` maps
+ * it private. A stale handle's descriptor number may now name a socket, a
+ * pipe or a terminal, whose open fails (`ENXIO`) or acts: the handle is first
+ * opened `O_PATH`, which opens nothing, and only a regular file is reopened.
+ */
 export function memfdOpen(handle: string, copy: boolean): AnonymousRaw {
   const { l, m } = memfdLibc();
   const { c, lib } = l;
-  const fd = lib.symbols.open(
-    encoder.encode(`${handle}\0`),
-    (copy ? c.O_RDONLY : c.O_RDWR) | c.O_CLOEXEC | c.O_NONBLOCK,
-    0,
-  ) as number;
-  if (fd < 0) throw errnoError(c.os, "open", l.errno(), handle, HINTS);
+  const probe = lib.symbols.open(encoder.encode(`${handle}\0`), O_PATH | c.O_CLOEXEC, 0) as number;
+  if (probe < 0) throw errnoError(c.os, "open", l.errno(), handle, HINTS);
+  let fd: number;
+  try {
+    if (fileStat(l, probe, handle).type !== c.S_IFREG) throw notAnonymous(handle, "fstat");
+    const flags = (copy ? c.O_RDONLY : c.O_RDWR) | c.O_CLOEXEC | c.O_NONBLOCK;
+    fd = lib.symbols.open(encoder.encode(`/proc/self/fd/${probe}\0`), flags, 0) as number;
+    if (fd < 0) throw errnoError(c.os, "open", l.errno(), handle, HINTS);
+  } finally {
+    lib.symbols.close(probe);
+  }
   try {
     const seals = lib.symbols.fcntl(fd, m.F_GET_SEALS, 0) as number;
     const stat = fileStat(l, fd, handle);
     if (seals < 0 || (seals & m.F_SEAL_SHRINK) === 0 || stat.type !== c.S_IFREG || stat.size === 0) {
-      throw new ShmError({
-        code: "EINVAL",
-        errno: 22,
-        syscall: "fcntl",
-        path: handle,
-        message: `'${handle}' is not an anonymous segment (memory sealed against shrinking): refusing to map it`,
-        hint: "",
-      });
+      throw notAnonymous(handle, "fcntl");
     }
     const address = mapDescriptor(l, fd, stat.size, { writable: true, shared: !copy, path: handle });
     return { raw: rawMapping(l, address, stat.size, fd), handle: handleOf(l, fd) };
