@@ -22,7 +22,7 @@ let sysvId = 0;
   const sysv = SysvSegment.create({ size: 4096 });
   sysvId = sysv.id;
   const copy = ledger.track(() => SysvSegment.open(sysv.id, { readOnly: true }), () => "sysv copy");
-  moved.push(copy.value.bytes().buffer.transfer());
+  moved.push((copy.value.bytes().buffer as ArrayBuffer).transfer());
   copy.fate.moved = true;
   copy.value.close();
   sysv.close();

@@ -287,7 +287,7 @@ function touch(): void {
   const a = rng.item(arrays);
   call(`touch ${a.constructor.name}`, () => {
     if (a instanceof DataView) {
-      if (a.buffer.detached) return; // a DataView over a detached buffer throws a TypeError for anything
+      if ((a.buffer as ArrayBuffer).detached) return; // a DataView over a detached buffer throws a TypeError for anything
       if (a.byteLength >= 4) a.setUint32(rng.int(0, a.byteLength - 4), rng.int(0, 2 ** 32 - 1));
       return;
     }
@@ -431,7 +431,7 @@ function moveOrDrop(): void {
         `buffer ${how}`,
         () =>
           how === "transfer"
-            ? bytes.buffer.transfer()
+            ? (bytes.buffer as ArrayBuffer).transfer()
             : structuredClone(bytes.buffer, { transfer: [bytes.buffer as ArrayBuffer] }) as ArrayBuffer,
       );
       if (away) {
