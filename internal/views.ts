@@ -14,6 +14,7 @@ import type { RawMapping } from "./backend.ts";
 import { ShmError } from "../errors.ts";
 import { ffi } from "../ffi/mod.ts";
 import { atThreadExit } from "../ffi/exit.ts";
+import { forget, keepMapped, remember, sweepDeadThreads, type ThreadRecord } from "./threads.ts";
 
 /** Where a window of the mapping lives: a buffer and the offset in it. */
 export interface Located {
@@ -51,6 +52,8 @@ interface Cell {
   addressOut: boolean;
   /** Cancels the release at this worker thread's end (see {@link atThreadExit}). */
   untrack: () => void;
+  /** This worker thread's record of the mapping, for the threads that outlive it (see threads.ts). */
+  record: ThreadRecord;
 }
 
 /**
@@ -71,12 +74,14 @@ function releaseCell(cell: Cell, byBackstop: boolean): void {
   if (raw === undefined) return;
   cell.raw = undefined;
   cell.untrack();
+  forget(cell.record); // before the descriptor closes: its number may be reused at once
   const buffers = cell.buffers.splice(0);
   for (const buffer of buffers) {
     if (buffer.detached) cell.escaped = true;
     else buffer.transfer(0);
   }
   raw.release(!mayUnmap(cell, byBackstop));
+  sweepDeadThreads();
 }
 
 /** The backstop: a Views that became garbage without close() is closed as close() would have. */
@@ -109,11 +114,13 @@ export class Views {
     this.#what = what;
     this.#maxView = maxView;
     this.#raw = raw;
-    const cell: Cell = { raw, buffers: [], escaped: false, addressOut: false, untrack: () => {} };
+    const cell: Cell = { raw, buffers: [], escaped: false, addressOut: false, untrack: () => {}, record: -1 };
     this.#cell = cell;
     registry.register(this, cell, cell);
     // A terminated worker never runs its finalizers: release at the thread's end as the backstop would.
     cell.untrack = atThreadExit(() => releaseCell(cell, true));
+    // Nor does worker.terminate() always run that: record the mapping for the threads that live on.
+    cell.record = remember(Number(raw.handle), raw.address, raw.size, true);
   }
 
   /** Whether close() ran. */
@@ -146,6 +153,7 @@ export class Views {
       const at = buffers.indexOf(buffer);
       if (at >= 0) buffers.splice(at, 1);
       this.#cell.escaped = true;
+      keepMapped(this.#cell.record);
       return undefined;
     }
     return buffer;
@@ -190,6 +198,7 @@ export class Views {
   unsafeAddress(offset: number): bigint {
     this.assertOpen();
     this.#cell.addressOut = true;
+    keepMapped(this.#cell.record);
     return this.#raw!.address + BigInt(offset);
   }
 
