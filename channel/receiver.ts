@@ -6,7 +6,7 @@
  */
 import { block, blockAsync, Spinner } from "../internal/wait_loop.ts";
 import { I_CLOSED, RECEIVER, SENDER } from "./layout.ts";
-import { MARKER } from "./ring.ts";
+import { MARKER, NOTHING } from "./ring.ts";
 import type { Ring } from "./ring.ts";
 import { live, Side } from "./side.ts";
 
@@ -78,8 +78,20 @@ export class Receiver {
     if (this.#taken < 0 && this.#h[I_CLOSED] !== undefined) {
       this.#spin.note();
       const ring = this.#ring;
-      const at = ring.peek();
+      let at = ring.peek();
       if (at >= 0) return this.#hold(at);
+      // Nothing yet: poll the state word where the next record goes, while the sender runs on another CPU.
+      if (at === NOTHING && timeout !== 0) {
+        let seen = ring.watch();
+        for (let i = this.#spin.polls(); i > 0; i--) {
+          const v = ring.watch();
+          if (v === seen) continue;
+          seen = v;
+          at = ring.peek();
+          if (at >= 0) return this.#hold(at);
+          if (at !== NOTHING) break;
+        }
+      }
     }
     this.#start();
     return this.#take((this.#found = this.#peek()) >= 0 || block(this.side, timeout, this.#spin));
