@@ -75,14 +75,17 @@ function releaseCell(cell: Cell, byBackstop: boolean): void {
   if (raw === undefined) return;
   cell.raw = undefined;
   cell.untrack();
-  platform().threads.forget(cell.record); // before the descriptor closes: its number may be reused at once
   const buffers = cell.buffers.splice(0);
   for (const buffer of buffers) {
     if (buffer.detached) cell.escaped = true;
     else buffer.transfer(0);
   }
-  raw.release(!mayUnmap(cell, byBackstop));
-  platform().threads.sweep();
+  // A terminated worker may stop anywhere in here: the record says what a sweeper may still release.
+  const threads = platform().threads;
+  const unmap = mayUnmap(cell, byBackstop);
+  raw.release(threads.closing(cell.record, unmap) || !unmap);
+  threads.forget(cell.record);
+  threads.sweep();
 }
 
 /** The backstop: a MappingOwner that became garbage without close() is closed as close() would have. */

@@ -241,7 +241,7 @@ export interface Holders {
 // --- the whole platform --------------------------------------------------------------------------
 
 /** Everything the public classes ask of one operating system. Parts that load libraries do so on first use. */
-/** A record of a worker thread's mapping in the {@link ThreadLedger}: forget it before the descriptor closes; -1 when none was made. */
+/** A record of a worker thread's mapping in the {@link ThreadLedger}: mark it closing before the release, forget it after; -1 when none was made. */
 export type ThreadRecord = number;
 
 /**
@@ -255,7 +255,13 @@ export interface ThreadLedger {
   remember(fd: number, address: bigint, length: number, unmap: boolean): ThreadRecord;
   /** The record's mapping must stay mapped after all (its address was handed out, or a buffer escaped). */
   keepMapped(record: ThreadRecord): void;
-  /** Drops a record before its owner closes the descriptor itself. */
+  /**
+   * Its owner starts releasing the mapping itself (a sweeper then closes the
+   * descriptor only while it names the recorded file, and never unmaps); with
+   * `unmap`, unmaps it when the record may: returns whether it did (then only the handle is left to close).
+   */
+  closing(record: ThreadRecord, unmap: boolean): boolean;
+  /** Drops a record once its owner released the mapping and closed the descriptor itself. */
   forget(record: ThreadRecord): void;
   /** Releases what records of dead threads hold; returns how many it released. */
   sweep(): number;
