@@ -124,7 +124,7 @@ export class MappingOwner {
     // A terminated worker never runs its finalizers: release at the thread's end as the backstop would.
     cell.untrack = atThreadExit(() => releaseCell(cell, true));
     // Nor does worker.terminate() always run that: record the mapping for the threads that live on.
-    cell.record = platform().threads.remember(Number(raw.handle), raw.address, raw.size, true);
+    cell.record = platform().threads.remember(raw.fd ?? -1, raw.address, raw.size, true);
   }
 
   /** Whether close() ran. */

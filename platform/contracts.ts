@@ -22,6 +22,11 @@ export interface RawMapping {
   /** The descriptor or handle kept open for the mapping's lifetime (-1 when none). */
   readonly handle: number | bigint;
   /**
+   * The file descriptor this mapping keeps open, when it is one (POSIX named, file and anonymous memory):
+   * what the thread ledger may close for a terminated thread. Absent for a System V id or a Windows handle.
+   */
+  readonly fd?: number;
+  /**
    * Unmaps and closes the handle; called exactly once. With `keepMapped`,
    * only the handle is closed (the memory may still be reachable).
    */

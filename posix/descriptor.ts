@@ -76,6 +76,7 @@ export function rawMapping(l: Libc, address: bigint, size: number, fd: number): 
     address,
     size,
     handle: fd,
+    fd,
     release(keepMapped = false) {
       if (!keepMapped) l.lib.symbols.munmap(address, size);
       l.lib.symbols.close(fd);
