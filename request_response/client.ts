@@ -22,8 +22,7 @@ import {
   writeEntry,
 } from "./layout.ts";
 import type { Layout } from "./layout.ts";
-import { alive, CHECK_MS, closedPort, identity, left, runAsync, runSync, serverGone, timedOut } from "./peer.ts";
-import type { WaitLoop } from "./peer.ts";
+import { alive, CHECK_MS, closedPort, identity, serverGone, timedOut, until, untilAsync } from "./peer.ts";
 import { blockWord, openService, ownerWord, recordWord, ring, SERVER_WORD } from "./service.ts";
 import type { Mapped } from "./service.ts";
 import { clientFriend, LoanedRequest, ReceivedResponse } from "./messages.ts";
@@ -150,7 +149,16 @@ export class RequestClient {
     const timeout = checkTimeout(o.timeoutMs ?? 1000, "Connect timeout");
     const m = openService(name, timeout);
     try {
-      return new RequestClient(m.seg.name, m, runSync(claim(m, name, timeout)));
+      const slot = until(() => claim(m, name), m.words, recordWord(RECORD.serverState), -1, timeout, 10);
+      if (slot === undefined) {
+        throw new ShmError({
+          code: "ERR_SERVICE_FULL",
+          errno: 0,
+          message: `All ${m.layout.clients} client slots of '${name}' are taken`,
+          hint: "Close a client, or serve the service with more clients",
+        });
+      }
+      return new RequestClient(m.seg.name, m, slot);
     } catch (error) {
       m.seg.close();
       throw error;
@@ -277,31 +285,18 @@ export class RequestClient {
     return undefined;
   }
 
-  #arm(): number {
-    const bell = Atomics.load(this.#m.words, this.#word(BLOCK.bell));
-    Atomics.add(this.#m.words, this.#word(BLOCK.sleeping), 1);
-    return bell;
+  /** Waits for the next response to `id`; throws the timeout (and stops waiting for `id`) at the deadline. */
+  #next(id: number, timeout: number): ReceivedResponse {
+    const got = until(() => this.#step(id), this.#m.words, this.#word(BLOCK.bell), this.#word(BLOCK.sleeping), timeout);
+    if (got === undefined) throw this.#abandon(id, timeout);
+    return got;
   }
 
-  #disarm(): void {
-    if (!this.#closed) Atomics.sub(this.#m.words, this.#word(BLOCK.sleeping), 1);
-  }
-
-  /** The wait for the next response to `id`, written once for requestSync() and the async calls. */
-  *#next(id: number, timeout: number): WaitLoop<ReceivedResponse> {
-    const deadline = now() + timeout;
-    for (;;) {
-      const bell = this.#arm();
-      try {
-        const got = this.#step(id);
-        if (got !== undefined) return got;
-        const ms = left(deadline);
-        if (ms === 0) throw this.#abandon(id, timeout);
-        yield { words: this.#m.words, index: this.#word(BLOCK.bell), expected: bell, ms };
-      } finally {
-        this.#disarm();
-      }
-    }
+  async #nextAsync(id: number, timeout: number): Promise<ReceivedResponse> {
+    const step = () => this.#step(id);
+    const got = await untilAsync(step, this.#m.words, this.#word(BLOCK.bell), this.#word(BLOCK.sleeping), timeout);
+    if (got === undefined) throw this.#abandon(id, timeout);
+    return got;
   }
 
   /** Stops waiting for `id`: its responses are released as they come. Returns the timeout error. */
@@ -346,7 +341,7 @@ export class RequestClient {
    */
   async request(request: LoanedRequest, options?: RequestOptions): Promise<ReceivedResponse> {
     const { id, timeout } = this.#send(request, options, "RequestClient.request");
-    const first = await runAsync(this.#next(id, timeout));
+    const first = await this.#nextAsync(id, timeout);
     if (!first.last) this.#abandon(id, timeout);
     return first;
   }
@@ -372,7 +367,7 @@ export class RequestClient {
    */
   requestSync(request: LoanedRequest, options?: RequestOptions): ReceivedResponse {
     const { id, timeout } = this.#send(request, options, "RequestClient.requestSync");
-    const first = runSync(this.#next(id, timeout));
+    const first = this.#next(id, timeout);
     if (!first.last) this.#abandon(id, timeout);
     return first;
   }
@@ -408,7 +403,7 @@ export class RequestClient {
     let last = false;
     try {
       while (!last) {
-        const response = await runAsync(this.#next(id, timeout));
+        const response = await this.#nextAsync(id, timeout);
         last = response.last;
         yield response;
       }
@@ -456,33 +451,20 @@ function checkServer(m: Mapped, name: string, probe = true): void {
   if (probe && !alive(Atomics.load(m.wide, SERVER_WORD))) throw serverGone(name, "died");
 }
 
-/** Claims a free client block of `m` for this process, waiting up to `timeout` for one; its index. */
-function* claim(m: Mapped, name: string, timeout: number): WaitLoop<number> {
-  const deadline = now() + timeout;
-  const me = identity();
+/** Claims a free client block of `m` for this process: its index, or undefined (having asked the server to free dead ones). */
+function claim(m: Mapped, name: string): number | undefined {
   const { layout, words, wide } = m;
-  for (;;) {
-    checkServer(m, name);
-    for (let c = 0; c < layout.clients; c++) {
-      if (Atomics.compareExchange(wide, ownerWord(layout, c), 0n, me) !== 0n) continue;
-      for (const f of [BLOCK.reqHead, BLOCK.reqTail, BLOCK.resHead, BLOCK.resTail]) {
-        if (Atomics.load(words, blockWord(layout, c, f)) !== 0) {
-          Atomics.store(words, blockWord(layout, c, BLOCK.leaving), 1);
-          throw invalid(`client slot ${c} was freed with its queues not empty`);
-        }
+  checkServer(m, name);
+  for (let c = 0; c < layout.clients; c++) {
+    if (Atomics.compareExchange(wide, ownerWord(layout, c), 0n, identity()) !== 0n) continue;
+    for (const f of [BLOCK.reqHead, BLOCK.reqTail, BLOCK.resHead, BLOCK.resTail]) {
+      if (Atomics.load(words, blockWord(layout, c, f)) !== 0) {
+        Atomics.store(words, blockWord(layout, c, BLOCK.leaving), 1);
+        throw invalid(`client slot ${c} was freed with its queues not empty`);
       }
-      return c;
     }
-    const ms = left(deadline);
-    if (ms === 0) {
-      throw new ShmError({
-        code: "ERR_SERVICE_FULL",
-        errno: 0,
-        message: `All ${layout.clients} client slots of '${name}' are taken`,
-        hint: "Close a client, or serve the service with more clients",
-      });
-    }
-    ring(words, recordWord(RECORD.serverBell), recordWord(RECORD.serverSleeping));
-    yield { words, index: recordWord(RECORD.serverState), expected: SERVER_STATE.serving, ms: Math.min(ms, 10) };
+    return c;
   }
+  ring(words, recordWord(RECORD.serverBell), recordWord(RECORD.serverSleeping));
+  return undefined;
 }

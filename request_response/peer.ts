@@ -7,7 +7,8 @@
  */
 import { ShmError } from "../errors.ts";
 import { now, processProbe } from "../platform/mod.ts";
-import { wait, waitAsync } from "../wait.ts";
+import { block, blockAsync, wordAt } from "../internal/wait_loop.ts";
+import type { WaitPlan } from "../internal/wait_loop.ts";
 
 /** Bits of an identity word that hold the pid. */
 const PID_BITS = 22n;
@@ -70,57 +71,66 @@ export function timedOut(what: string, timeoutMs: number): ShmError {
   });
 }
 
-/** One sleep a wait loop asks for: on `words[index]` while it holds `expected`, for at most `ms`. */
-export interface Nap {
-  readonly words: Int32Array;
-  readonly index: number;
-  readonly expected: number;
-  readonly ms: number;
+/**
+ * The plan of a wait on a counting doorbell: `attempt` returns the result,
+ * or undefined while there is none; the wait sleeps on `words[index]` with
+ * the value read after it counted itself in `words[sleeping]` (-1: counts
+ * nowhere), so that a ring after that read ends the sleep at once. Each
+ * sleep lasts at most `sliceMs`, after which `attempt` runs again (and
+ * checks the peer's liveness).
+ */
+function planOf<T>(
+  attempt: () => T | undefined,
+  words: Int32Array,
+  index: number,
+  sleeping: number,
+  sliceMs: number,
+): { plan: WaitPlan; result: () => T } {
+  let result: T | undefined;
+  let expected = 0;
+  const plan: WaitPlan = {
+    ready: () => (result = attempt()) !== undefined,
+    watch: () => Atomics.load(words, index),
+    arm: () => {
+      if (sleeping >= 0) Atomics.add(words, sleeping, 1);
+      expected = Atomics.load(words, index);
+    },
+    expected: () => expected,
+    disarm: () => {
+      if (sleeping >= 0 && words.length !== 0) Atomics.sub(words, sleeping, 1);
+    },
+    word: wordAt(words, index),
+    sliceMs,
+  };
+  return { plan, result: () => result as T };
 }
 
 /**
- * A wait written once for both drivers: a generator that checks its
- * condition, yields a {@link Nap} when it must sleep, and returns the result.
+ * Waits until `attempt` returns a result or `timeout` ms pass (then
+ * undefined), blocking this thread; through the library's one wait loop.
  */
-export type WaitLoop<T> = Generator<Nap, T, void>;
-
-/** How long one nap may last: at most {@link CHECK_MS}, so that the loop re-checks its peer regularly. */
-const napMs = (nap: Nap) => Math.max(0, Math.min(nap.ms, CHECK_MS));
-
-/**
- * Runs `loop`, blocking this thread in its naps. This and {@link runAsync}
- * are the one place the service sleeps: a spurious or missed wake costs at
- * most one nap, never a hang.
- */
-export function runSync<T>(loop: WaitLoop<T>): T {
-  let step = loop.next();
-  while (!step.done) {
-    const nap = step.value;
-    try {
-      wait(nap.words, nap.index, nap.expected, napMs(nap));
-    } catch (error) {
-      step = loop.throw(error);
-      continue;
-    }
-    step = loop.next();
-  }
-  return step.value;
+export function until<T>(
+  attempt: () => T | undefined,
+  words: Int32Array,
+  index: number,
+  sleeping: number,
+  timeout: number,
+  sliceMs: number = CHECK_MS,
+): T | undefined {
+  const { plan, result } = planOf(attempt, words, index, sleeping, sliceMs);
+  return block(plan, timeout) ? result() : undefined;
 }
 
-/** Runs `loop` without blocking the event loop: its naps sleep off the main thread. */
-export async function runAsync<T>(loop: WaitLoop<T>): Promise<T> {
-  let step = loop.next();
-  while (!step.done) {
-    const nap = step.value;
-    try {
-      await waitAsync(nap.words, nap.index, nap.expected, napMs(nap));
-    } catch (error) {
-      step = loop.throw(error);
-      continue;
-    }
-    step = loop.next();
-  }
-  return step.value;
+/** Like {@link until}, without blocking the event loop. */
+export async function untilAsync<T>(
+  attempt: () => T | undefined,
+  words: Int32Array,
+  index: number,
+  sleeping: number,
+  timeout: number,
+): Promise<T | undefined> {
+  const { plan, result } = planOf(attempt, words, index, sleeping, CHECK_MS);
+  return (await blockAsync(plan, timeout)) ? result() : undefined;
 }
 
 /** The milliseconds left until `deadline` (0 once passed). */

@@ -30,8 +30,7 @@ import {
   writeRecord,
 } from "./layout.ts";
 import type { Layout } from "./layout.ts";
-import { alive, CHECK_MS, closedPort, identity, left, pidOf, runAsync, runSync } from "./peer.ts";
-import type { WaitLoop } from "./peer.ts";
+import { alive, CHECK_MS, closedPort, identity, pidOf, until, untilAsync } from "./peer.ts";
 import { blockWord, mapped, openService, ownerWord, recordWord, ring, SERVER_WORD } from "./service.ts";
 import type { Mapped } from "./service.ts";
 import { ReceivedRequest, serverFriend } from "./received_request.ts";
@@ -134,6 +133,9 @@ export class RequestServer {
   readonly #owed: number[][];
   /** Per client: whether a loaned response is being written. */
   readonly #loaned: boolean[];
+  readonly #bell = recordWord(RECORD.serverBell);
+  readonly #sleeping = recordWord(RECORD.serverSleeping);
+  readonly #taker = () => this.#take();
   #next = 0;
   #checked = 0;
   #closed = false;
@@ -292,23 +294,8 @@ export class RequestServer {
    * ```
    */
   receive(timeoutMs?: number): ReceivedRequest | null {
-    return runSync(this.#receiving(checkTimeout(timeoutMs, "Receive timeout")));
-  }
-
-  /** The wait of receive() and receiveAsync(): a request, or null at the deadline. */
-  *#receiving(timeout: number): WaitLoop<ReceivedRequest | null> {
-    const deadline = now() + timeout;
-    for (;;) {
-      const bell = this.#arm();
-      try {
-        const got = this.#take();
-        const ms = left(deadline);
-        if (got !== undefined || ms === 0) return got ?? null;
-        yield { words: this.#m.words, index: recordWord(RECORD.serverBell), expected: bell, ms };
-      } finally {
-        this.#disarm();
-      }
-    }
+    const timeout = checkTimeout(timeoutMs, "Receive timeout");
+    return until(this.#taker, this.#m.words, this.#bell, this.#sleeping, timeout) ?? null;
   }
 
   /**
@@ -321,24 +308,9 @@ export class RequestServer {
    * console.assert((await server.receiveAsync(10)) === null);
    * ```
    */
-  receiveAsync(timeoutMs?: number): Promise<ReceivedRequest | null> {
-    try {
-      return runAsync(this.#receiving(checkTimeout(timeoutMs, "Receive timeout")));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  /** Counts this end as a sleeper before the last check (see the spec); returns the bell's value. */
-  #arm(): number {
-    this.#live();
-    const bell = Atomics.load(this.#m.words, recordWord(RECORD.serverBell));
-    Atomics.add(this.#m.words, recordWord(RECORD.serverSleeping), 1);
-    return bell;
-  }
-
-  #disarm(): void {
-    if (!this.#closed) Atomics.sub(this.#m.words, recordWord(RECORD.serverSleeping), 1);
+  async receiveAsync(timeoutMs?: number): Promise<ReceivedRequest | null> {
+    const timeout = checkTimeout(timeoutMs, "Receive timeout");
+    return (await untilAsync(this.#taker, this.#m.words, this.#bell, this.#sleeping, timeout)) ?? null;
   }
 
   /**
@@ -381,28 +353,17 @@ export class RequestServer {
   /** Waits for room in client `c`'s response queue: the response slot to write, -1 once the client is gone, -2 at the deadline. */
   #loan(c: number, gen: number, timeoutMs: number): number {
     if (this.#loaned[c]) throw new Error("sendResponse() the loaned response before answering this client again");
-    return runSync(this.#room(c, gen, timeoutMs));
-  }
-
-  *#room(c: number, gen: number, timeoutMs: number): WaitLoop<number> {
-    const deadline = now() + timeoutMs;
-    for (;;) {
+    const room = () => {
+      this.#live();
       if (this.#gen[c] !== gen || this.#gone(c, false)) return -1;
-      const bell = this.#arm();
-      try {
-        this.#flush(c);
-        if (this.#hasRoom(c)) {
-          this.#loaned[c] = true;
-          return this.#resHead[c] % this.inFlight;
-        }
-        if (this.#gone(c, true)) return -1;
-        const ms = left(deadline);
-        if (ms === 0) return -2;
-        yield { words: this.#m.words, index: recordWord(RECORD.serverBell), expected: bell, ms };
-      } finally {
-        this.#disarm();
+      this.#flush(c);
+      if (this.#hasRoom(c)) {
+        this.#loaned[c] = true;
+        return this.#resHead[c] % this.inFlight;
       }
-    }
+      return this.#gone(c, true) ? -1 : undefined;
+    };
+    return until(room, this.#m.words, this.#bell, this.#sleeping, timeoutMs) ?? -2;
   }
 
   /** Sends the loaned response of client `c`; false when the client has gone meanwhile. */

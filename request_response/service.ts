@@ -10,9 +10,7 @@ import { readServiceHeader, SERVICE_FIELD } from "../service/header.ts";
 import { BLOCK, blockAt, LAYOUT_OFFSET, readRecord, RECORD, word } from "./layout.ts";
 import type { Layout } from "./layout.ts";
 import { invalid } from "./layout.ts";
-import { left, runSync } from "./peer.ts";
-import type { WaitLoop } from "./peer.ts";
-import { now } from "../platform/mod.ts";
+import { until } from "./peer.ts";
 
 /** A mapped service and its views. */
 export interface Mapped {
@@ -48,23 +46,18 @@ export function mapped(seg: Segment, layout: Layout): Mapped {
 export function openService(name: string, timeoutMs: number): Mapped {
   const seg = Segment.open(name);
   try {
-    return runSync(ready(seg, name, timeoutMs));
+    const state = seg.region(SERVICE_FIELD.state, 4).array(Int32Array);
+    const ready = () => {
+      const header = readServiceHeader(seg.bytes());
+      if (header === "foreign") throw invalid(`segment '${name}' is not a shmem service`);
+      return header === "initialising" ? undefined : mapped(seg, readRecord(seg.region(0).view(), header));
+    };
+    const m = until(ready, state, 0, -1, timeoutMs);
+    if (m === undefined) throw invalid(`its server did not finish laying out '${name}' within ${timeoutMs} ms`);
+    return m;
   } catch (error) {
     seg.close();
     throw error;
-  }
-}
-
-function* ready(seg: Segment, name: string, timeoutMs: number): WaitLoop<Mapped> {
-  const deadline = now() + timeoutMs;
-  const state = seg.region(SERVICE_FIELD.state, 4).array(Int32Array);
-  for (;;) {
-    const header = readServiceHeader(seg.bytes());
-    if (header === "foreign") throw invalid(`segment '${name}' is not a shmem service`);
-    if (header !== "initialising") return mapped(seg, readRecord(seg.region(0).view(), header));
-    const ms = left(deadline);
-    if (ms === 0) throw invalid(`its server did not finish laying out '${name}' within ${timeoutMs} ms`);
-    yield { words: state, index: 0, expected: 0, ms };
   }
 }
 
