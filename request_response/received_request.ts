@@ -102,6 +102,14 @@ export class ReceivedRequest {
     return serverFriend.bytes(this.#server).subarray(this.#at, this.#at + this.#length);
   }
 
+  /** Whether the client left (the request is then done); throws once the request is done. */
+  #gone(): boolean {
+    if (this.#done) throw released("The request");
+    if (serverFriend.current(this.#server, this.client, this.#gen)) return false;
+    this.#done = true;
+    return true;
+  }
+
   #check(): void {
     if (this.#done || !serverFriend.current(this.#server, this.client, this.#gen)) throw released("The request");
   }
@@ -115,7 +123,7 @@ export class ReceivedRequest {
    */
   loanResponse(timeoutMs?: number): Uint8Array | null {
     const timeout = checkTimeout(timeoutMs, "Response timeout");
-    this.#check();
+    if (this.#gone()) return null;
     if (this.#slot < 0) {
       const slot = serverFriend.loan(this.#server, this.client, this.#gen, timeout);
       if (slot === -2) throw timedOut("Waiting for room for a response", timeout);
@@ -143,7 +151,7 @@ export class ReceivedRequest {
         `Response length must be an integer from 0 to ${this.#layout.responseSize}, got ${describe(length)}`,
       );
     }
-    this.#check();
+    if (this.#gone()) return false;
     if (this.#slot < 0) throw new Error("Nothing to send: loanResponse() first");
     this.#slot = -1;
     const sent = serverFriend.send(this.#server, this.client, this.#gen, this.id, length, last ? FLAG.last : 0);
