@@ -19,11 +19,11 @@ export const CHECK_MS = 50;
 
 let self: bigint | undefined;
 
-/** This process as an identity word: `pid | start << 22`, never 0. */
+/** This process as an identity word: `pid | start << 22` (as a signed 64-bit integer), never 0. */
 export function identity(): bigint {
   if (self === undefined) {
     const { pid, start } = processProbe().self();
-    self = BigInt(pid) | (BigInt(start) << PID_BITS);
+    self = BigInt.asIntN(64, BigInt(pid) | (BigInt(start) << PID_BITS)); // as a BigInt64Array reads it back
   }
   return self;
 }
@@ -34,7 +34,8 @@ export function pidOf(owner: bigint): number {
 }
 
 /** False only when the process `owner` names has certainly ended (this process is alive). */
-export function alive(owner: bigint): boolean {
+export function alive(word: bigint): boolean {
+  const owner = BigInt.asIntN(64, word);
   if (owner === identity()) return true;
   const pid = pidOf(owner);
   if (pid === pidOf(identity())) return false; // an earlier process with our pid
