@@ -22,7 +22,8 @@ import {
   writeEntry,
 } from "./layout.ts";
 import type { Layout } from "./layout.ts";
-import { alive, CHECK_MS, closedPort, identity, serverGone, timedOut, until, untilAsync } from "./peer.ts";
+import { alive, CHECK_MS, closedPort, identity, serverGone, SPIN_MICROS, timedOut, until, untilAsync } from "./peer.ts";
+import { Spinner } from "../internal/wait_loop.ts";
 import { blockWord, openService, ownerWord, recordWord, ring, SERVER_WORD } from "./service.ts";
 import type { Mapped } from "./service.ts";
 import { clientFriend, LoanedRequest, ReceivedResponse } from "./messages.ts";
@@ -104,6 +105,7 @@ export class RequestClient {
   readonly #free: number[];
   readonly #pending = new Map<number, Pending>();
   readonly #releasedAt: boolean[];
+  readonly #spinner: Spinner;
   #nextId = 1;
   #reqHead = 0;
   #read = 0;
@@ -127,6 +129,14 @@ export class RequestClient {
     this.inFlight = l.inFlight;
     this.#free = Array.from({ length: l.inFlight }, (_, i) => l.inFlight - 1 - i);
     this.#releasedAt = new Array(l.inFlight).fill(false);
+    const at = (field: number) => blockWord(l, slot, field);
+    this.#spinner = new Spinner(
+      m.words,
+      at(BLOCK.cpu),
+      recordWord(RECORD.serverCpu),
+      recordWord(RECORD.serverSleeping),
+      SPIN_MICROS,
+    );
   }
 
   /**
@@ -149,7 +159,7 @@ export class RequestClient {
     const timeout = checkTimeout(o.timeoutMs ?? 1000, "Connect timeout");
     const m = openService(name, timeout);
     try {
-      const slot = until(() => claim(m, name), m.words, recordWord(RECORD.serverState), -1, timeout, 10);
+      const slot = until(() => claim(m, name), m.words, recordWord(RECORD.serverState), -1, timeout, undefined, 10);
       if (slot === undefined) {
         throw new ShmError({
           code: "ERR_SERVICE_FULL",
@@ -287,14 +297,25 @@ export class RequestClient {
 
   /** Waits for the next response to `id`; throws the timeout (and stops waiting for `id`) at the deadline. */
   #next(id: number, timeout: number): ReceivedResponse {
-    const got = until(() => this.#step(id), this.#m.words, this.#word(BLOCK.bell), this.#word(BLOCK.sleeping), timeout);
+    this.#spinner.note();
+    const step = () => this.#step(id);
+    const got = until(step, this.#m.words, this.#word(BLOCK.bell), this.#word(BLOCK.sleeping), timeout, this.#spinner);
     if (got === undefined) throw this.#abandon(id, timeout);
     return got;
   }
 
   async #nextAsync(id: number, timeout: number): Promise<ReceivedResponse> {
+    this.#spinner.note();
     const step = () => this.#step(id);
-    const got = await untilAsync(step, this.#m.words, this.#word(BLOCK.bell), this.#word(BLOCK.sleeping), timeout);
+    const words = this.#m.words;
+    const got = await untilAsync(
+      step,
+      words,
+      this.#word(BLOCK.bell),
+      this.#word(BLOCK.sleeping),
+      timeout,
+      this.#spinner,
+    );
     if (got === undefined) throw this.#abandon(id, timeout);
     return got;
   }

@@ -45,6 +45,8 @@ export const RECORD = {
   serverState: 32,
   /** u32: bytes of one client block (a cross-check). */
   blockBytes: 36,
+  /** i32: the CPU the server last ran on, -1 unknown (a hint for spinning). */
+  serverCpu: 40,
 } as const;
 
 /** The server's state word. */
@@ -70,6 +72,8 @@ export const BLOCK = {
   resTail: 32,
   /** i32: 1 once the client has left; the server then frees the slot. */
   leaving: 36,
+  /** i32: the CPU the client last ran on, -1 unknown (a hint for spinning). */
+  cpu: 40,
 } as const;
 
 /** Bits of a queue entry's flags. */

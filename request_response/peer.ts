@@ -8,7 +8,7 @@
 import { ShmError } from "../errors.ts";
 import { now, processProbe } from "../platform/mod.ts";
 import { block, blockAsync, wordAt } from "../internal/wait_loop.ts";
-import type { WaitPlan } from "../internal/wait_loop.ts";
+import type { Spinner, WaitPlan } from "../internal/wait_loop.ts";
 
 /** Bits of an identity word that hold the pid. */
 const PID_BITS = 22n;
@@ -16,6 +16,8 @@ const PID_MASK = (1n << PID_BITS) - 1n;
 
 /** How often a waiting end checks that its peer still lives, in milliseconds. */
 export const CHECK_MS = 50;
+/** How long a wait spins while its peer runs on another CPU, in microseconds. */
+export const SPIN_MICROS = 50;
 
 let self: bigint | undefined;
 
@@ -108,7 +110,8 @@ function planOf<T>(
 
 /**
  * Waits until `attempt` returns a result or `timeout` ms pass (then
- * undefined), blocking this thread; through the library's one wait loop.
+ * undefined), blocking this thread; through the library's one wait loop,
+ * spinning first with `spinner` while the peer runs on another CPU.
  */
 export function until<T>(
   attempt: () => T | undefined,
@@ -116,10 +119,11 @@ export function until<T>(
   index: number,
   sleeping: number,
   timeout: number,
+  spinner?: Spinner,
   sliceMs: number = CHECK_MS,
 ): T | undefined {
   const { plan, result } = planOf(attempt, words, index, sleeping, sliceMs);
-  return block(plan, timeout) ? result() : undefined;
+  return block(plan, timeout, spinner) ? result() : undefined;
 }
 
 /** Like {@link until}, without blocking the event loop. */
@@ -129,9 +133,10 @@ export async function untilAsync<T>(
   index: number,
   sleeping: number,
   timeout: number,
+  spinner?: Spinner,
 ): Promise<T | undefined> {
   const { plan, result } = planOf(attempt, words, index, sleeping, CHECK_MS);
-  return (await blockAsync(plan, timeout)) ? result() : undefined;
+  return (await blockAsync(plan, timeout, spinner)) ? result() : undefined;
 }
 
 /** The milliseconds left until `deadline` (0 once passed). */

@@ -30,7 +30,8 @@ import {
   writeRecord,
 } from "./layout.ts";
 import type { Layout } from "./layout.ts";
-import { alive, CHECK_MS, closedPort, identity, pidOf, until, untilAsync } from "./peer.ts";
+import { alive, CHECK_MS, closedPort, identity, pidOf, SPIN_MICROS, until, untilAsync } from "./peer.ts";
+import { Spinner } from "../internal/wait_loop.ts";
 import { blockWord, mapped, openService, ownerWord, recordWord, ring, SERVER_WORD } from "./service.ts";
 import type { Mapped } from "./service.ts";
 import { ReceivedRequest, serverFriend } from "./received_request.ts";
@@ -133,6 +134,8 @@ export class RequestServer {
   readonly #owed: number[][];
   /** Per client: whether a loaned response is being written. */
   readonly #loaned: boolean[];
+  /** Per client: the spin towards it while it runs on another CPU. */
+  readonly #spinners: Spinner[];
   readonly #bell = recordWord(RECORD.serverBell);
   readonly #sleeping = recordWord(RECORD.serverSleeping);
   readonly #taker = () => this.#take();
@@ -162,6 +165,11 @@ export class RequestServer {
     this.#gen = new Array(l.clients).fill(0);
     this.#owed = Array.from({ length: l.clients }, () => []);
     this.#loaned = new Array(l.clients).fill(false);
+    const serverCpu = recordWord(RECORD.serverCpu);
+    this.#spinners = Array.from({ length: l.clients }, (_, c) => {
+      const at = (field: number) => blockWord(l, c, field);
+      return new Spinner(m.words, serverCpu, at(BLOCK.cpu), at(BLOCK.sleeping), SPIN_MICROS);
+    });
   }
 
   /**
@@ -207,6 +215,8 @@ export class RequestServer {
     writeRecord(m.view, layout);
     Atomics.store(m.wide, SERVER_WORD, me);
     Atomics.store(m.words, recordWord(RECORD.serverState), SERVER_STATE.serving);
+    Atomics.store(m.words, recordWord(RECORD.serverCpu), -1);
+    for (let c = 0; c < clients; c++) Atomics.store(m.words, blockWord(layout, c, BLOCK.cpu), -1);
     markServiceReady(m.bytes);
     notify(m.words, SERVICE_FIELD.state / 4);
     return new RequestServer(seg.name, m);
@@ -228,6 +238,13 @@ export class RequestServer {
     return blockWord(this.#layout, client, field);
   }
 
+  /** The spinner towards the client served last (the likeliest to send next), with this thread's CPU noted. */
+  #spinner(): Spinner {
+    const spinner = this.#spinners[(this.#next + this.clients - 1) % this.clients];
+    spinner.note();
+    return spinner;
+  }
+
   /** Frees a client's slot: the server is the only one that does, so a new owner finds it reset. */
   #free(c: number): void {
     const w = this.#m.words;
@@ -238,6 +255,7 @@ export class RequestServer {
     this.#gen[c] = (this.#gen[c] + 1) >>> 0;
     this.#owed[c] = [];
     this.#loaned[c] = false;
+    Atomics.store(w, this.#word(c, BLOCK.cpu), -1);
     Atomics.store(w, this.#word(c, BLOCK.generation), this.#gen[c] | 0);
     Atomics.store(this.#m.wide, ownerWord(this.#layout, c), 0n);
   }
@@ -295,7 +313,8 @@ export class RequestServer {
    */
   receive(timeoutMs?: number): ReceivedRequest | null {
     const timeout = checkTimeout(timeoutMs, "Receive timeout");
-    return until(this.#taker, this.#m.words, this.#bell, this.#sleeping, timeout) ?? null;
+    const spinner = this.#spinner();
+    return until(this.#taker, this.#m.words, this.#bell, this.#sleeping, timeout, spinner) ?? null;
   }
 
   /**
@@ -310,7 +329,8 @@ export class RequestServer {
    */
   async receiveAsync(timeoutMs?: number): Promise<ReceivedRequest | null> {
     const timeout = checkTimeout(timeoutMs, "Receive timeout");
-    return (await untilAsync(this.#taker, this.#m.words, this.#bell, this.#sleeping, timeout)) ?? null;
+    const spinner = this.#spinner();
+    return (await untilAsync(this.#taker, this.#m.words, this.#bell, this.#sleeping, timeout, spinner)) ?? null;
   }
 
   /**
