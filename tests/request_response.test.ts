@@ -239,3 +239,23 @@ for (const [serverRuntime, clientRuntime] of [["deno", "bun"], ["bun", "node"], 
     }
   });
 }
+
+test("request-response: a name whose server was killed is taken over by the next serve", async () => {
+  const name = testName();
+  const s = start("node", peer, ["serve-hold", name]);
+  try {
+    await s.ready;
+    const orphan = RequestClient.connect(name);
+    s.process.kill("SIGKILL");
+    await s.ended;
+    assert.throws(() => orphan.requestSync(orphan.loan()!, { timeoutMs: 5000 }), isCode("ERR_SERVER_GONE"));
+    using server = RequestServer.serve(name, { clients: 1, requestSize: 8 });
+    using client = RequestClient.connect(name);
+    const reply = client.request(client.loan()!, { length: 0, timeoutMs: 5000 });
+    server.receive(1000)!.respond(Uint8Array.of(3));
+    assert.equal((await reply).bytes[0], 3);
+    orphan.close();
+  } finally {
+    s.process.kill("SIGKILL");
+  }
+});
