@@ -228,7 +228,7 @@ export class RequestClient {
     if (!(request instanceof LoanedRequest)) throw new TypeError(`${what} needs a LoanedRequest from loan()`);
     this.#live();
     checkServer(this.#m, this.name, false);
-    if (!request.take()) throw new TypeError(`${what}: this request was already sent`);
+    if (!clientFriend.take(request)) throw new TypeError(`${what}: this request was already sent`);
     this.#loans--;
     let id = this.#nextId;
     while (id === 0 || this.#pending.has(id)) id = (id + 1) >>> 0;

@@ -10,6 +10,8 @@ import { released } from "./peer.ts";
 export const clientFriend = {} as {
   bytes(client: object): Uint8Array;
   release(client: object, position: number): void;
+  /** Marks a loaned request sent; false when it already was. */
+  take(request: LoanedRequest): boolean;
 };
 
 /**
@@ -38,6 +40,14 @@ export class LoanedRequest {
   readonly #size: number;
   #sent = false;
 
+  static {
+    clientFriend.take = (request) => {
+      if (request.#sent) return false;
+      request.#sent = true;
+      return true;
+    };
+  }
+
   /** Made by the client only. */
   constructor(client: object, slot: number, at: number, size: number) {
     this.#client = client;
@@ -60,20 +70,16 @@ export class LoanedRequest {
     if (this.#sent) throw released("The loaned request was sent or");
     return clientFriend.bytes(this.#client).subarray(this.#at, this.#at + this.#size);
   }
-
-  /** Marks it sent; false when it already was. */
-  take(): boolean {
-    if (this.#sent) return false;
-    this.#sent = true;
-    return true;
-  }
 }
 
 /**
  * A response received by a {@link RequestClient}: `bytes` is a view of the
  * response slot in shared memory, valid until {@link ReceivedResponse.release}
  * (or `using`) hands the slot back to the server. Release every response:
- * an unreleased one keeps a slot of this client's response queue.
+ * an unreleased one keeps a slot of this client's response queue. After the
+ * release `bytes` throws, but a Uint8Array taken from it earlier still views
+ * the slot, which the server then reuses: do not keep one past the release
+ * (closing the client detaches them all).
  *
  * @example
  * ```ts

@@ -40,6 +40,9 @@ export const serverFriend = {} as {
  * zero-copy, {@link ReceivedRequest.loanResponse} + {@link ReceivedRequest.sendResponse};
  * several responses with `last: false` stream. Releasing a request that was
  * not answered tells its client it was dropped (`ERR_REQUEST_DROPPED`).
+ * Once the request is done `bytes` throws, but a Uint8Array taken from it
+ * earlier still views the client's slot, which the client then reuses: do
+ * not keep one past the answer (closing the server detaches them all).
  *
  * @example Stream three responses
  * ```ts
