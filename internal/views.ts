@@ -13,6 +13,9 @@
 import type { RawMapping } from "../platform/contracts.ts";
 import { ShmError } from "../errors.ts";
 import { ffi } from "../ffi/mod.ts";
+import { atThreadExit } from "../ffi/exit.ts";
+import { platform } from "../platform/mod.ts";
+import type { ThreadRecord } from "../platform/contracts.ts";
 
 /** Where a window of the mapping lives: a buffer and the offset in it. */
 export interface Located {
@@ -48,6 +51,10 @@ interface Cell {
   escaped: boolean;
   /** Set when the address was handed to native code (`unsafeAddress()`), which the GC cannot see. */
   addressOut: boolean;
+  /** Cancels the release at this worker thread's end (see {@link atThreadExit}). */
+  untrack: () => void;
+  /** This worker thread's record of the mapping, for the threads that outlive it (see posix/threads.ts). */
+  record: ThreadRecord;
 }
 
 /**
@@ -67,12 +74,15 @@ function releaseCell(cell: Cell, byBackstop: boolean): void {
   const raw = cell.raw;
   if (raw === undefined) return;
   cell.raw = undefined;
+  cell.untrack();
+  platform().threads.forget(cell.record); // before the descriptor closes: its number may be reused at once
   const buffers = cell.buffers.splice(0);
   for (const buffer of buffers) {
     if (buffer.detached) cell.escaped = true;
     else buffer.transfer(0);
   }
   raw.release(!mayUnmap(cell, byBackstop));
+  platform().threads.sweep();
 }
 
 /** The backstop: a MappingOwner that became garbage without close() is closed as close() would have. */
@@ -105,8 +115,13 @@ export class MappingOwner {
     this.#what = what;
     this.#maxView = maxView;
     this.#raw = raw;
-    this.#cell = { raw, buffers: [], escaped: false, addressOut: false };
-    registry.register(this, this.#cell, this.#cell);
+    const cell: Cell = { raw, buffers: [], escaped: false, addressOut: false, untrack: () => {}, record: -1 };
+    this.#cell = cell;
+    registry.register(this, cell, cell);
+    // A terminated worker never runs its finalizers: release at the thread's end as the backstop would.
+    cell.untrack = atThreadExit(() => releaseCell(cell, true));
+    // Nor does worker.terminate() always run that: record the mapping for the threads that live on.
+    cell.record = platform().threads.remember(Number(raw.handle), raw.address, raw.size, true);
   }
 
   /** Whether close() ran. */
@@ -139,6 +154,7 @@ export class MappingOwner {
       const at = buffers.indexOf(buffer);
       if (at >= 0) buffers.splice(at, 1);
       this.#cell.escaped = true;
+      platform().threads.keepMapped(this.#cell.record);
       return undefined;
     }
     return buffer;
@@ -183,6 +199,7 @@ export class MappingOwner {
   unsafeAddress(offset: number): bigint {
     this.assertOpen();
     this.#cell.addressOut = true;
+    platform().threads.keepMapped(this.#cell.record);
     return this.#raw!.address + BigInt(offset);
   }
 
