@@ -35,6 +35,13 @@ export { MappedFile } from "./mapped_file.ts";
 export { AnonymousSegment } from "./anonymous_segment.ts";
 export { Channel } from "./channel.ts";
 export type { ChannelCreateOptions, ChannelOpenOptions } from "./channel.ts";
+export { RequestServer } from "./request_response/server.ts";
+export type { ServeOptions } from "./request_response/server.ts";
+export { ReceivedRequest } from "./request_response/received_request.ts";
+export type { RespondOptions } from "./request_response/received_request.ts";
+export { RequestClient } from "./request_response/client.ts";
+export type { ConnectOptions, RequestOptions } from "./request_response/client.ts";
+export { LoanedRequest, ReceivedResponse } from "./request_response/messages.ts";
 export type {
   AnonymousCreateOptions,
   AnonymousOpenOptions,

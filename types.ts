@@ -298,7 +298,15 @@ export type LibraryErrorCode =
   /** A Channel closed by either side. */
   | "ERR_CHANNEL_CLOSED"
   /** A service segment whose shared header or layout is not valid. */
-  | "ERR_SERVICE_INVALID";
+  | "ERR_SERVICE_INVALID"
+  /** A request-response server that closed or died: its clients' requests in flight fail. */
+  | "ERR_SERVER_GONE"
+  /** A request-response service whose every client slot is taken by a live client. */
+  | "ERR_SERVICE_FULL"
+  /** A request the server released without a response. */
+  | "ERR_REQUEST_DROPPED"
+  /** A request whose response did not come before its timeout. */
+  | "ERR_REQUEST_TIMEOUT";
 
 /**
  * Every `code` a `ShmError` may carry.

@@ -70,8 +70,13 @@ export function runAsync(
   timeout = 60_000,
 ): Promise<ChildResult> {
   const [exe, ...pre] = command(runtime);
+  return spawnAsync(exe, [...pre, script, ...args], timeout);
+}
+
+/** Runs the program `exe` without blocking this process (killed with SIGKILL after `timeout` ms). */
+export function spawnAsync(exe: string, args: string[], timeout = 60_000): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(exe, [...pre, script, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(exe, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     p.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));

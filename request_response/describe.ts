@@ -1,0 +1,61 @@
+/**
+ * What `shmem ls` and the service listing say about a request-response
+ * service: how many clients it takes, its request size, and who is live.
+ *
+ * @module
+ */
+import type { ServiceHeader } from "../service/header.ts";
+import { BLOCK, blockAt, LAYOUT_OFFSET, readRecord, RECORD, SERVER_STATE } from "./layout.ts";
+import { alive } from "./peer.ts";
+
+/** A request-response service at a glance. */
+export interface RequestResponseSummary {
+  /** Client slots (fixed at creation). */
+  readonly capacity: number;
+  /** Bytes of a request slot. */
+  readonly payloadBytes: number;
+  /** Live ends: `servers` (0 or 1) and `clients`, judged by their process identities. */
+  readonly live: Record<string, number>;
+}
+
+/**
+ * Summarises the request-response service in `bytes` (the whole segment),
+ * whose `header` {@link readServiceHeader} returned. Every field is checked
+ * before use; a process counts as live unless the process probe says it has
+ * ended.
+ *
+ * @throws {ShmError} `ERR_SERVICE_INVALID` when the layout is not valid.
+ * @example
+ * ```ts
+ * import { RequestClient, RequestServer, Segment, uniqueName } from "../mod.ts";
+ * import { readServiceHeader } from "../service/header.ts";
+ * import { describeRequestResponse } from "./describe.ts";
+ *
+ * const name = uniqueName();
+ * using server = RequestServer.serve(name, { clients: 4, requestSize: 128 });
+ * using client = RequestClient.connect(name);
+ * using seg = Segment.open(name, { readOnly: true });
+ * const header = readServiceHeader(seg.bytes());
+ * if (typeof header === "object") {
+ *   const summary = describeRequestResponse(seg.bytes(), header);
+ *   console.assert(summary.capacity === 4 && summary.payloadBytes === 128);
+ *   console.assert(summary.live.servers === 1 && summary.live.clients === 1);
+ * }
+ * ```
+ */
+export function describeRequestResponse(bytes: Uint8Array, header: ServiceHeader): RequestResponseSummary {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const layout = readRecord(view, header);
+  const serving = view.getInt32(LAYOUT_OFFSET + RECORD.serverState, true) === SERVER_STATE.serving;
+  const server = view.getBigUint64(LAYOUT_OFFSET + RECORD.server, true);
+  let clients = 0;
+  for (let c = 0; c < layout.clients; c++) {
+    const owner = view.getBigUint64(blockAt(layout, c) + BLOCK.owner, true);
+    if (owner !== 0n && alive(owner)) clients++;
+  }
+  return {
+    capacity: layout.clients,
+    payloadBytes: layout.requestSize,
+    live: { servers: serving && server !== 0n && alive(server) ? 1 : 0, clients },
+  };
+}

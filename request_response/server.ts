@@ -1,0 +1,447 @@
+/**
+ * The server end of a request-response service.
+ *
+ * @module
+ */
+import { ShmError } from "../errors.ts";
+import { Segment } from "../segment.ts";
+import { checkTimeout, describe, readOptions } from "../internal/options.ts";
+import type { OptionKeys } from "../internal/options.ts";
+import { markServiceReady, SERVICE_FIELD, writeServiceHeader } from "../service/header.ts";
+import { notify } from "../wait.ts";
+import { now } from "../platform/mod.ts";
+import {
+  BLOCK,
+  FLAG,
+  invalid,
+  LAYOUT_OFFSET,
+  LAYOUT_VERSION,
+  layoutOf,
+  MAX_CLIENTS,
+  MAX_IN_FLIGHT,
+  MAX_PAYLOAD,
+  queued,
+  readEntry,
+  RECORD,
+  requestEntryAt,
+  responseEntryAt,
+  SERVER_STATE,
+  writeEntry,
+  writeRecord,
+} from "./layout.ts";
+import type { Layout } from "./layout.ts";
+import { alive, CHECK_MS, closedPort, identity, pidOf, SPIN_MICROS, until, untilAsync } from "./peer.ts";
+import { Spinner } from "../internal/wait_loop.ts";
+import { blockWord, mapped, openService, ownerWord, recordWord, ring, SERVER_WORD } from "./service.ts";
+import type { Mapped } from "./service.ts";
+import { ReceivedRequest, serverFriend } from "./received_request.ts";
+
+/** Options of {@link RequestServer.serve}. */
+export interface ServeOptions {
+  /** Most clients connected at once, 1 to 256. Required. */
+  clients: number;
+  /** Bytes of one request's payload slot, 1 to 2^30. Required. */
+  requestSize: number;
+  /** Bytes of one response's payload slot, 1 to 2^30. Default: `requestSize`. */
+  responseSize?: number;
+  /** Requests one client may have in flight (and responses queued to it), 1 to 64. Default 4. */
+  inFlight?: number;
+  /** Permission bits of the segment. Default `0o600`. */
+  mode?: number;
+}
+
+const SERVE_KEYS: OptionKeys<ServeOptions> = {
+  clients: true,
+  requestSize: true,
+  responseSize: true,
+  inFlight: true,
+  mode: true,
+};
+
+function count(value: unknown, name: string, max: number, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== "number") throw new TypeError(`Option '${name}' must be a number, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`Option '${name}' must be an integer from 1 to ${max}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Whether `error` says the name exists. */
+const exists = (error: unknown) => error instanceof ShmError && error.code === "EEXIST";
+
+/** Unlinks `name` when it holds a request-response service whose server is gone; false otherwise. */
+function replaceDead(name: string): boolean {
+  let service: Mapped;
+  try {
+    service = openService(name, 0);
+  } catch {
+    return false;
+  }
+  const { words, wide, seg } = service;
+  const gone = Atomics.load(words, recordWord(RECORD.serverState)) === SERVER_STATE.closed ||
+    !alive(Atomics.load(wide, SERVER_WORD));
+  seg.close();
+  if (gone) Segment.unlink(name);
+  return gone;
+}
+
+/**
+ * The server of a named request-response service: it receives the requests
+ * of up to `clients` clients ({@link RequestClient}) in any process and
+ * runtime, and answers each with one response or a stream of them. Requests
+ * and responses are views into the service's shared memory (no copy).
+ *
+ * The server frees the slot of a client that leaves or dies (checked about
+ * every 50 ms while it receives), dropping its requests; its clients see the
+ * server's own close or death as `ShmError` `ERR_SERVER_GONE`. The layout is
+ * specified in docs/request_response.md.
+ *
+ * @example Answer every request
+ * ```ts
+ * import { RequestClient, RequestServer, uniqueName } from "../mod.ts";
+ *
+ * const name = uniqueName();
+ * using server = RequestServer.serve(name, { clients: 4, requestSize: 64 });
+ * using client = RequestClient.connect(name);
+ * const request = client.loan()!;
+ * request.bytes[0] = 20;
+ * const reply = client.request(request, { length: 1, timeoutMs: 5000 });
+ * const received = server.receive(1000)!;
+ * received.respond(Uint8Array.of(received.bytes[0] + 1));
+ * using response = await reply;
+ * console.assert(response.bytes[0] === 21);
+ * ```
+ */
+export class RequestServer {
+  /** The service's name. */
+  readonly name: string;
+  /** Most clients at once. */
+  readonly clients: number;
+  /** Bytes of a request slot. */
+  readonly requestSize: number;
+  /** Bytes of a response slot. */
+  readonly responseSize: number;
+  /** Requests one client may have in flight. */
+  readonly inFlight: number;
+  readonly #m: Mapped;
+  readonly #layout: Layout;
+  /** Per client: requests taken, responses sent, the slot's generation (this end writes all three). */
+  readonly #reqTail: number[];
+  readonly #resHead: number[];
+  readonly #gen: number[];
+  /** Per client: ids of requests released unanswered whose drop could not be queued yet. */
+  readonly #owed: number[][];
+  /** Per client: whether a loaned response is being written. */
+  readonly #loaned: boolean[];
+  /** Per client: the spin towards it while it runs on another CPU. */
+  readonly #spinners: Spinner[];
+  readonly #bell = recordWord(RECORD.serverBell);
+  readonly #sleeping = recordWord(RECORD.serverSleeping);
+  readonly #taker = () => this.#take();
+  #next = 0;
+  #checked = 0;
+  #closed = false;
+
+  static {
+    const of = (s: object) => s as RequestServer;
+    serverFriend.loan = (s, c, gen, ms) => of(s).#loan(c, gen, ms);
+    serverFriend.send = (s, c, gen, id, length, flags) => of(s).#send(c, gen, id, length, flags);
+    serverFriend.drop = (s, c, gen, id) => of(s).#drop(c, gen, id);
+    serverFriend.current = (s, c, gen) => !of(s).#closed && of(s).#gen[c] === gen;
+    serverFriend.bytes = (s) => of(s).#m.bytes;
+  }
+
+  private constructor(name: string, m: Mapped) {
+    this.name = name;
+    this.#m = m;
+    const l = this.#layout = m.layout;
+    this.clients = l.clients;
+    this.requestSize = l.requestSize;
+    this.responseSize = l.responseSize;
+    this.inFlight = l.inFlight;
+    this.#reqTail = new Array(l.clients).fill(0);
+    this.#resHead = new Array(l.clients).fill(0);
+    this.#gen = new Array(l.clients).fill(0);
+    this.#owed = Array.from({ length: l.clients }, () => []);
+    this.#loaned = new Array(l.clients).fill(false);
+    const serverCpu = recordWord(RECORD.serverCpu);
+    this.#spinners = Array.from({ length: l.clients }, (_, c) => {
+      const at = (field: number) => blockWord(l, c, field);
+      return new Spinner(m.words, serverCpu, at(BLOCK.cpu), at(BLOCK.sleeping), SPIN_MICROS);
+    });
+  }
+
+  /**
+   * Creates the named service and serves it. A name whose earlier server
+   * closed or died is taken over (its clients see `ERR_SERVER_GONE`).
+   *
+   * @param name The service's name (a Segment name).
+   * @param options `clients` and `requestSize` (required), `responseSize` (default `requestSize`),
+   *   `inFlight` (default 4), `mode` (default `0o600`).
+   * @throws {TypeError|RangeError} for a bad option, before any system call.
+   * @throws {ShmError} `EEXIST` when a live service (or another segment) has the name.
+   * @example
+   * ```ts
+   * import { RequestServer, uniqueName } from "../mod.ts";
+   * using server = RequestServer.serve(uniqueName(), { clients: 8, requestSize: 256, inFlight: 2 });
+   * console.assert(server.clients === 8);
+   * ```
+   */
+  static serve(name: string, options: ServeOptions): RequestServer {
+    const o = readOptions(options, "RequestServer.serve", SERVE_KEYS);
+    const clients = count(o.clients, "clients", MAX_CLIENTS);
+    const requestSize = count(o.requestSize, "requestSize", MAX_PAYLOAD);
+    const responseSize = count(o.responseSize, "responseSize", MAX_PAYLOAD, requestSize);
+    const inFlight = count(o.inFlight, "inFlight", MAX_IN_FLIGHT, 4);
+    const mode = o.mode as number | undefined;
+    const layout = layoutOf({ clients, inFlight, requestSize, responseSize });
+    let seg: Segment;
+    try {
+      seg = Segment.create(name, { size: layout.totalBytes, mode });
+    } catch (error) {
+      if (!exists(error) || !replaceDead(name)) throw error;
+      seg = Segment.create(name, { size: layout.totalBytes, mode });
+    }
+    const m = mapped(seg, layout);
+    const me = identity();
+    writeServiceHeader(m.bytes, {
+      kind: "request-response",
+      version: LAYOUT_VERSION,
+      layoutOffset: LAYOUT_OFFSET,
+      totalBytes: layout.totalBytes,
+      creatorPid: pidOf(me),
+    });
+    writeRecord(m.view, layout);
+    Atomics.store(m.wide, SERVER_WORD, me);
+    Atomics.store(m.words, recordWord(RECORD.serverState), SERVER_STATE.serving);
+    Atomics.store(m.words, recordWord(RECORD.serverCpu), -1);
+    for (let c = 0; c < clients; c++) Atomics.store(m.words, blockWord(layout, c, BLOCK.cpu), -1);
+    markServiceReady(m.bytes);
+    notify(m.words, SERVICE_FIELD.state / 4);
+    return new RequestServer(seg.name, m);
+  }
+
+  /** Whether close() ran. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** How many client slots are taken now. */
+  get connected(): number {
+    let n = 0;
+    for (let c = 0; c < this.clients; c++) if (Atomics.load(this.#m.wide, ownerWord(this.#layout, c)) !== 0n) n++;
+    return n;
+  }
+
+  #word(client: number, field: number): number {
+    return blockWord(this.#layout, client, field);
+  }
+
+  /** The spinner towards the client served last (the likeliest to send next), with this thread's CPU noted. */
+  #spinner(): Spinner {
+    const spinner = this.#spinners[(this.#next + this.clients - 1) % this.clients];
+    spinner.note();
+    return spinner;
+  }
+
+  /** Frees a client's slot: the server is the only one that does, so a new owner finds it reset. */
+  #free(c: number): void {
+    const w = this.#m.words;
+    for (const f of [BLOCK.reqHead, BLOCK.reqTail, BLOCK.resHead, BLOCK.resTail, BLOCK.leaving, BLOCK.sleeping]) {
+      Atomics.store(w, this.#word(c, f), 0);
+    }
+    this.#reqTail[c] = this.#resHead[c] = 0;
+    this.#gen[c] = (this.#gen[c] + 1) >>> 0;
+    this.#owed[c] = [];
+    this.#loaned[c] = false;
+    Atomics.store(w, this.#word(c, BLOCK.cpu), -1);
+    Atomics.store(w, this.#word(c, BLOCK.generation), this.#gen[c] | 0);
+    Atomics.store(this.#m.wide, ownerWord(this.#layout, c), 0n);
+  }
+
+  /** Whether client `c` left or died; frees its slot when so. Probes processes at most every CHECK_MS. */
+  #gone(c: number, probe: boolean): boolean {
+    const owner = Atomics.load(this.#m.wide, ownerWord(this.#layout, c));
+    if (owner === 0n) return true;
+    if (Atomics.load(this.#m.words, this.#word(c, BLOCK.leaving)) !== 0 || (probe && !alive(owner))) {
+      this.#free(c);
+      return true;
+    }
+    return false;
+  }
+
+  #live(): void {
+    if (this.#closed) throw closedPort(`Request-response server '${this.name}'`);
+  }
+
+  /** Takes the next request of any client, in turn; undefined when none is queued. */
+  #take(): ReceivedRequest | undefined {
+    this.#live();
+    const probe = now() - this.#checked >= CHECK_MS;
+    if (probe) this.#checked = now();
+    const l = this.#layout;
+    for (let k = 0; k < l.clients; k++) {
+      const c = (this.#next + k) % l.clients;
+      if (this.#gone(c, probe)) continue;
+      this.#flush(c);
+      const head = Atomics.load(this.#m.words, this.#word(c, BLOCK.reqHead));
+      if (queued(head, this.#reqTail[c], l.inFlight, `client ${c}'s request queue`) === 0) continue;
+      const at = requestEntryAt(l, c, this.#reqTail[c]);
+      const entry = readEntry(this.#m.view, at, l.inFlight, l.requestSize, `a request of client ${c}`);
+      if (entry.flags !== 0) throw invalid(`a request of client ${c} has flags ${entry.flags}`);
+      this.#reqTail[c] = (this.#reqTail[c] + 1) >>> 0;
+      Atomics.store(this.#m.words, this.#word(c, BLOCK.reqTail), this.#reqTail[c] | 0);
+      this.#next = (c + 1) % l.clients;
+      return new ReceivedRequest(this, c, this.#gen[c], entry, l);
+    }
+    return undefined;
+  }
+
+  /**
+   * Takes the next request from any client, waiting up to `timeoutMs`.
+   *
+   * @param timeoutMs Longest wait. Default `Infinity`; 0 polls.
+   * @returns The request, or `null` when the time passed.
+   * @throws {ShmError} `ERR_USE_AFTER_CLOSE` once closed; `ERR_SERVICE_INVALID` when a client's queue is corrupt.
+   * @example
+   * ```ts
+   * import { RequestServer, uniqueName } from "../mod.ts";
+   * using server = RequestServer.serve(uniqueName(), { clients: 1, requestSize: 8 });
+   * console.assert(server.receive(0) === null);
+   * ```
+   */
+  receive(timeoutMs?: number): ReceivedRequest | null {
+    const timeout = checkTimeout(timeoutMs, "Receive timeout");
+    const spinner = this.#spinner();
+    return until(this.#taker, this.#m.words, this.#bell, this.#sleeping, timeout, spinner) ?? null;
+  }
+
+  /**
+   * Like {@link RequestServer.receive}, without blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import { RequestServer, uniqueName } from "../mod.ts";
+   * using server = RequestServer.serve(uniqueName(), { clients: 1, requestSize: 8 });
+   * console.assert((await server.receiveAsync(10)) === null);
+   * ```
+   */
+  async receiveAsync(timeoutMs?: number): Promise<ReceivedRequest | null> {
+    const timeout = checkTimeout(timeoutMs, "Receive timeout");
+    const spinner = this.#spinner();
+    return (await untilAsync(this.#taker, this.#m.words, this.#bell, this.#sleeping, timeout, spinner)) ?? null;
+  }
+
+  /**
+   * Every request until the server is closed, as they come.
+   *
+   * @example
+   * ```ts
+   * import { RequestServer, uniqueName } from "../mod.ts";
+   * const server = RequestServer.serve(uniqueName(), { clients: 2, requestSize: 64 });
+   * setTimeout(() => server.close(), 20);
+   * for await (const request of server) request.respond(request.bytes);
+   * ```
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<ReceivedRequest, void, undefined> {
+    while (!this.#closed) {
+      let got: ReceivedRequest | null;
+      try {
+        got = await this.receiveAsync(CHECK_MS * 4);
+      } catch (error) {
+        if (this.#closed) return;
+        throw error;
+      }
+      if (got !== null) yield got;
+    }
+  }
+
+  /** Queues the drops owed to client `c` while its response queue has room. */
+  #flush(c: number): void {
+    const owed = this.#owed[c];
+    while (owed.length > 0 && !this.#loaned[c] && this.#hasRoom(c)) {
+      this.#push(c, owed.shift()!, 0, FLAG.last | FLAG.dropped);
+    }
+  }
+
+  #hasRoom(c: number): boolean {
+    const tail = Atomics.load(this.#m.words, this.#word(c, BLOCK.resTail));
+    return queued(this.#resHead[c], tail, this.inFlight, `client ${c}'s response queue`) < this.inFlight;
+  }
+
+  /** Waits for room in client `c`'s response queue: the response slot to write, -1 once the client is gone, -2 at the deadline. */
+  #loan(c: number, gen: number, timeoutMs: number): number {
+    if (this.#loaned[c]) throw new Error("sendResponse() the loaned response before answering this client again");
+    const room = () => {
+      this.#live();
+      if (this.#gen[c] !== gen || this.#gone(c, false)) return -1;
+      this.#flush(c);
+      if (this.#hasRoom(c)) {
+        this.#loaned[c] = true;
+        return this.#resHead[c] % this.inFlight;
+      }
+      return this.#gone(c, true) ? -1 : undefined;
+    };
+    return until(room, this.#m.words, this.#bell, this.#sleeping, timeoutMs) ?? -2;
+  }
+
+  /** Sends the loaned response of client `c`; false when the client has gone meanwhile. */
+  #send(c: number, gen: number, id: number, length: number, flags: number): boolean {
+    this.#loaned[c] = false;
+    if (this.#gen[c] !== gen || this.#gone(c, false)) return false;
+    this.#push(c, id, length, flags);
+    return true;
+  }
+
+  #push(c: number, id: number, length: number, flags: number): void {
+    const l = this.#layout;
+    const slot = this.#resHead[c] % l.inFlight;
+    writeEntry(this.#m.view, responseEntryAt(l, c, this.#resHead[c]), { id, slot, length, flags });
+    this.#resHead[c] = (this.#resHead[c] + 1) >>> 0;
+    Atomics.store(this.#m.words, this.#word(c, BLOCK.resHead), this.#resHead[c] | 0);
+    ring(this.#m.words, this.#word(c, BLOCK.bell), this.#word(c, BLOCK.sleeping));
+  }
+
+  /** Drops request `id` of client `c` without a response: now when there is room, else at the next chance. */
+  #drop(c: number, gen: number, id: number): void {
+    if (this.#closed || this.#gen[c] !== gen || this.#gone(c, false)) return;
+    this.#owed[c].push(id);
+    this.#flush(c);
+  }
+
+  /**
+   * Stops serving: clients see `ERR_SERVER_GONE` (after the responses already
+   * sent), the name is removed, and every view of requests is detached. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { RequestServer, uniqueName } from "../mod.ts";
+   * const server = RequestServer.serve(uniqueName(), { clients: 1, requestSize: 8 });
+   * server.close();
+   * console.assert(server.closed);
+   * ```
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const { words, seg } = this.#m;
+    Atomics.store(words, recordWord(RECORD.serverState), SERVER_STATE.closed);
+    for (let c = 0; c < this.clients; c++) {
+      Atomics.add(words, this.#word(c, BLOCK.bell), 1);
+      notify(words, this.#word(c, BLOCK.bell));
+    }
+    try {
+      seg.unlink();
+    } catch {
+      // Already unlinked (or replaced) by someone else: nothing of ours to remove.
+    } finally {
+      seg.close();
+    }
+  }
+
+  /** Closes (see {@link RequestServer.close}). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
