@@ -131,21 +131,14 @@ export function invalid(what: string): ShmError {
   });
 }
 
+/** The fields a reader recomputes from the parameters and compares. */
+const DERIVED = ["samples", "stride", "queuesOffset", "recordsOffset", "historyOffset", "payloadOffset"] as const;
+const PARAMS = ["subscribers", "depth", "history", "loans", "borrows", "sampleSize"] as const;
+
 /** Writes the parameters and offsets into the control area (a fresh, zeroed layout). */
 export function writeLayout(words: Int32Array, l: PubSubLayout): void {
-  words[C.subscribers] = l.subscribers;
-  words[C.depth] = l.depth;
-  words[C.history] = l.history;
-  words[C.loans] = l.loans;
-  words[C.borrows] = l.borrows;
-  words[C.samples] = l.samples;
+  for (const name of [...PARAMS, ...DERIVED]) words[C[name]] = l[name];
   words[C.policy] = POLICIES.indexOf(l.policy);
-  words[C.sampleSize] = l.sampleSize;
-  words[C.stride] = l.stride;
-  words[C.queuesOffset] = l.queuesOffset;
-  words[C.recordsOffset] = l.recordsOffset;
-  words[C.historyOffset] = l.historyOffset;
-  words[C.payloadOffset] = l.payloadOffset;
 }
 
 function field(words: Int32Array, index: number, name: keyof typeof LIMITS): number {
@@ -180,17 +173,9 @@ export function readLayout(control: Int32Array, header: ServiceHeader): PubSubLa
     policy,
     sampleSize: field(control, C.sampleSize, "sampleSize"),
   });
-  const stored: [string, number, number][] = [
-    ["samples", C.samples, l.samples],
-    ["stride", C.stride, l.stride],
-    ["queuesOffset", C.queuesOffset, l.queuesOffset],
-    ["recordsOffset", C.recordsOffset, l.recordsOffset],
-    ["historyOffset", C.historyOffset, l.historyOffset],
-    ["payloadOffset", C.payloadOffset, l.payloadOffset],
-  ];
-  for (const [name, index, expected] of stored) {
-    const value = control[index] >>> 0;
-    if (value !== expected) throw invalid(`${name} is ${value}, the parameters give ${expected}`);
+  for (const name of DERIVED) {
+    const value = control[C[name]] >>> 0;
+    if (value !== l[name]) throw invalid(`${name} is ${value}, the parameters give ${l[name]}`);
   }
   if (header.layoutOffset + l.bytes !== header.totalBytes) {
     throw invalid(`the layout needs ${header.layoutOffset + l.bytes} bytes, the header says ${header.totalBytes}`);
