@@ -298,7 +298,13 @@ export type LibraryErrorCode =
   /** A Channel closed by either side. */
   | "ERR_CHANNEL_CLOSED"
   /** A service segment whose shared header or layout is not valid. */
-  | "ERR_SERVICE_INVALID";
+  | "ERR_SERVICE_INVALID"
+  /** A publish-subscribe receive after the publisher closed or died (everything queued was received). */
+  | "ERR_PUBLISHER_GONE"
+  /** Every subscriber slot of a publish-subscribe service is taken by a live subscriber. */
+  | "ERR_SERVICE_FULL"
+  /** More loaned or received samples than the service allows one port at once. */
+  | "ERR_SAMPLE_LIMIT";
 
 /**
  * Every `code` a `ShmError` may carry.

@@ -177,6 +177,26 @@ export class MappingOwner {
   }
 
   /**
+   * A buffer of its own over bytes `[offset, offset + length)` (bounds
+   * already checked, length > 0): detached at close like every other, or
+   * earlier by {@link retire}, without touching the other views.
+   */
+  lease(offset: number, length: number): ArrayBuffer {
+    this.assertOpen();
+    return this.#make(offset, length);
+  }
+
+  /** Detaches a buffer from {@link lease} now (idempotent). */
+  retire(buffer: ArrayBuffer): void {
+    const buffers = this.#cell.buffers;
+    const at = buffers.indexOf(buffer);
+    if (at < 0) return;
+    buffers.splice(at, 1);
+    if (buffer.detached) this.#cell.escaped = true;
+    else buffer.transfer(0);
+  }
+
+  /**
    * The address of byte `offset` (bounds already checked), for native code.
    * From now on the GC backstop never unmaps this mapping: only close() does.
    */

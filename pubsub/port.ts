@@ -1,0 +1,176 @@
+/**
+ * What the publisher and a subscriber share in one process: the mapped
+ * service, its checked layout and state, the control lock, the liveness of a
+ * peer, zero-copy views of samples that detach on their own, and the one
+ * place that waits.
+ *
+ * @module
+ */
+import { ShmError } from "../errors.ts";
+import { Mutex } from "../mutex.ts";
+import type { Segment } from "../segment.ts";
+import { mappingOwner } from "../mapped_memory.ts";
+import type { MappingOwner } from "../internal/views.ts";
+import { now, processProbe } from "../platform/mod.ts";
+import { notify, wait, waitAsync } from "../wait.ts";
+import { readServiceHeader, SERVICE_FIELD } from "../service/header.ts";
+import type { ServiceHeader } from "../service/header.ts";
+import { C, CONTROL_BYTES, invalid, readLayout, SLOT, SLOT_BYTES } from "./layout.ts";
+import type { PubSubLayout } from "./layout.ts";
+import { PubSubState } from "./state.ts";
+
+/** How long one sleep lasts before the sleeper checks its peer's liveness, in milliseconds. */
+export const SLICE_MS = 50;
+/** How long the control lock may stay taken by a live process. */
+const LOCK_MS = 1000;
+
+/** This process as the process probe sees it. */
+export function self(): { pid: number; start: number } {
+  return processProbe().self();
+}
+
+/** False only when process `pid` started at `start` has certainly ended. */
+export function alive(pid: number, start: number): boolean {
+  const me = self();
+  if (pid === me.pid) return start === me.start;
+  return processProbe().alive(pid, start);
+}
+
+/** Sleeps while `words[index]` is `expected`, at most `ms` (the one synchronous wait of publish-subscribe). */
+export function sleep(words: Int32Array, index: number, expected: number, ms: number): void {
+  wait(words, index, expected, Math.max(0, Math.min(ms, SLICE_MS)));
+}
+
+/** The asynchronous twin of {@link sleep}. */
+export async function sleepAsync(words: Int32Array, index: number, expected: number, ms: number): Promise<void> {
+  await waitAsync(words, index, expected, Math.max(0, Math.min(ms, SLICE_MS)));
+}
+
+/** Wakes the sleepers on `words[index]`. */
+export function wake(words: Int32Array, index: number): void {
+  notify(words, index);
+}
+
+/** The service as one process maps it. */
+export class Port {
+  readonly seg: Segment;
+  readonly header: ServiceHeader;
+  readonly layout: PubSubLayout;
+  readonly state: PubSubState;
+  readonly words: Int32Array;
+  /** Float64 view of the control and slot areas (process start times). */
+  readonly f64: Float64Array;
+  readonly lock: Mutex;
+  readonly #owner: MappingOwner;
+  readonly #payload: number;
+
+  constructor(seg: Segment, header: ServiceHeader) {
+    this.seg = seg;
+    this.header = header;
+    const base = header.layoutOffset;
+    if (header.totalBytes - base < CONTROL_BYTES) throw invalid("the layout is smaller than its control area");
+    const control = seg.region(base, CONTROL_BYTES).array(Int32Array);
+    this.layout = readLayout(control, header);
+    this.words = seg.region(base, this.layout.payloadOffset).array(Int32Array);
+    this.f64 = seg.region(base, CONTROL_BYTES + SLOT_BYTES * this.layout.subscribers).array(Float64Array);
+    this.state = new PubSubState(this.words, this.layout);
+    this.lock = new Mutex(seg.region(base + 64, Mutex.BYTES));
+    this.#owner = mappingOwner(seg)!;
+    this.#payload = base + this.layout.payloadOffset;
+  }
+
+  /** A zero-copy view of `length` bytes of sample `j`, detached by {@link retire} or when the port closes. */
+  view(j: number, length: number): Uint8Array {
+    if (length === 0) return new Uint8Array(0);
+    return new Uint8Array(this.#owner.lease(this.#payload + j * this.layout.stride, length));
+  }
+
+  /** Detaches a view from {@link view}. */
+  retire(view: Uint8Array): void {
+    if (view.buffer.byteLength > 0) this.#owner.retire(view.buffer as ArrayBuffer);
+  }
+
+  /** Runs `body` under the control lock. */
+  locked<T>(body: () => T): T {
+    if (this.lock.lock(LOCK_MS) === "timed-out") {
+      throw invalid(`a live process has held the control lock for more than ${LOCK_MS} ms`);
+    }
+    try {
+      return body();
+    } finally {
+      this.lock.unlock();
+    }
+  }
+
+  /** Whether the publisher closed or died. */
+  publisherGone(): "closed" | "died" | undefined {
+    const state = Atomics.load(this.words, C.pubState);
+    if (state !== 1) return "closed";
+    const pid = Atomics.load(this.words, C.pubPid) >>> 0;
+    return alive(pid, this.f64[C.pubStart64]) ? undefined : "died";
+  }
+
+  /** Whether slot `i` is live with an owner that has died. */
+  slotDead(i: number): boolean {
+    const s = this.state;
+    if (Atomics.load(this.words, s.slot(i, SLOT.state)) !== 1) return false;
+    const pid = Atomics.load(this.words, s.slot(i, SLOT.pid)) >>> 0;
+    return !alive(pid, this.f64[s.slot(i, 0) / 2 + SLOT.start64]);
+  }
+
+  /** Frees every slot whose owner died (call under the lock): their held and queued samples come back. */
+  reap(): number {
+    let n = 0;
+    for (let i = 0; i < this.layout.subscribers; i++) {
+      if (!this.slotDead(i)) continue;
+      this.state.forget(i);
+      Atomics.store(this.words, this.state.slot(i, SLOT.state), 0);
+      n++;
+    }
+    return n;
+  }
+
+  /** Live subscriber slots now. */
+  live(): number {
+    let n = 0;
+    for (let i = 0; i < this.layout.subscribers; i++) {
+      if (Atomics.load(this.words, this.state.slot(i, SLOT.state)) === 1) n++;
+    }
+    return n;
+  }
+}
+
+/** The header of a service being opened: waits (up to `timeoutMs`) while its creator is still writing it. */
+export function awaitHeader(seg: Segment, timeoutMs: number): ServiceHeader {
+  const deadline = now() + timeoutMs;
+  const state = seg.region(SERVICE_FIELD.state, 4).array(Int32Array);
+  for (;;) {
+    const header = readServiceHeader(seg.bytes());
+    if (header === "foreign") {
+      throw new ShmError({
+        code: "ERR_SERVICE_INVALID",
+        errno: 0,
+        message: `Segment '${seg.name}' is not a shmem service`,
+      });
+    }
+    if (header !== "initialising") {
+      if (header.kind !== "publish-subscribe") throw invalid(`'${seg.name}' is a ${header.kind} service`);
+      return header;
+    }
+    const left = deadline - now();
+    if (left <= 0) {
+      throw invalid(`its creator did not finish laying out '${seg.name}' within ${timeoutMs} ms`);
+    }
+    sleep(state, 0, 0, left);
+  }
+}
+
+/** The error of a receive once the publisher is gone and the queue is empty. */
+export function goneError(how: "closed" | "died"): ShmError {
+  return new ShmError({
+    code: "ERR_PUBLISHER_GONE",
+    errno: 0,
+    message: how === "closed" ? "The publisher closed the service" : "The publisher's process ended without closing",
+    hint: "Every sample it published was received; open the service again once a new publisher creates it",
+  });
+}
