@@ -83,7 +83,8 @@ let make: (port: Port) => Publisher;
  *
  * @example Publish to a subscriber
  * ```ts
- * import { Publisher, Subscriber, uniqueName } from "./mod.ts";
+ * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
+ * import assert from "node:assert/strict";
  *
  * const name = uniqueName();
  * using pub = Publisher.create(name, { sampleSize: 1024, subscribers: 2 });
@@ -92,7 +93,7 @@ let make: (port: Port) => Publisher;
  * out.bytes.set([1, 2, 3]);
  * out.publish(3);
  * using got = sub.receive(1000)!;
- * console.assert(got.bytes[2] === 3);
+ * assert.ok(got.bytes[2] === 3);
  * ```
  */
 export class Publisher implements LoanOwner {
@@ -116,10 +117,11 @@ export class Publisher implements LoanOwner {
    * @throws {ShmError} `EEXIST` when the name exists; what `Segment.create` throws.
    * @example Create a service with history
    * ```ts
-   * import { Publisher, uniqueName } from "./mod.ts";
+   * import { Publisher, uniqueName } from "../mod.ts";
+   * import assert from "node:assert/strict";
    *
    * using pub = Publisher.create(uniqueName(), { sampleSize: 4096, history: 2, policy: "drop-oldest" });
-   * console.assert(pub.sampleSize === 4096 && pub.subscribers === 0);
+   * assert.ok(pub.sampleSize === 4096 && pub.subscribers === 0);
    * ```
    */
   static create(name: string, options: PublisherOptions): Publisher {
@@ -191,11 +193,12 @@ export class Publisher implements LoanOwner {
    *   its `borrows`; `ERR_USE_AFTER_CLOSE` once closed.
    * @example Loan a sample
    * ```ts
-   * import { Publisher, uniqueName } from "./mod.ts";
+   * import { Publisher, uniqueName } from "../mod.ts";
+   * import assert from "node:assert/strict";
    *
    * using pub = Publisher.create(uniqueName(), { sampleSize: 16 });
    * using sample = pub.loan();  // discarded at the end of the block unless published
-   * console.assert(sample.bytes.length === 16);
+   * assert.ok(sample.bytes.length === 16);
    * ```
    */
   loan(): LoanedSample {
@@ -296,11 +299,12 @@ export class Publisher implements LoanOwner {
    *
    * @example Close
    * ```ts
-   * import { Publisher, uniqueName } from "./mod.ts";
+   * import { Publisher, uniqueName } from "../mod.ts";
+   * import assert from "node:assert/strict";
    *
    * const pub = Publisher.create(uniqueName(), { sampleSize: 16 });
    * pub.close();
-   * console.assert(pub.closed);
+   * assert.ok(pub.closed);
    * ```
    */
   close(): void {

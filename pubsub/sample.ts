@@ -41,13 +41,14 @@ let makeReceipt: (
  *
  * @example Loan, fill, publish
  * ```ts
- * import { Publisher, uniqueName } from "./mod.ts";
+ * import { Publisher, uniqueName } from "../mod.ts";
+ * import assert from "node:assert/strict";
  *
  * using pub = Publisher.create(uniqueName(), { sampleSize: 64 });
  * const sample = pub.loan();
  * sample.bytes[0] = 1;
  * sample.publish(1);                 // the first byte only
- * console.assert(sample.bytes.length === 0);
+ * assert.ok(sample.bytes.length === 0);
  * ```
  */
 export class LoanedSample {
@@ -91,12 +92,13 @@ export class LoanedSample {
    * @throws {ShmError} `ERR_USE_AFTER_CLOSE` once published, discarded or its publisher closed.
    * @example Publish part of a sample
    * ```ts
-   * import { Publisher, uniqueName } from "./mod.ts";
+   * import { Publisher, uniqueName } from "../mod.ts";
+   * import assert from "node:assert/strict";
    *
    * using pub = Publisher.create(uniqueName(), { sampleSize: 64 });
    * const sample = pub.loan();
    * new TextEncoder().encodeInto("hello", sample.bytes);
-   * console.assert(sample.publish(5));
+   * assert.ok(sample.publish(5));
    * ```
    */
   publish(length?: number, timeoutMs?: number): boolean {
@@ -115,12 +117,13 @@ export class LoanedSample {
    *
    * @example Discard a loan
    * ```ts
-   * import { Publisher, uniqueName } from "./mod.ts";
+   * import { Publisher, uniqueName } from "../mod.ts";
+   * import assert from "node:assert/strict";
    *
    * using pub = Publisher.create(uniqueName(), { sampleSize: 64 });
    * const sample = pub.loan();
    * sample.discard();
-   * console.assert(!sample.loaned);
+   * assert.ok(!sample.loaned);
    * ```
    */
   discard(): void {
@@ -142,14 +145,15 @@ export class LoanedSample {
  *
  * @example Receive and release
  * ```ts
- * import { Publisher, Subscriber, uniqueName } from "./mod.ts";
+ * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
+ * import assert from "node:assert/strict";
  *
  * const name = uniqueName();
  * using pub = Publisher.create(name, { sampleSize: 64 });
  * using sub = Subscriber.open(name);
  * pub.loan().publish(0);
  * using sample = sub.receive(1000)!;  // released at the end of the block
- * console.assert(sample.sequence === 0 && sample.missed === 0);
+ * assert.ok(sample.sequence === 0 && sample.missed === 0);
  * ```
  */
 export class ReceivedSample {
@@ -194,7 +198,8 @@ export class ReceivedSample {
    *
    * @example Release early
    * ```ts
-   * import { Publisher, Subscriber, uniqueName } from "./mod.ts";
+   * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
+   * import assert from "node:assert/strict";
    *
    * const name = uniqueName();
    * using pub = Publisher.create(name, { sampleSize: 8 });
@@ -202,7 +207,7 @@ export class ReceivedSample {
    * pub.loan().publish();
    * const sample = sub.receive(1000)!;
    * sample.release();
-   * console.assert(sample.bytes.length === 0);
+   * assert.ok(sample.bytes.length === 0);
    * ```
    */
   release(): void {

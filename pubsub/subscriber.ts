@@ -71,15 +71,16 @@ function join(port: Port): number {
  *
  * @example Receive with a timeout
  * ```ts
- * import { Publisher, Subscriber, uniqueName } from "./mod.ts";
+ * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
+ * import assert from "node:assert/strict";
  *
  * const name = uniqueName();
  * using pub = Publisher.create(name, { sampleSize: 64 });
  * using sub = Subscriber.open(name);
- * console.assert(sub.receive(0) === null);  // nothing yet
+ * assert.ok(sub.receive(0) === null);  // nothing yet
  * pub.loan().publish();
  * const sample = sub.receive(1000)!;
- * console.assert(sample.bytes.length === 64);
+ * assert.ok(sample.bytes.length === 64);
  * sample.release();
  * ```
  */
@@ -109,12 +110,13 @@ export class Subscriber implements ReceiptOwner {
    *   segment that is not a valid publish-subscribe service.
    * @example Join
    * ```ts
-   * import { Publisher, Subscriber, uniqueName } from "./mod.ts";
+   * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
+   * import assert from "node:assert/strict";
    *
    * const name = uniqueName();
    * using pub = Publisher.create(name, { sampleSize: 8, subscribers: 1 });
    * using sub = Subscriber.open(name);
-   * console.assert(pub.subscribers === 1 && sub.missed === 0);
+   * assert.ok(pub.subscribers === 1 && sub.missed === 0);
    * ```
    */
   static open(name: string, options?: SubscriberOptions): Subscriber {
@@ -205,14 +207,15 @@ export class Subscriber implements ReceiptOwner {
    *   held; `ERR_SERVICE_INVALID` for corrupt shared memory.
    * @example Receive
    * ```ts
-   * import { Publisher, Subscriber, uniqueName } from "./mod.ts";
+   * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
+   * import assert from "node:assert/strict";
    *
    * const name = uniqueName();
    * using pub = Publisher.create(name, { sampleSize: 4 });
    * using sub = Subscriber.open(name);
    * pub.loan().publish(2);
    * using sample = sub.receive(1000)!;
-   * console.assert(sample.bytes.length === 2);
+   * assert.ok(sample.bytes.length === 2);
    * ```
    */
   receive(timeoutMs?: number): ReceivedSample | null {
@@ -239,7 +242,7 @@ export class Subscriber implements ReceiptOwner {
    *
    * @example Receive without blocking the event loop
    * ```ts
-   * import { Publisher, Subscriber, uniqueName } from "./mod.ts";
+   * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
    *
    * const name = uniqueName();
    * using pub = Publisher.create(name, { sampleSize: 4 });
@@ -274,7 +277,8 @@ export class Subscriber implements ReceiptOwner {
    *
    * @example Iterate
    * ```ts
-   * import { Publisher, Subscriber, uniqueName } from "./mod.ts";
+   * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
+   * import assert from "node:assert/strict";
    *
    * const name = uniqueName();
    * const pub = Publisher.create(name, { sampleSize: 4 });
@@ -284,7 +288,7 @@ export class Subscriber implements ReceiptOwner {
    * pub.close();
    * let n = 0;
    * for await (const sample of sub) n += sample.bytes.length;
-   * console.assert(n === 8);
+   * assert.ok(n === 8);
    * ```
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<ReceivedSample, void, undefined> {
@@ -320,13 +324,14 @@ export class Subscriber implements ReceiptOwner {
    *
    * @example Close
    * ```ts
-   * import { Publisher, Subscriber, uniqueName } from "./mod.ts";
+   * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
+   * import assert from "node:assert/strict";
    *
    * const name = uniqueName();
    * using pub = Publisher.create(name, { sampleSize: 4 });
    * const sub = Subscriber.open(name);
    * sub.close();
-   * console.assert(pub.subscribers === 0);
+   * assert.ok(pub.subscribers === 0);
    * ```
    */
   close(): void {
