@@ -6,8 +6,8 @@
 import { checkTimeout } from "./internal/options.ts";
 import { ShmError } from "./errors.ts";
 import { Region } from "./region.ts";
-import { notify, wait, waitAsync } from "./wait.ts";
-import { now } from "./platform/mod.ts";
+import { block, blockAsync, now, wake, wordAt } from "./internal/wait_loop.ts";
+import type { WaitPlan, Word } from "./internal/wait_loop.ts";
 import { processProbe } from "./platform/mod.ts";
 import { bufferOrigin } from "./internal/views.ts";
 
@@ -80,6 +80,48 @@ function identity(): bigint {
 }
 
 /**
+ * How a locker waits: ready when tryLock takes the mutex; sleeps on the wake
+ * sequence (counted among the waiters) for at most CHECK_MS, then checks
+ * whether the owner died.
+ */
+class Locker implements WaitPlan {
+  readonly word: Word;
+  readonly sliceMs = CHECK_MS;
+  /** What the last tryLock gave. */
+  got: TryLockResult = "busy";
+  readonly #words: Int32Array;
+  readonly #try: () => TryLockResult;
+  #seq = 0;
+
+  constructor(words: Int32Array, tryLock: () => TryLockResult) {
+    this.#words = words;
+    this.word = wordAt(words, SEQ);
+    this.#try = tryLock;
+  }
+
+  watch(): number {
+    return Atomics.load(this.#words, SEQ);
+  }
+
+  ready(): boolean {
+    this.#seq = Atomics.load(this.#words, SEQ);
+    return (this.got = this.#try()) !== "busy";
+  }
+
+  arm(): void {
+    Atomics.add(this.#words, WAITERS, 1);
+  }
+
+  expected(): number {
+    return this.#seq;
+  }
+
+  disarm(): void {
+    if (this.#words.length !== 0) Atomics.sub(this.#words, WAITERS, 1);
+  }
+}
+
+/**
  * A mutual-exclusion lock living in {@link Mutex.BYTES} bytes of shared
  * memory, usable at once by Deno, Bun and Node processes. It is owned by a
  * process (not a thread): any code of the owning process may unlock it,
@@ -145,6 +187,7 @@ export class Mutex {
 
   readonly #owner: BigInt64Array;
   readonly #words: Int32Array;
+  readonly #locker: Locker;
   /** The owner word's address: the key of this thread's records of it. */
   readonly #key: bigint;
 
@@ -183,6 +226,7 @@ export class Mutex {
     this.#words = own.region(8, 8).array(Int32Array);
     const origin = bufferOrigin(this.#owner.buffer);
     this.#key = origin === undefined ? -1n : origin.address + BigInt(this.#owner.byteOffset);
+    this.#locker = new Locker(this.#words, () => this.tryLock());
   }
 
   /** Throws ERR_USE_AFTER_CLOSE once the memory is closed. */
@@ -280,20 +324,8 @@ export class Mutex {
         hint: "unlock() it first; a Mutex is not recursive (lockAsync() would queue behind the holder instead)",
       });
     }
-    const deadline = now() + timeout;
-    for (;;) {
-      const seq = Atomics.load(this.#words, SEQ);
-      const got = this.tryLock();
-      if (got !== "busy") return got;
-      const left = deadline - now();
-      if (left <= 0) return "timed-out";
-      Atomics.add(this.#words, WAITERS, 1);
-      try {
-        wait(this.#words, SEQ, seq, Math.min(left, CHECK_MS));
-      } finally {
-        Atomics.sub(this.#words, WAITERS, 1);
-      }
-    }
+    const locker = this.#locker;
+    return block(locker, timeout) ? locker.got as LockResult : "timed-out";
   }
 
   /**
@@ -339,20 +371,8 @@ export class Mutex {
 
   /** The first queued lockAsync of this thread: competes for the mutex until `deadline`. */
   async #acquireAsync(deadline: number): Promise<LockResult> {
-    for (;;) {
-      this.#live();
-      const seq = Atomics.load(this.#words, SEQ);
-      const got = this.tryLock();
-      if (got !== "busy") return got;
-      const left = deadline - now();
-      if (left <= 0) return "timed-out";
-      Atomics.add(this.#words, WAITERS, 1);
-      try {
-        await waitAsync(this.#words, SEQ, seq, Math.min(left, CHECK_MS));
-      } finally {
-        if (this.#words.length !== 0) Atomics.sub(this.#words, WAITERS, 1);
-      }
-    }
+    const locker = this.#locker;
+    return await blockAsync(locker, Math.max(0, deadline - now())) ? locker.got as LockResult : "timed-out";
   }
 
   /**
@@ -394,7 +414,7 @@ export class Mutex {
     }
     held.delete(this.#key);
     Atomics.add(this.#words, SEQ, 1);
-    if (queues.has(this.#key)) notify(this.#words, SEQ);
-    else if (Atomics.load(this.#words, WAITERS) > 0) notify(this.#words, SEQ, 1);
+    if (queues.has(this.#key)) wake(this.#locker.word, 0x7fffffff);
+    else if (Atomics.load(this.#words, WAITERS) > 0) wake(this.#locker.word, 1);
   }
 }

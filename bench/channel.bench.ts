@@ -1,6 +1,7 @@
 // Channel benchmarks in Deno, Bun and Node, each against the same runtime's
-// Unix socket (and pipe), pinned to one CPU and to two; prints Markdown tables.
-// Usage: node bench/channel.bench.ts [runtimes=deno,bun,node] [tables=latency,throughput]
+// Unix socket (and pipe), pinned to one CPU and to two; prints Markdown tables. The latency table also runs a raw
+// spin-then-futex ping-pong of the same runtime (one word each way, no ring) as the baseline a channel is held to.
+// Usage: node bench/channel.bench.ts [runtimes=deno,bun,node] [tables=latency,throughput] [placements=one,two]
 // Needs `taskset` (util-linux) and Linux.
 import { spawn, spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -11,6 +12,7 @@ import { Channel, Segment, uniqueName } from "../mod.ts";
 
 const runtimes = (process.argv[2] ?? "deno,bun,node").split(",");
 const tables = (process.argv[3] ?? "latency,throughput").split(",");
+const wanted = (process.argv[4] ?? "one,two").split(",");
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const bin = (p: string) => here(`../node_modules/.bin/${p}`);
 const COMMANDS: Record<string, string[]> = {
@@ -67,29 +69,36 @@ async function measure(runtime: string, kind: string, cpuB: number): Promise<num
 }
 
 const f = (x: number, digits = 2) => x.toFixed(digits);
-const placements = [["one CPU (taskset -c 0 for both)", 0], ["two CPUs (taskset -c 0 and -c 1)", 1]] as const;
+const placements =
+  ([["one CPU (taskset -c 0 for both)", 0, "one"], ["two CPUs (taskset -c 0 and -c 1)", 1, "two"]] as const)
+    .filter(([, , key]) => wanted.includes(key));
 
 if (tables.includes("latency")) await latency();
 if (tables.includes("throughput")) await throughput();
 
 async function latency() {
   console.log("Round trip of an 8-byte message between two processes, µs per round trip:");
-  console.log("median and p99 of 400 batches of 32 round trips, after 2,000 to warm up.\n");
+  console.log("median and p99 of 400 batches of 32 round trips, after 2,000 to warm up. Raw spin: one word each way,");
   console.log(
-    "| runtime | placement | channel | p99 | wait/notify | p99 | best Unix socket | p99 | socket ÷ channel |",
+    "spun on, then slept on with wait() (the floor across two CPUs; on one CPU spinning first is the trap).\n",
   );
-  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+  console.log(
+    "| runtime | placement | channel | p99 | raw spin | p99 | wait/notify | p99 | best Unix socket | p99 | channel ÷ raw spin | socket ÷ channel |",
+  );
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const runtime of runtimes) {
     for (const [label, cpuB] of placements) {
       const c = await measure(runtime, "chan-ping", cpuB);
+      const r = await measure(runtime, "spin-ping", cpuB);
       const w = await measure(runtime, "futex-ping", cpuB);
       const s = await measure(runtime, "sock-ping", cpuB);
       const cm = quantile(c, 0.5);
       const sm = quantile(s, 0.5);
+      const cell = (xs: number[]) => `${f(quantile(xs, 0.5))} | ${f(quantile(xs, 0.99))}`;
       console.log(
-        `| ${runtime} | ${label} | ${f(cm)} | ${f(quantile(c, 0.99))} | ${f(quantile(w, 0.5))} | ${
-          f(quantile(w, 0.99))
-        } | ${f(sm)} | ${f(quantile(s, 0.99))} | **${f(sm / cm, 1)}×** |`,
+        `| ${runtime} | ${label} | ${cell(c)} | ${cell(r)} | ${cell(w)} | ${cell(s)} | **${
+          (cm / quantile(r, 0.5)).toPrecision(2)
+        }×** | ${f(sm / cm, 1)}× |`,
       );
     }
   }

@@ -4,6 +4,8 @@
 // (latency cases) or GB/s (throughput cases), one sample per batch.
 //   chan-ping   ping-pong of 8-byte messages over two Channels (reserve/commit, recvInPlace/release)
 //   futex-ping  ping-pong over two futex words with wait/notify
+//   spin-ping   the raw baseline: ping-pong over two words that each side spins on (Atomics.load), then
+//               sleeps on a flag word with wait() once the spin budget is spent; notify() only a sleeper
 //   sock-ping   ping-pong of 8 bytes over a Unix socket (Deno.connect / Bun.connect / node:net)
 //   chan-copy   1 MiB messages, send() and recvInPlace() + set() into a reused buffer + release():
 //               one copy in, one copy out, like a socket (recv() would also allocate a new buffer each time)
@@ -105,6 +107,42 @@ if (kind === "chan-ping") {
       seen = v;
       Atomics.store(w, 1, v);
       notify(w, 1, 1);
+    }
+  }
+} else if (kind === "spin-ping") {
+  // Words 0 (a to b) and 16 (b to a), a cache line apart, carry the round number; 1 and 17 say "the reader sleeps".
+  const w = seg!.region(0, 128).array(Int32Array);
+  const SPINS = 1 << 16;
+  const put = (word: number, v: number) => {
+    Atomics.store(w, word, v);
+    if (Atomics.load(w, word + 1) !== 0 && Atomics.exchange(w, word + 1, 0) !== 0) notify(w, word + 1, 1);
+  };
+  const next = (word: number, old: number): number => {
+    for (let i = 0; i < SPINS; i++) {
+      const v = Atomics.load(w, word);
+      if (v !== old) return v;
+    }
+    for (;;) {
+      Atomics.store(w, word + 1, 1);
+      const v = Atomics.load(w, word);
+      if (v !== old) {
+        Atomics.store(w, word + 1, 0);
+        return v;
+      }
+      wait(w, word + 1, 1);
+    }
+  };
+  if (side === "a") {
+    await pingLoop((i) => {
+      put(0, i);
+      next(16, i - 1);
+    });
+    put(0, -1);
+  } else {
+    for (let seen = 0;;) {
+      const v = next(0, seen);
+      if (v === -1) break;
+      put(16, seen = v);
     }
   }
 } else if (kind === "chan-copy" || kind === "chan-inplace") {

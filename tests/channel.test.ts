@@ -27,7 +27,7 @@ test("create lays out a header that open validates", () =>
     const h = seg.region(0, 192).view();
     assert.equal(h.getUint32(0, true), 0x434d4853);
     assert.equal(new TextDecoder().decode(seg.region(0, 4).bytes()), "SHMC");
-    assert.equal(h.getUint32(4, true), 2);
+    assert.equal(h.getUint32(4, true), 3);
     assert.equal(h.getUint32(8, true), 4096);
     assert.equal(h.getUint32(12, true), 192);
     assert.equal(Channel.open(seg).capacity, 4096);

@@ -15,7 +15,7 @@ import { kernel32, WIN } from "./kernel32.ts";
 import type { Kernel32 } from "./kernel32.ts";
 import { win32Error } from "./errors.ts";
 import { trackNamedMapping } from "./wait_objects.ts";
-import { wide } from "./strings.ts";
+import { objectName, wide } from "./strings.ts";
 import { ShmError } from "../errors.ts";
 
 /** Name rules: kernel object names are at most MAX_PATH (260) UTF-16 units with the prefix. */
@@ -27,10 +27,7 @@ export const WINDOWS_NAME_RULES: NameRules = {
   forbidden: ["\\"],
 };
 
-/** `Local\<name>` or `Global\<name>`, as NUL-terminated UTF-16. */
-export function objectName(name: string, namespace: Namespace): Uint16Array {
-  return wide(`${namespace === "global" ? "Global" : "Local"}\\${name}`);
-}
+export { objectName };
 
 /**
  * The error of a failed CreateFileMappingW/OpenFileMappingW. Events, mutexes,

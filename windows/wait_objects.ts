@@ -28,7 +28,7 @@
  */
 import type { Namespace, RawMapping } from "../platform/contracts.ts";
 import { kernel32, WIN } from "./kernel32.ts";
-import { objectName } from "./mapping.ts";
+import { objectName } from "./strings.ts";
 
 /** FNV-1a 64 of the UTF-16 code units of `text`, as 16 hex digits. */
 export function fnv1a64(text: string): string {

@@ -20,8 +20,9 @@ let cases = 0;
 let threw = 0;
 let valid = 0;
 
-/** A fresh channel holding `inFlight` messages, its position moved to `start`. */
+/** A fresh channel holding `inFlight` messages, its position moved to `start` (over a zeroed data area). */
 function fresh(start: number, inFlight: number): Channel {
+  bytes.fill(0, HEADER);
   const ch = Channel.create(seg.region(0, HEADER + CAP), { capacity: CAP, spinMicros: 0 });
   h[HEAD] = start;
   h[TAIL] = start;
@@ -97,7 +98,7 @@ if (mode === "issue") {
       exercise(`${field === HEAD ? "head" : "tail"} ${distance} bytes apart`);
     }
   }
-  // The first record's length word: too long, past the end, past head, negative, and wrap markers that lie.
+  // The first record's state word (length + 1): too long, past the end, past head, negative, and wrap markers that lie.
   for (const start of [0, 64, 200, 248, 256 + 64]) {
     for (const len of [CAP, CAP - 7, 0x7fffffff, -2, -0x80000000, 100, 249, 240]) {
       fresh(start, 1);
@@ -112,7 +113,8 @@ if (mode === "issue") {
   d32[0] = -1;
   h[HEAD] = CAP; // a wrap marker at offset 0 skipping a whole lap
   exercise("wrap marker at offset 0");
-  for (const index of [0, 1, 2, 3, 4, 17, 18, 33, 34]) {
+  // Magic, version, capacity, header size, closed, the hints, the CPUs, the sleeping words.
+  for (const index of [0, 1, 2, 3, 4, 5, 6, 7, 8, 17, 33]) {
     for (const value of [0, -1, 1, 0x7fffffff]) {
       fresh(64, 2);
       h[index] = value;
@@ -135,7 +137,7 @@ if (mode === "issue") {
     const writes = 1 + (next() % 6);
     for (let i = 0; i < writes; i++) {
       const r = next();
-      // Mostly the words that move (head, tail, lengths), sometimes any byte of header or ring.
+      // Mostly the words that move (head, tail, record states), sometimes any byte of header or ring.
       if (r % 3 === 0) h[[HEAD, TAIL][r % 2]] = next() % 3 === 0 ? next() | 0 : (next() % 128) * 4;
       else if (r % 3 === 1) d32[next() % (CAP / 4)] = next() % 2 ? next() | 0 : next() % 300;
       else bytes[next() % (HEADER + CAP)] = next() & 255;

@@ -1,0 +1,234 @@
+/**
+ * The ring of a Channel: where records go and where they are read, as
+ * arithmetic over the header and the data area (docs/channel.md). Checks
+ * only read shared memory; the few writes (a wrap marker, a record's state,
+ * a position) are separate methods that name them. It works over any
+ * Int32Arrays, so it is tested over a SharedArrayBuffer.
+ *
+ * @module
+ */
+import { corrupt, EMPTY, LAP, RECEIVER, RECORD, recordBytes, SENDER, stateOf, WRAP, wrapOf } from "./layout.ts";
+import type { Role } from "./layout.ts";
+import type { ShmError } from "../errors.ts";
+
+/** {@link Ring.fit}: no room now. */
+export const NO_ROOM = -1;
+/** {@link Ring.fit}: the record does not fit before the end of the data area; {@link Ring.wrap} first. */
+export const MUST_WRAP = -2;
+/** {@link Ring.peek}: nothing at tail. */
+export const NOTHING = -1;
+/** {@link Ring.peek}: a wrap marker at tail; {@link Ring.skip} it. */
+export const MARKER = -2;
+
+/** `x mod m` for `x` from 0 to 2m − 1 (no division: a message does several). */
+const wrapped = (x: number, m: number): number => x >= m ? x - m : x;
+
+/** How often one receive may find tail moved under it before the memory counts as corrupt. */
+const MAX_RETRIES = 16;
+/** Payload views kept for reuse, by slot (a power of two). */
+const VIEWS = 1024;
+
+/** One channel's ring; the sender's and the receiver's methods may be used by different objects. */
+export class Ring {
+  readonly h: Int32Array;
+  readonly d32: Int32Array;
+  readonly capacity: number;
+  /** Positions count bytes modulo twice the capacity. */
+  readonly mod: number;
+  /** The sender's last reading of tail (tail only moves on, so it errs on the side of less room). */
+  #tail = 0;
+  readonly #d: Uint8Array;
+  readonly #views: (Uint8Array | undefined)[] = [];
+  /** What a check found corrupt, if one did: every later call throws it again. */
+  #broken: string | undefined;
+  /** Set by fit: head, where the record goes. */
+  head = 0;
+  /** Set by peek: the data offset it found nothing at (the word to watch). */
+  #nothingAt = 0;
+  /** Set by peek: tail and the length of the message there. */
+  tail = 0;
+  length = 0;
+
+  constructor(h: Int32Array, d: Uint8Array, capacity: number) {
+    this.h = h;
+    this.#d = d;
+    this.d32 = new Int32Array(d.buffer, d.byteOffset, capacity >> 2);
+    this.capacity = capacity;
+    this.mod = 2 * capacity;
+  }
+
+  /**
+   * The `n` payload bytes of the record at data offset `at`: the view handed
+   * out last time for that slot and length, or a new one (a view costs more
+   * than a message).
+   */
+  payload(at: number, n: number): Uint8Array {
+    const slot = (at >> 3) & (VIEWS - 1);
+    const start = at + RECORD;
+    const view = this.#views[slot];
+    if (view !== undefined && view.length === n && view.byteOffset === this.#d.byteOffset + start) return view;
+    return (this.#views[slot] = this.#d.subarray(start, start + n));
+  }
+
+  /**
+   * The error for corrupt memory, remembered: a channel that found its
+   * memory corrupt stays so (for both of its sides), since nothing it reads
+   * there can be trusted any more.
+   */
+  fail(what: string): ShmError {
+    this.#broken ??= what;
+    return corrupt(what);
+  }
+
+  /**
+   * `role`'s position (head or tail), checked: a multiple of 8 below twice
+   * the capacity. `atomic` false reads it without ordering (an atomic load
+   * costs several times more): for a position the caller itself writes, or
+   * one it reads again atomically before it relies on it.
+   */
+  position(role: Role, atomic = true): number {
+    if (this.#broken !== undefined) throw corrupt(this.#broken);
+    const value = atomic ? Atomics.load(this.h, role.position) : this.h[role.position];
+    if (value < 0 || value >= this.mod || (value & 7) !== 0) {
+      throw this.fail(
+        `${role === SENDER ? "head" : "tail"} is ${
+          value >>> 0
+        }, not a multiple of 8 below ${this.mod} (twice the capacity)`,
+      );
+    }
+    return value;
+  }
+
+  /** Bytes from tail to head, checked: at most the capacity. */
+  used(head: number, tail: number): number {
+    const used = head >= tail ? head - tail : head - tail + this.mod;
+    if (used > this.capacity) {
+      throw this.fail(`head ${head} is ${used} bytes ahead of tail ${tail}, more than the capacity ${this.capacity}`);
+    }
+    return used;
+  }
+
+  /** Bytes in use seen from `head`: with the sender's last tail, or read again (`fresh`, or when that one cannot be right). */
+  #usedFrom(head: number, fresh: boolean): number {
+    const tail = this.#tail;
+    const cached = head >= tail ? head - tail : head - tail + this.mod;
+    if (!fresh && cached <= this.capacity) return cached;
+    this.#tail = this.position(RECEIVER);
+    return this.used(head, this.#tail);
+  }
+
+  /** Whether the slot after `bytes` more at `head` stays free (then the sender marks it empty). */
+  #slotAfterFree(head: number, bytes: number): boolean {
+    return this.#usedFrom(head, false) + bytes < this.capacity || this.#usedFrom(head, true) + bytes < this.capacity;
+  }
+
+  // ----- the sender's side -----
+
+  /**
+   * Where a record of `record` bytes goes (a data offset; {@link Ring.head}
+   * is set to its position), {@link NO_ROOM}, or {@link MUST_WRAP}.
+   */
+  fit(record: number): number {
+    const cap = this.capacity;
+    const head = this.position(SENDER, false);
+    const at = wrapped(head, cap);
+    const need = record > cap - at ? cap - at : record;
+    if (cap - this.#usedFrom(head, false) < need && cap - this.#usedFrom(head, true) < need) return NO_ROOM;
+    if (need !== record) return MUST_WRAP;
+    this.head = head;
+    return at;
+  }
+
+  /**
+   * Writes a wrap marker at head and moves head to the next lap (after
+   * {@link Ring.fit} said {@link MUST_WRAP}). When the marker is all the ring
+   * holds it skips it for the receiver; returns false when the receiver must
+   * skip it (wake it).
+   */
+  wrap(): boolean {
+    const { h, d32, capacity: cap } = this;
+    const head = this.position(SENDER, false);
+    const at = wrapped(head, cap);
+    const before = cap - at;
+    if (this.#slotAfterFree(head, before)) d32[0] = EMPTY; // published by the marker's store
+    const next = wrapped(head + before, this.mod);
+    Atomics.store(d32, at >> 2, wrapOf(head, cap));
+    h[SENDER.position] = next;
+    if (Atomics.compareExchange(h, RECEIVER.position, head, next) !== head) return false;
+    this.#tail = next;
+    return true;
+  }
+
+  /**
+   * Publishes the record of `n` payload bytes at data offset `at` and
+   * position `head`: the next slot's state (when free) and the zero word,
+   * then the state word (the atomic store that publishes them), then head.
+   */
+  publish(at: number, head: number, n: number): void {
+    const d32 = this.d32;
+    const record = recordBytes(n);
+    if (this.#slotAfterFree(head, record)) d32[wrapped(at + record, this.capacity) >> 2] = EMPTY;
+    d32[(at >> 2) + 1] = 0;
+    Atomics.store(d32, at >> 2, stateOf(n, head, this.capacity));
+    this.h[SENDER.position] = wrapped(head + record, this.mod);
+  }
+
+  // ----- the receiver's side -----
+
+  /**
+   * The data offset of the message at tail ({@link Ring.tail} and
+   * {@link Ring.length} are set), {@link NOTHING}, or {@link MARKER}.
+   */
+  peek(): number {
+    const cap = this.capacity;
+    for (let retries = 0; retries < MAX_RETRIES; retries++) {
+      const tail = this.position(RECEIVER, false); // read again atomically below
+      const at = wrapped(tail, cap);
+      const state = Atomics.load(this.d32, at >> 2);
+      // The sender skipped a lone wrap marker (and may be writing over it): start again.
+      if (Atomics.load(this.h, RECEIVER.position) !== tail) continue;
+      if (state === EMPTY) {
+        this.#nothingAt = at;
+        return NOTHING;
+      }
+      const marker = (state & ~LAP) === WRAP;
+      if (marker && at === 0) throw this.fail("a wrap marker at offset 0 skips the whole data area");
+      const n = (state & ~LAP) - 1;
+      if (!marker && (n < 0 || n > cap - RECORD - at)) {
+        throw this.fail(`a record at offset ${at} claims ${n} bytes, more than the ${cap - RECORD - at} there`);
+      }
+      // What this slot held one lap ago (the ring was full then, so nobody marked it empty): nothing yet.
+      if ((state & LAP) !== (tail >= cap ? LAP : 0)) {
+        this.#nothingAt = at;
+        return NOTHING;
+      }
+      this.tail = tail;
+      if (marker) return MARKER;
+      this.length = n;
+      return at;
+    }
+    throw this.fail(`its tail moved ${MAX_RETRIES} times during one receive`);
+  }
+
+  /** The state word where the last {@link Ring.peek} found nothing: it changes when a message comes. */
+  watch(): number {
+    return Atomics.load(this.d32, this.#nothingAt >> 2);
+  }
+
+  /**
+   * Skips the wrap marker {@link Ring.peek} found (writing nothing into the
+   * data area: the sender may already be writing there); true when this call
+   * moved tail (then wake the sender).
+   */
+  skip(): boolean {
+    const tail = this.tail;
+    const at = wrapped(tail, this.capacity);
+    const next = wrapped(tail + this.capacity - at, this.mod);
+    return Atomics.compareExchange(this.h, RECEIVER.position, tail, next) === tail;
+  }
+
+  /** Frees the message of `n` bytes at position `tail` (the slot keeps its state: its lap bit tells it is old). */
+  release(tail: number, n: number): void {
+    Atomics.store(this.h, RECEIVER.position, wrapped(tail + recordBytes(n), this.mod));
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The sending side of a Channel: claims room at head, waits for it, and
+ * publishes records.
+ *
+ * @module
+ */
+import { block, blockAsync, Spinner } from "../internal/wait_loop.ts";
+import { I_CLOSED, RECEIVER, recordBytes, SENDER } from "./layout.ts";
+import { MUST_WRAP } from "./ring.ts";
+import type { Ring } from "./ring.ts";
+import { closedError, live, Side } from "./side.ts";
+
+export class Sender {
+  readonly side: Side;
+  /** The receiving side, to wake. */
+  peer: Side | undefined;
+  readonly #h: Int32Array;
+  readonly #ring: Ring;
+  readonly #spin: Spinner;
+  /** Record bytes the pending reserve waits for. */
+  #record = 0;
+  /** Where the last check found room: data offset (or -1) and head there. */
+  #at = -1;
+  #atHead = 0;
+  /** Data offset of the record reserved and not yet committed, or -1; its bytes and head. */
+  #reservedAt = -1;
+  #reservedBytes = 0;
+  #reservedHead = 0;
+
+  constructor(h: Int32Array, ring: Ring, spin: number) {
+    this.#h = h;
+    this.#ring = ring;
+    this.#spin = new Spinner(h, SENDER.cpu, RECEIVER.cpu, RECEIVER.hint, spin);
+    this.side = new Side(h, SENDER, () => this.#claim(), () => Atomics.load(h, RECEIVER.position));
+  }
+
+  /** Whether #record bytes fit at head now (writing a wrap marker first if needed); sets #at and #atHead. */
+  #claim(): boolean {
+    const ring = this.#ring;
+    let at = ring.fit(this.#record);
+    if (at === MUST_WRAP) {
+      if (!ring.wrap()) this.peer!.wake(); // the receiver must skip the marker itself
+      at = ring.fit(this.#record);
+    }
+    this.#at = at;
+    this.#atHead = ring.head;
+    return at >= 0;
+  }
+
+  #start(n: number): void {
+    live(this.#h);
+    if (this.#reservedAt >= 0) throw new Error("commit() the reserved message before reserving another");
+    if (this.#h[I_CLOSED] !== 0) throw closedError();
+    this.#spin.note();
+    this.#record = recordBytes(n);
+  }
+
+  #finish(ok: boolean, n: number): Uint8Array | null {
+    if (!ok) return null;
+    if (this.#h[I_CLOSED] !== 0) throw closedError();
+    if (this.#at < 0) return null;
+    this.#reservedAt = this.#at;
+    this.#reservedHead = this.#atHead;
+    this.#reservedBytes = n;
+    return this.#ring.payload(this.#at, n);
+  }
+
+  /** Room for `n` bytes (checked), waiting up to `timeout` ms (checked), or null. */
+  reserve(n: number, timeout: number): Uint8Array | null {
+    this.#start(n);
+    return this.#finish(this.#claim() || block(this.side, timeout, this.#spin), n);
+  }
+
+  async reserveAsync(n: number, timeout: number): Promise<Uint8Array | null> {
+    this.#start(n);
+    return this.#finish(this.#claim() || await blockAsync(this.side, timeout, this.#spin), n);
+  }
+
+  commit(length?: number): void {
+    live(this.#h);
+    const at = this.#reservedAt;
+    const n = this.#reservedBytes;
+    if (at < 0) throw new Error("Nothing to commit: reserve() a message first");
+    let len = n;
+    if (length !== undefined) {
+      if (typeof length !== "number") throw new TypeError(`Commit length must be a number, got ${typeof length}`);
+      if (!Number.isInteger(length) || length < 0 || length > n) {
+        throw new RangeError(`Commit length must be an integer from 0 to ${n} (the bytes reserved), got ${length}`);
+      }
+      len = length;
+    }
+    this.#reservedAt = -1;
+    if (this.#h[I_CLOSED] !== 0) throw closedError();
+    this.#ring.publish(at, this.#reservedHead, len);
+    this.peer!.wake();
+  }
+}
