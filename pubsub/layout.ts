@@ -42,6 +42,7 @@ export const C = {
   historyCount: 37,
   historyNext: 38,
   pubWaiting: 39,
+  pubCpu: 40,
 } as const;
 
 /** Int32 word offsets inside a slot. */
@@ -51,6 +52,7 @@ export const SLOT = {
   start64: 1,
   generation: 4,
   missed: 5,
+  cpu: 6,
   head: 16,
   waiting: 17,
   tail: 24,

@@ -12,17 +12,19 @@ import type { Segment } from "../segment.ts";
 import { mappingOwner } from "../mapped_memory.ts";
 import type { MappingOwner } from "../internal/views.ts";
 import { now, processProbe } from "../platform/mod.ts";
-import { notify, wait, waitAsync } from "../wait.ts";
+import { wait } from "../wait.ts";
+import { wake, wordAt } from "../internal/wait_loop.ts";
+import type { Word } from "../internal/wait_loop.ts";
 import { readServiceHeader, SERVICE_FIELD } from "../service/header.ts";
 import type { ServiceHeader } from "../service/header.ts";
 import { C, CONTROL_BYTES, invalid, readLayout, SLOT, SLOT_BYTES } from "./layout.ts";
 import type { PubSubLayout } from "./layout.ts";
 import { PubSubState } from "./state.ts";
 
-/** How long one sleep lasts before the sleeper checks its peer's liveness, in milliseconds. */
-export const SLICE_MS = 50;
 /** How long the control lock may stay taken by a live process. */
 const LOCK_MS = 1000;
+/** Wakes every sleeper on a word. */
+const ALL = 2 ** 31 - 1;
 
 /** This process as the process probe sees it. */
 export function self(): { pid: number; start: number } {
@@ -34,21 +36,6 @@ export function alive(pid: number, start: number): boolean {
   const me = self();
   if (pid === me.pid) return start === me.start;
   return processProbe().alive(pid, start);
-}
-
-/** Sleeps while `words[index]` is `expected`, at most `ms` (the one synchronous wait of publish-subscribe). */
-export function sleep(words: Int32Array, index: number, expected: number, ms: number): void {
-  wait(words, index, expected, Math.max(0, Math.min(ms, SLICE_MS)));
-}
-
-/** The asynchronous twin of {@link sleep}. */
-export async function sleepAsync(words: Int32Array, index: number, expected: number, ms: number): Promise<void> {
-  await waitAsync(words, index, expected, Math.max(0, Math.min(ms, SLICE_MS)));
-}
-
-/** Wakes the sleepers on `words[index]`. */
-export function wake(words: Int32Array, index: number): void {
-  notify(words, index);
 }
 
 /** The service as one process maps it. */
@@ -63,6 +50,8 @@ export class Port {
   readonly lock: Mutex;
   readonly #owner: MappingOwner;
   readonly #payload: number;
+  readonly #heads: Word[] = [];
+  readonly #tails: Word[] = [];
 
   constructor(seg: Segment, header: ServiceHeader) {
     this.seg = seg;
@@ -77,6 +66,20 @@ export class Port {
     this.lock = new Mutex(seg.region(base + 64, Mutex.BYTES));
     this.#owner = mappingOwner(seg)!;
     this.#payload = base + this.layout.payloadOffset;
+    for (let i = 0; i < this.layout.subscribers; i++) {
+      this.#heads.push(wordAt(this.words, this.state.slot(i, SLOT.head)));
+      this.#tails.push(wordAt(this.words, this.state.slot(i, SLOT.tail)));
+    }
+  }
+
+  /** Wakes whoever sleeps on slot `i`'s head (its subscriber's receives). */
+  wakeHead(i: number): void {
+    wake(this.#heads[i], ALL);
+  }
+
+  /** Wakes the publisher if it sleeps on slot `i`'s tail. */
+  wakeTail(i: number): void {
+    wake(this.#tails[i], 1);
   }
 
   /** A zero-copy view of `length` bytes of sample `j`, detached by {@link retire} or when the port closes. */
@@ -161,7 +164,7 @@ export function awaitHeader(seg: Segment, timeoutMs: number): ServiceHeader {
     if (left <= 0) {
       throw invalid(`its creator did not finish laying out '${seg.name}' within ${timeoutMs} ms`);
     }
-    sleep(state, 0, 0, left);
+    wait(state, 0, 0, Math.min(left, 50));
   }
 }
 

@@ -8,10 +8,13 @@ import { Segment } from "../segment.ts";
 import { checkMode, checkTimeout, describe, readOptions } from "../internal/options.ts";
 import type { OptionKeys } from "../internal/options.ts";
 import { now } from "../platform/mod.ts";
+import { notify } from "../wait.ts";
 import { markServiceReady, SERVICE_HEADER_BYTES, writeServiceHeader } from "../service/header.ts";
 import { C, computeLayout, LIMITS, PUB_CLOSED, PUB_LIVE, PUBSUB_VERSION, SLOT, writeLayout } from "./layout.ts";
 import type { PubSubLayout, PubSubPolicy } from "./layout.ts";
-import { Port, self, sleep, SLICE_MS, wake } from "./port.ts";
+import { Port, self } from "./port.ts";
+import { RoomPlan } from "./waits.ts";
+import { block, Spinner } from "../internal/wait_loop.ts";
 import { endLoanView, newLoan } from "./sample.ts";
 import type { LoanedSample, LoanOwner } from "./sample.ts";
 
@@ -37,6 +40,12 @@ export interface PublisherOptions {
   policy?: PubSubPolicy;
   /** Permission bits of the service's segment. Default 0o600. */
   mode?: number;
+  /**
+   * How long a publish blocked for room (block policy) may spin, in
+   * microseconds, while the subscriber runs on another CPU (it yields
+   * instead when both share one). Default 50; 0 sleeps at once.
+   */
+  spinMicros?: number;
 }
 
 const KEYS: OptionKeys<PublisherOptions> = {
@@ -48,7 +57,16 @@ const KEYS: OptionKeys<PublisherOptions> = {
   borrows: true,
   policy: true,
   mode: true,
+  spinMicros: true,
 };
+
+function checkSpin(value: unknown): number {
+  if (value === undefined) return 50;
+  if (typeof value !== "number" || !(value >= 0) || value === Infinity) {
+    throw new RangeError(`Option 'spinMicros' must be a finite number of microseconds >= 0, got ${describe(value)}`);
+  }
+  return value;
+}
 
 function count(value: unknown, name: keyof typeof LIMITS, fallback: number | undefined, max?: number): number {
   if (value === undefined && fallback !== undefined) return fallback;
@@ -69,7 +87,7 @@ function limit(what: string): ShmError {
   });
 }
 
-let make: (port: Port) => Publisher;
+let make: (port: Port, spin: number) => Publisher;
 
 /**
  * The one publisher of a named publish-subscribe service. It loans samples
@@ -99,15 +117,21 @@ let make: (port: Port) => Publisher;
 export class Publisher implements LoanOwner {
   readonly #port: Port;
   readonly #loans = new Map<LoanedSample, Uint8Array>();
+  readonly #spin: number;
+  readonly #plans: RoomPlan[] = [];
+  /** Notes this side's CPU for the subscribers' spinners. */
+  readonly #cpu: Spinner;
   #cursor = 0;
   #closed = false;
 
   static {
-    make = (port) => new Publisher(port);
+    make = (port, spin) => new Publisher(port, spin);
   }
 
-  private constructor(port: Port) {
+  private constructor(port: Port, spin: number) {
     this.#port = port;
+    this.#spin = spin;
+    this.#cpu = new Spinner(port.words, C.pubCpu, C.pubCpu, C.pubWaiting, spin);
   }
 
   /**
@@ -141,10 +165,11 @@ export class Publisher implements LoanOwner {
       policy,
     });
     const mode = checkMode(o.mode, 0o600);
+    const spin = checkSpin(o.spinMicros);
     const size = SERVICE_HEADER_BYTES + layout.bytes;
     const seg = Segment.create(name, { size, mode });
     try {
-      return make(lay(seg, layout));
+      return make(lay(seg, layout), spin);
     } catch (error) {
       seg.close();
       seg.unlink();
@@ -230,6 +255,7 @@ export class Publisher implements LoanOwner {
     const { state, words, layout } = port;
     const block = layout.policy === "block";
     const deadline = now() + timeout;
+    this.#cpu.note();
     for (;;) {
       if (block && !this.#roomFor(port, deadline)) return false;
       const pushed = port.locked(() => {
@@ -253,7 +279,7 @@ export class Publisher implements LoanOwner {
       });
       if (pushed === undefined) continue;
       for (const i of pushed) {
-        if (Atomics.load(words, state.slot(i, SLOT.waiting)) !== 0) wake(words, state.slot(i, SLOT.head));
+        if (Atomics.load(words, state.slot(i, SLOT.waiting)) !== 0) port.wakeHead(i);
       }
       const view = this.#loans.get(sample);
       this.#loans.delete(sample);
@@ -274,20 +300,13 @@ export class Publisher implements LoanOwner {
   #roomFor(port: Port, deadline: number): boolean {
     const { state, words, layout } = port;
     for (let i = 0; i < layout.subscribers; i++) {
-      for (;;) {
-        if (Atomics.load(words, state.slot(i, SLOT.state)) !== 1) break;
-        const tail = Atomics.load(words, state.slot(i, SLOT.tail));
-        if (state.queued(i) < layout.depth) break;
-        if (port.slotDead(i)) {
-          port.locked(() => port.reap());
-          break;
-        }
-        const left = deadline - now();
-        if (left <= 0) return false;
-        Atomics.store(words, C.pubWaiting, 1);
-        if (state.queued(i) >= layout.depth) sleep(words, state.slot(i, SLOT.tail), tail, Math.min(left, SLICE_MS));
-        Atomics.store(words, C.pubWaiting, 0);
-      }
+      if (Atomics.load(words, state.slot(i, SLOT.state)) !== 1 || state.queued(i) < layout.depth) continue;
+      const plan = (this.#plans[i] ??= new RoomPlan(port, i, this.#spin)).begin();
+      plan.spinner.note();
+      const left = deadline - now();
+      const room = left > 0 && block(plan, left, plan.spinner);
+      if (port.slotDead(i)) port.locked(() => port.reap());
+      else if (!room) return false;
     }
     return true;
   }
@@ -315,7 +334,7 @@ export class Publisher implements LoanOwner {
     this.#loans.clear();
     try {
       Atomics.store(port.words, C.pubState, PUB_CLOSED);
-      for (let i = 0; i < port.layout.subscribers; i++) wake(port.words, port.state.slot(i, SLOT.head));
+      for (let i = 0; i < port.layout.subscribers; i++) port.wakeHead(i);
     } finally {
       port.seg.close();
       try {
@@ -348,8 +367,9 @@ function lay(seg: Segment, layout: PubSubLayout): Port {
   const me = self();
   control[C.pubPid] = me.pid;
   new Float64Array(control.buffer, control.byteOffset, 32)[C.pubStart64] = me.start;
+  control[C.pubCpu] = -1;
   Atomics.store(control, C.pubState, PUB_LIVE);
   markServiceReady(bytes);
-  wake(seg.region(12, 4).array(Int32Array), 0);
+  notify(seg.region(12, 4).array(Int32Array), 0);
   return new Port(seg, header);
 }

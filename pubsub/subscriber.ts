@@ -9,7 +9,9 @@ import { checkTimeout, describe, readOptions } from "../internal/options.ts";
 import type { OptionKeys } from "../internal/options.ts";
 import { now } from "../platform/mod.ts";
 import { C, invalid, SLOT } from "./layout.ts";
-import { awaitHeader, goneError, Port, self, sleep, sleepAsync, SLICE_MS, wake } from "./port.ts";
+import { awaitHeader, goneError, Port, self } from "./port.ts";
+import { ReceivePlan } from "./waits.ts";
+import { block, blockAsync } from "../internal/wait_loop.ts";
 import { endReceiptView, newReceipt } from "./sample.ts";
 import type { ReceiptOwner, ReceivedSample } from "./sample.ts";
 
@@ -18,9 +20,9 @@ export interface SubscriberOptions {
   /** How long to wait for a service whose publisher is still laying it out, in ms. Default 1000. */
   timeoutMs?: number;
   /**
-   * How long a receive polls before it sleeps, in microseconds. Polling
-   * lowers latency when publisher and subscriber run on different CPUs and
-   * costs CPU time; default 0 (sleep at once).
+   * How long a receive may spin before it sleeps, in microseconds, while the
+   * publisher runs on another CPU (it yields instead when both share one).
+   * Default 50; 0 sleeps at once.
    */
   spinMicros?: number;
 }
@@ -41,6 +43,7 @@ function join(port: Port): number {
     f64[state.slot(i, 0) / 2 + SLOT.start64] = me.start;
     Atomics.add(words, state.slot(i, SLOT.generation), 1);
     Atomics.store(words, state.slot(i, SLOT.missed), 0);
+    Atomics.store(words, state.slot(i, SLOT.cpu), -1);
     Atomics.store(words, state.slot(i, SLOT.tail), Atomics.load(words, state.slot(i, SLOT.head)));
     for (const j of state.history()) {
       state.setBit(j, i);
@@ -87,7 +90,7 @@ function join(port: Port): number {
 export class Subscriber implements ReceiptOwner {
   readonly #port: Port;
   readonly #slot: number;
-  readonly #spin: number;
+  readonly #plan: ReceivePlan;
   readonly #held = new Map<ReceivedSample, Uint8Array>();
   #missed = 0;
   #closed = false;
@@ -99,7 +102,7 @@ export class Subscriber implements ReceiptOwner {
   private constructor(port: Port, slot: number, spin: number) {
     this.#port = port;
     this.#slot = slot;
-    this.#spin = spin;
+    this.#plan = new ReceivePlan(port, slot, spin);
   }
 
   /**
@@ -122,7 +125,7 @@ export class Subscriber implements ReceiptOwner {
   static open(name: string, options?: SubscriberOptions): Subscriber {
     const o = readOptions(options, "Subscriber.open", KEYS);
     const timeout = checkTimeout(o.timeoutMs ?? 1000, "Option 'timeoutMs'");
-    const spin = o.spinMicros ?? 0;
+    const spin = o.spinMicros ?? 50;
     if (typeof spin !== "number" || !(spin >= 0) || spin === Infinity) {
       throw new RangeError(`Option 'spinMicros' must be a finite number of microseconds >= 0, got ${describe(spin)}`);
     }
@@ -173,7 +176,7 @@ export class Subscriber implements ReceiptOwner {
     const j = state.take(i);
     if (j < 0) return undefined;
     if (!state.holds(j, i)) throw invalid(`sample ${j} reached subscriber ${i} without its bit`);
-    if (Atomics.load(words, C.pubWaiting) !== 0) wake(words, state.slot(i, SLOT.tail));
+    if (Atomics.load(words, C.pubWaiting) !== 0) port.wakeTail(i);
     const { length, seq } = state.sample(j);
     const missed = Atomics.exchange(words, state.slot(i, SLOT.missed), 0) >>> 0;
     this.#missed += missed;
@@ -188,13 +191,6 @@ export class Subscriber implements ReceiptOwner {
     const closed = Atomics.load(port.words, C.pubState) !== 1;
     const gone = closed ? "closed" : probe ? port.publisherGone() : undefined;
     if (gone && port.state.queued(this.#slot) === 0) throw goneError(gone);
-  }
-
-  #poll(port: Port): ReceivedSample | undefined {
-    const until = now() + this.#spin / 1000;
-    let got = this.#take(port);
-    while (got === undefined && this.#spin > 0 && now() < until) got = this.#take(port);
-    return got;
   }
 
   /**
@@ -220,20 +216,15 @@ export class Subscriber implements ReceiptOwner {
    */
   receive(timeoutMs?: number): ReceivedSample | null {
     const deadline = now() + checkTimeout(timeoutMs, "Receive timeout");
-    const port = this.#open();
-    const { state, words } = port;
-    const head = state.slot(this.#slot, SLOT.head);
-    const waiting = state.slot(this.#slot, SLOT.waiting);
+    const plan = this.#plan.begin();
+    plan.spinner.note();
     for (let probe = false;; probe = true) {
-      const got = this.#poll(port);
+      const port = this.#open();
+      const got = this.#take(port);
       if (got) return got;
       this.#checkGone(port, probe);
       const left = deadline - now();
-      if (left <= 0) return null;
-      const seen = Atomics.load(words, head);
-      Atomics.store(words, waiting, 1);
-      if (state.queued(this.#slot) === 0) sleep(words, head, seen, Math.min(left, SLICE_MS));
-      Atomics.store(words, waiting, 0);
+      if (left <= 0 || !block(plan, left, plan.spinner)) return null;
     }
   }
 
@@ -254,19 +245,15 @@ export class Subscriber implements ReceiptOwner {
    */
   async receiveAsync(timeoutMs?: number): Promise<ReceivedSample | null> {
     const deadline = now() + checkTimeout(timeoutMs, "Receive timeout");
+    const plan = this.#plan.begin();
+    plan.spinner.note();
     for (let probe = false;; probe = true) {
       const port = this.#open();
-      const { state, words } = port;
       const got = this.#take(port);
       if (got) return got;
       this.#checkGone(port, probe);
       const left = deadline - now();
-      if (left <= 0) return null;
-      const head = state.slot(this.#slot, SLOT.head);
-      const seen = Atomics.load(words, head);
-      Atomics.store(words, state.slot(this.#slot, SLOT.waiting), 1);
-      if (state.queued(this.#slot) === 0) await sleepAsync(words, head, seen, Math.min(left, SLICE_MS));
-      if (!this.#closed) Atomics.store(words, state.slot(this.#slot, SLOT.waiting), 0);
+      if (left <= 0 || !(await blockAsync(plan, left, plan.spinner))) return null;
     }
   }
 
