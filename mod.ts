@@ -36,11 +36,14 @@ export { AnonymousSegment } from "./anonymous_segment.ts";
 export { Channel } from "./channel.ts";
 export type { ChannelCreateOptions, ChannelOpenOptions } from "./channel.ts";
 export { Publisher } from "./pubsub/publisher.ts";
-export type { PublisherOptions } from "./pubsub/publisher.ts";
+export type { PublisherOptions, PubSubParameters } from "./pubsub/publisher.ts";
 export { Subscriber } from "./pubsub/subscriber.ts";
 export type { SubscriberOptions } from "./pubsub/subscriber.ts";
 export { LoanedSample, ReceivedSample } from "./pubsub/sample.ts";
 export type { PubSubPolicy } from "./pubsub/layout.ts";
+export { listServices } from "./service/list.ts";
+export type { ServiceInfo } from "./service/list.ts";
+export type { ServiceDescription } from "./pubsub/describe.ts";
 export type {
   AnonymousCreateOptions,
   AnonymousOpenOptions,

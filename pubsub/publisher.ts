@@ -87,6 +87,26 @@ function limit(what: string): ShmError {
   });
 }
 
+/** The parameters of a service ({@link PublisherOptions}, defaults filled in) and its pool size. */
+export interface PubSubParameters {
+  /** Subscriber slots. */
+  readonly subscribers: number;
+  /** Queue depth per subscriber. */
+  readonly depth: number;
+  /** Samples kept for late subscribers. */
+  readonly history: number;
+  /** Loans the publisher may hold at once. */
+  readonly loans: number;
+  /** Samples one subscriber may hold at once. */
+  readonly borrows: number;
+  /** What a full queue does. */
+  readonly policy: PubSubPolicy;
+  /** Bytes of one sample. */
+  readonly sampleSize: number;
+  /** Samples in the pool: subscribers × (depth + borrows) + history + loans. */
+  readonly samples: number;
+}
+
 let make: (port: Port, spin: number) => Publisher;
 
 /**
@@ -114,9 +134,13 @@ let make: (port: Port, spin: number) => Publisher;
  * assert.ok(got.bytes[2] === 3);
  * ```
  */
-export class Publisher implements LoanOwner {
+export class Publisher {
   readonly #port: Port;
   readonly #loans = new Map<LoanedSample, Uint8Array>();
+  readonly #hooks: LoanOwner = {
+    publish: (sample, index, length, timeoutMs) => this.#publish(sample, index, length, timeoutMs),
+    discard: (sample, index) => this.#discard(sample, index),
+  };
   readonly #spin: number;
   readonly #plans: RoomPlan[] = [];
   /** Notes this side's CPU for the subscribers' spinners. */
@@ -187,8 +211,8 @@ export class Publisher implements LoanOwner {
     return this.#port.layout.sampleSize;
   }
 
-  /** The parameters the service was created with. */
-  get layout(): Omit<PubSubLayout, "stride" | `${string}Offset` | "bytes"> {
+  /** The parameters the service was created with, and the pool size they give. */
+  get layout(): PubSubParameters {
     const { subscribers, depth, history, loans, borrows, policy, sampleSize, samples } = this.#port.layout;
     return { subscribers, depth, history, loans, borrows, policy, sampleSize, samples };
   }
@@ -234,13 +258,13 @@ export class Publisher implements LoanOwner {
     if (j < 0) throw limit(`No sample of ${port.layout.samples} is free: a subscriber holds more than it may`);
     this.#cursor = (j + 1) % port.layout.samples;
     const view = port.view(j, port.layout.sampleSize);
-    const sample = newLoan(this, j, view);
+    const sample = newLoan(this.#hooks, j, view);
     this.#loans.set(sample, view);
     return sample;
   }
 
-  /** Internal (LoanOwner): a loan given back. */
-  discard(sample: LoanedSample, index: number): void {
+  /** A loan given back. */
+  #discard(sample: LoanedSample, index: number): void {
     const view = this.#loans.get(sample);
     if (view === undefined) return;
     this.#loans.delete(sample);
@@ -248,8 +272,8 @@ export class Publisher implements LoanOwner {
     this.#port.state.unloan(index);
   }
 
-  /** Internal (LoanOwner): steps 1–6 of publish in docs/pubsub.md. */
-  publish(sample: LoanedSample, index: number, length: number, timeoutMs: number | undefined): boolean {
+  /** Steps 1–6 of publish in docs/pubsub.md. */
+  #publish(sample: LoanedSample, index: number, length: number, timeoutMs: number | undefined): boolean {
     const timeout = checkTimeout(timeoutMs, "Publish timeout");
     const port = this.#open();
     const { state, words, layout } = port;

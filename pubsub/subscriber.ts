@@ -87,11 +87,12 @@ function join(port: Port): number {
  * sample.release();
  * ```
  */
-export class Subscriber implements ReceiptOwner {
+export class Subscriber {
   readonly #port: Port;
   readonly #slot: number;
   readonly #plan: ReceivePlan;
   readonly #held = new Map<ReceivedSample, Uint8Array>();
+  readonly #hooks: ReceiptOwner = { release: (sample, index) => this.#release(sample, index) };
   #missed = 0;
   #closed = false;
 
@@ -181,7 +182,7 @@ export class Subscriber implements ReceiptOwner {
     const missed = Atomics.exchange(words, state.slot(i, SLOT.missed), 0) >>> 0;
     this.#missed += missed;
     const view = port.view(j, length);
-    const sample = newReceipt(this, j, view, seq, missed);
+    const sample = newReceipt(this.#hooks, j, view, seq, missed);
     this.#held.set(sample, view);
     return sample;
   }
@@ -296,8 +297,8 @@ export class Subscriber implements ReceiptOwner {
     }
   }
 
-  /** Internal (ReceiptOwner): a sample handed back. */
-  release(sample: ReceivedSample, index: number): void {
+  /** A sample handed back. */
+  #release(sample: ReceivedSample, index: number): void {
     const view = this.#held.get(sample);
     if (view === undefined) return;
     this.#held.delete(sample);
