@@ -40,7 +40,7 @@ export type { PublisherOptions, PubSubParameters } from "./pubsub/publisher.ts";
 export { Subscriber } from "./pubsub/subscriber.ts";
 export type { SubscriberOptions } from "./pubsub/subscriber.ts";
 export { LoanedSample, ReceivedSample } from "./pubsub/sample.ts";
-export type { PubSubPolicy } from "./pubsub/layout.ts";
+export type { PubSubParams, PubSubPolicy } from "./pubsub/layout.ts";
 export { listServices } from "./service/list.ts";
 export type { ServiceInfo } from "./service/list.ts";
 export type { ServiceDescription } from "./pubsub/describe.ts";

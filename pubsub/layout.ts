@@ -73,12 +73,19 @@ const POLICIES: readonly PubSubPolicy[] = ["block", "drop-oldest"];
 
 /** The parameters fixed at creation. */
 export interface PubSubParams {
+  /** Subscriber slots. */
   readonly subscribers: number;
+  /** Queue depth per subscriber. */
   readonly depth: number;
+  /** Samples kept for late subscribers. */
   readonly history: number;
+  /** Loans the publisher may hold at once. */
   readonly loans: number;
+  /** Samples one subscriber may hold at once. */
   readonly borrows: number;
+  /** What a full queue does. */
   readonly policy: PubSubPolicy;
+  /** Bytes of one sample. */
   readonly sampleSize: number;
 }
 

@@ -11,7 +11,7 @@ import { now } from "../platform/mod.ts";
 import { notify } from "../wait.ts";
 import { markServiceReady, SERVICE_HEADER_BYTES, writeServiceHeader } from "../service/header.ts";
 import { C, computeLayout, LIMITS, PUB_CLOSED, PUB_LIVE, PUBSUB_VERSION, SLOT, writeLayout } from "./layout.ts";
-import type { PubSubLayout, PubSubPolicy } from "./layout.ts";
+import type { PubSubLayout, PubSubParams, PubSubPolicy } from "./layout.ts";
 import { Port, self } from "./port.ts";
 import { RoomPlan } from "./waits.ts";
 import { block, Spinner } from "../internal/wait_loop.ts";
@@ -88,21 +88,7 @@ function limit(what: string): ShmError {
 }
 
 /** The parameters of a service ({@link PublisherOptions}, defaults filled in) and its pool size. */
-export interface PubSubParameters {
-  /** Subscriber slots. */
-  readonly subscribers: number;
-  /** Queue depth per subscriber. */
-  readonly depth: number;
-  /** Samples kept for late subscribers. */
-  readonly history: number;
-  /** Loans the publisher may hold at once. */
-  readonly loans: number;
-  /** Samples one subscriber may hold at once. */
-  readonly borrows: number;
-  /** What a full queue does. */
-  readonly policy: PubSubPolicy;
-  /** Bytes of one sample. */
-  readonly sampleSize: number;
+export interface PubSubParameters extends PubSubParams {
   /** Samples in the pool: subscribers × (depth + borrows) + history + loans. */
   readonly samples: number;
 }
