@@ -15,7 +15,7 @@ import { now, processProbe } from "../platform/mod.ts";
 import { wait } from "../wait.ts";
 import { wake, wordAt } from "../internal/wait_loop.ts";
 import type { Word } from "../internal/wait_loop.ts";
-import { readServiceHeader, SERVICE_FIELD } from "../service/header.ts";
+import { readServiceHeader, SERVICE_FIELD, SERVICE_HEADER_BYTES } from "../service/header.ts";
 import type { ServiceHeader } from "../service/header.ts";
 import { C, CONTROL_BYTES, invalid, readLayout, SLOT, SLOT_BYTES } from "./layout.ts";
 import type { PubSubLayout } from "./layout.ts";
@@ -147,8 +147,11 @@ export class Port {
 export function awaitHeader(seg: Segment, timeoutMs: number): ServiceHeader {
   const deadline = now() + timeoutMs;
   const state = seg.region(SERVICE_FIELD.state, 4).array(Int32Array);
+  if (seg.size < SERVICE_HEADER_BYTES) throw invalid(`'${seg.name}' is smaller than a service header`);
+  const magic = seg.region(SERVICE_FIELD.magic, 4).array(Uint32Array);
   for (;;) {
-    const header = readServiceHeader(seg.bytes());
+    let header = readServiceHeader(seg.bytes());
+    if (header === "foreign" && magic[0] === 0) header = "initialising"; // created, header not written yet
     if (header === "foreign") {
       throw new ShmError({
         code: "ERR_SERVICE_INVALID",

@@ -178,7 +178,16 @@ test("pubsub: the publisher's close ends a for-await loop after what was queued"
 test("pubsub: a segment that is not a valid service is refused, never read out of bounds", () => {
   const name = testName();
   const plain = Segment.create(name, { size: 4096 });
-  assert.throws(() => Subscriber.open(name), isCode("ERR_SERVICE_INVALID"));
+  assert.throws(
+    () => Subscriber.open(name, { timeoutMs: 20 }),
+    (e: unknown) => isCode("ERR_SERVICE_INVALID")(e) && /did not finish/.test((e as Error).message),
+    "all zero: not written yet",
+  );
+  plain.bytes()[0] = 1;
+  assert.throws(
+    () => Subscriber.open(name),
+    (e: unknown) => isCode("ERR_SERVICE_INVALID")(e) && /not a shmem service/.test((e as Error).message),
+  );
   plain.close();
   plain.unlink();
   using pub = Publisher.create(name, { sampleSize: 8 });

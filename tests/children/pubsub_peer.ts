@@ -32,7 +32,9 @@ async function openSoon(): Promise<Subscriber> {
     try {
       return Subscriber.open(name);
     } catch (error) {
-      if (tries > 400 || (error as { code?: string }).code !== "ENOENT") throw error;
+      // ENOENT: not created yet; ERR_SERVICE_INVALID: a C creator has not sized the segment yet.
+      const code = (error as { code?: string }).code;
+      if (tries > 400 || (code !== "ENOENT" && code !== "ERR_SERVICE_INVALID")) throw error;
       await pause(10);
     }
   }
