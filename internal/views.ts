@@ -43,7 +43,7 @@ export function bufferOrigin(
 interface Cell {
   raw: RawMapping | undefined;
   /** Every buffer made over the mapping that was not yet seen detached. */
-  readonly buffers: ArrayBuffer[];
+  readonly buffers: Set<ArrayBuffer>;
   /** Set when a buffer was detached by someone else: its memory may live on elsewhere. */
   escaped: boolean;
   /** Set when the address was handed to native code (`unsafeAddress()`), which the GC cannot see. */
@@ -67,7 +67,8 @@ function releaseCell(cell: Cell, byBackstop: boolean): void {
   const raw = cell.raw;
   if (raw === undefined) return;
   cell.raw = undefined;
-  const buffers = cell.buffers.splice(0);
+  const buffers = [...cell.buffers];
+  cell.buffers.clear();
   for (const buffer of buffers) {
     if (buffer.detached) cell.escaped = true;
     else buffer.transfer(0);
@@ -105,7 +106,7 @@ export class MappingOwner {
     this.#what = what;
     this.#maxView = maxView;
     this.#raw = raw;
-    this.#cell = { raw, buffers: [], escaped: false, addressOut: false };
+    this.#cell = { raw, buffers: new Set(), escaped: false, addressOut: false };
     registry.register(this, this.#cell, this.#cell);
   }
 
@@ -129,15 +130,13 @@ export class MappingOwner {
     const address = this.#raw!.address + BigInt(offset);
     const buffer = ffi.view(address, length);
     origins.set(buffer, { address, shared: !this.readOnly });
-    this.#cell.buffers.push(buffer);
+    this.#cell.buffers.add(buffer);
     return buffer;
   }
 
   #fresh(buffer: ArrayBuffer | undefined): ArrayBuffer | undefined {
     if (buffer !== undefined && buffer.detached) {
-      const buffers = this.#cell.buffers;
-      const at = buffers.indexOf(buffer);
-      if (at >= 0) buffers.splice(at, 1);
+      this.#cell.buffers.delete(buffer);
       this.#cell.escaped = true;
       return undefined;
     }
@@ -188,12 +187,24 @@ export class MappingOwner {
 
   /** Detaches a buffer from {@link lease} now (idempotent). */
   retire(buffer: ArrayBuffer): void {
-    const buffers = this.#cell.buffers;
-    const at = buffers.indexOf(buffer);
-    if (at < 0) return;
-    buffers.splice(at, 1);
+    if (!this.#cell.buffers.delete(buffer)) return;
     if (buffer.detached) this.#cell.escaped = true;
     else buffer.transfer(0);
+  }
+
+  /**
+   * Detaches a buffer from {@link lease} and returns a new one over the same
+   * memory (`transfer()` moves an external buffer's memory without copying),
+   * tracked in its place: cheaper than a new lease in every runtime.
+   */
+  renew(buffer: ArrayBuffer): ArrayBuffer {
+    this.assertOpen();
+    if (!this.#cell.buffers.delete(buffer) || buffer.detached) throw new RangeError("Not a live leased buffer");
+    const next = buffer.transfer();
+    const origin = origins.get(buffer);
+    if (origin !== undefined) origins.set(next, origin);
+    this.#cell.buffers.add(next);
+    return next;
   }
 
   /**

@@ -51,10 +51,16 @@ export class Port {
   readonly #owner: MappingOwner;
   readonly #payload: number;
   readonly #heads: Word[] = [];
+  /** Per sample: a buffer over its memory that no view handed out uses now. */
+  readonly #spare: (ArrayBuffer | undefined)[] = [];
   readonly #tails: Word[] = [];
 
-  constructor(seg: Segment, header: ServiceHeader) {
+  /** Whether a view is detached when its sample is released or published (else only when the port closes). */
+  readonly #detach: boolean;
+
+  constructor(seg: Segment, header: ServiceHeader, detach = true) {
     this.seg = seg;
+    this.#detach = detach;
     this.header = header;
     const base = header.layoutOffset;
     if (header.totalBytes - base < CONTROL_BYTES) throw invalid("the layout is smaller than its control area");
@@ -82,20 +88,28 @@ export class Port {
     wake(this.#tails[i], 1);
   }
 
-  /** A zero-copy view of `length` bytes of sample `j`, detached by {@link retire} or when the port closes. */
+  /**
+   * A zero-copy view of the first `length` bytes of sample `j`, over a buffer
+   * of its own: {@link retire} detaches it (and keeps a fresh buffer over the
+   * same memory for the next time), closing the port detaches it too. Without
+   * `detach`, the buffer stays and only closing the port detaches it.
+   */
   view(j: number, length: number): Uint8Array {
-    if (length === 0) return new Uint8Array(0);
-    return new Uint8Array(this.#owner.lease(this.#payload + j * this.layout.stride, length));
+    const buffer = this.#spare[j] ?? this.#owner.lease(this.#payload + j * this.layout.stride, this.layout.sampleSize);
+    if (this.#detach) this.#spare[j] = undefined;
+    else this.#spare[j] = buffer;
+    return new Uint8Array(buffer, 0, length);
   }
 
-  /** Detaches a view from {@link view}. */
-  retire(view: Uint8Array): void {
-    if (view.buffer.byteLength > 0) this.#owner.retire(view.buffer as ArrayBuffer);
+  /** Detaches a view of sample `j` from {@link view} (when this port detaches views). */
+  retire(j: number, view: Uint8Array): void {
+    if (!this.#detach || this.seg.closed || view.buffer.byteLength === 0) return;
+    this.#spare[j] = this.#owner.renew(view.buffer as ArrayBuffer);
   }
 
   /** Runs `body` under the control lock. */
   locked<T>(body: () => T): T {
-    if (this.lock.lock(LOCK_MS) === "timed-out") {
+    if (this.lock.tryLock() === "busy" && this.lock.lock(LOCK_MS) === "timed-out") {
       throw invalid(`a live process has held the control lock for more than ${LOCK_MS} ms`);
     }
     try {

@@ -19,6 +19,9 @@ export interface ReceiptOwner {
   release(sample: ReceivedSample, index: number): void;
 }
 
+/** What `bytes` is once a sample is done with. */
+const EMPTY = new Uint8Array(0);
+
 function spent(what: string): ShmError {
   return new ShmError({ code: "ERR_USE_AFTER_CLOSE", errno: 0, message: `This sample was already ${what}` });
 }
@@ -60,7 +63,7 @@ export class LoanedSample {
   static {
     makeLoan = (owner, index, bytes) => new LoanedSample(owner, index, bytes);
     endLoan = (sample) => {
-      sample.#bytes = new Uint8Array(0);
+      sample.#bytes = EMPTY;
       sample.#done ??= "discarded";
     };
   }
@@ -109,6 +112,7 @@ export class LoanedSample {
     }
     if (!this.#owner.publish(this, this.#index, n, timeoutMs)) return false;
     this.#done = "published";
+    this.#bytes = EMPTY;
     return true;
   }
 
@@ -129,6 +133,7 @@ export class LoanedSample {
   discard(): void {
     if (this.#done) return;
     this.#done = "discarded";
+    this.#bytes = EMPTY;
     this.#owner.discard(this, this.#index);
   }
 
@@ -169,7 +174,7 @@ export class ReceivedSample {
   static {
     makeReceipt = (owner, index, bytes, sequence, missed) => new ReceivedSample(owner, index, bytes, sequence, missed);
     endReceipt = (sample) => {
-      sample.#bytes = new Uint8Array(0);
+      sample.#bytes = EMPTY;
       sample.#released = true;
     };
   }
@@ -213,6 +218,7 @@ export class ReceivedSample {
   release(): void {
     if (this.#released) return;
     this.#released = true;
+    this.#bytes = EMPTY;
     this.#owner.release(this, this.#index);
   }
 

@@ -5,7 +5,7 @@
  */
 import { ShmError } from "../errors.ts";
 import { Segment } from "../segment.ts";
-import { checkTimeout, describe, readOptions } from "../internal/options.ts";
+import { checkBoolean, checkTimeout, describe, readOptions } from "../internal/options.ts";
 import type { OptionKeys } from "../internal/options.ts";
 import { now } from "../platform/mod.ts";
 import { C, invalid, SLOT } from "./layout.ts";
@@ -25,9 +25,17 @@ export interface SubscriberOptions {
    * Default 50; 0 sleeps at once.
    */
   spinMicros?: number;
+  /**
+   * Whether a received sample's `bytes` is detached (length 0) once it is
+   * released. Default true. false saves a buffer transfer per sample (about
+   * a quarter to one microsecond, more for large samples on Bun): the view
+   * then stays valid until the subscriber closes, and after the release it
+   * shows whatever the publisher later writes into that memory.
+   */
+  detach?: boolean;
 }
 
-const KEYS: OptionKeys<SubscriberOptions> = { timeoutMs: true, spinMicros: true };
+const KEYS: OptionKeys<SubscriberOptions> = { timeoutMs: true, spinMicros: true, detach: true };
 
 let make: (port: Port, slot: number, spin: number) => Subscriber;
 
@@ -130,9 +138,10 @@ export class Subscriber {
     if (typeof spin !== "number" || !(spin >= 0) || spin === Infinity) {
       throw new RangeError(`Option 'spinMicros' must be a finite number of microseconds >= 0, got ${describe(spin)}`);
     }
+    const detach = checkBoolean(o.detach, "detach", true);
     const seg = Segment.open(name);
     try {
-      const port = new Port(seg, awaitHeader(seg, timeout));
+      const port = new Port(seg, awaitHeader(seg, timeout), detach);
       return make(port, port.locked(() => join(port)), spin);
     } catch (error) {
       seg.close();
@@ -216,7 +225,10 @@ export class Subscriber {
    * ```
    */
   receive(timeoutMs?: number): ReceivedSample | null {
-    const deadline = now() + checkTimeout(timeoutMs, "Receive timeout");
+    const timeout = checkTimeout(timeoutMs, "Receive timeout");
+    const first = this.#take(this.#open());
+    if (first) return first;
+    const deadline = now() + timeout;
     const plan = this.#plan.begin();
     plan.spinner.note();
     for (let probe = false;; probe = true) {
@@ -245,7 +257,10 @@ export class Subscriber {
    * ```
    */
   async receiveAsync(timeoutMs?: number): Promise<ReceivedSample | null> {
-    const deadline = now() + checkTimeout(timeoutMs, "Receive timeout");
+    const timeout = checkTimeout(timeoutMs, "Receive timeout");
+    const first = this.#take(this.#open());
+    if (first) return first;
+    const deadline = now() + timeout;
     const plan = this.#plan.begin();
     plan.spinner.note();
     for (let probe = false;; probe = true) {
@@ -302,7 +317,7 @@ export class Subscriber {
     const view = this.#held.get(sample);
     if (view === undefined) return;
     this.#held.delete(sample);
-    this.#port.retire(view);
+    this.#port.retire(index, view);
     this.#port.state.clearBit(index, this.#slot);
   }
 

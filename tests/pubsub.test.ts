@@ -201,3 +201,25 @@ test("pubsub: a segment that is not a valid service is refused, never read out o
   assert.throws(() => Subscriber.open(name), isCode("ERR_SERVICE_INVALID"));
   assert.equal(pub.closed, false);
 });
+
+test("pubsub: with detach false, views stay until the port closes", () => {
+  const name = testName();
+  const pub = Publisher.create(name, { sampleSize: 16, detach: false });
+  const sub = Subscriber.open(name, { detach: false });
+  assert.throws(() => Subscriber.open(name, { detach: 1 as unknown as boolean }), TypeError);
+  const out = pub.loan();
+  const kept = out.bytes;
+  kept[0] = 5;
+  out.publish(1);
+  assert.equal(out.bytes.length, 0, "the sample says it is done");
+  assert.equal(kept.length, 16, "the saved view stays");
+  const got = sub.receive(0)!;
+  const seen = got.bytes;
+  got.release();
+  assert.equal(got.bytes.length, 0);
+  assert.equal(seen[0], 5);
+  sub.close();
+  assert.equal(seen.length, 0, "closing the port detaches");
+  pub.close();
+  assert.equal(kept.length, 0);
+});
