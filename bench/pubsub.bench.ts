@@ -92,15 +92,25 @@ const placements = ([["one CPU", 0, "one"], ["two CPUs", 1, "two"]] as const).fi
 if (tables.includes("latency")) {
   console.log("One-way latency, µs (median round trip ÷ 2 of 300 batches of 32 round trips, after 1,000 to warm up).");
   console.log("A sample is loaned, its first byte written, published; received, its first byte read, released.");
-  console.log("views: detached per sample (the default) or kept (detach: false). Raw spin: one word each way over");
-  console.log("FFI-mapped memory; socket: 8 bytes over a Unix socket; both from bench/channel_peer.ts, same run.\n");
   console.log(
-    `| runtime | placement | views | ${SIZES.map(size).join(" | ")} | raw spin | Unix socket | 64 B ÷ raw spin |`,
+    "views: detached per sample (the default) or kept (detach: false). Raw floor, from bench/channel_peer.ts in",
   );
-  console.log(`|---|---|---|${SIZES.map(() => "---:|").join("")}---:|---:|---:|`);
+  console.log(
+    "the same run: one word each way over FFI-mapped memory, spun on then slept on (raw spin), or slept on at",
+  );
+  console.log(
+    "once (wait/notify: the floor on one CPU, where spinning first is a trap); socket: 8 bytes, Unix socket.\n",
+  );
+  console.log(
+    `| runtime | placement | views | ${
+      SIZES.map(size).join(" | ")
+    } | raw spin | wait/notify | Unix socket | 64 B ÷ raw floor |`,
+  );
+  console.log(`|---|---|---|${SIZES.map(() => "---:|").join("")}---:|---:|---:|---:|`);
   for (const runtime of runtimes) {
     for (const [label, cpuB] of placements) {
       const raw = median(await baseline(runtime, "spin-ping", cpuB)) / 2;
+      const futex = median(await baseline(runtime, "futex-ping", cpuB)) / 2;
       const sock = median(await baseline(runtime, "sock-ping", cpuB)) / 2;
       for (const keep of [false, true]) {
         const cells: number[] = [];
@@ -108,7 +118,7 @@ if (tables.includes("latency")) {
         console.log(
           `| ${runtime} | ${label} | ${keep ? "kept" : "detached"} | ${cells.map((x) => f(x)).join(" | ")} | ${
             f(raw)
-          } | ${f(sock)} | **${f(cells[0] / raw, 1)}×** |`,
+          } | ${f(futex)} | ${f(sock)} | **${f(cells[0] / Math.min(raw, futex), 1)}×** |`,
         );
       }
     }
