@@ -213,7 +213,7 @@ export class Publisher {
     return { subscribers, depth, history, loans, borrows, policy, sampleSize, samples };
   }
 
-  /** Live subscribers now. */
+  /** Subscribers joined now (one that died counts until the next join or loan takes its slot back). */
   get subscribers(): number {
     return this.#closed ? 0 : this.#port.live();
   }
