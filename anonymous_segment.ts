@@ -80,7 +80,8 @@ export class AnonymousSegment extends MappedMemory {
    * @throws {TypeError} for an unknown option key (the message names the closest known one), before any system call.
    * @throws {RangeError} for a string that is not a handle, before any system call.
    * @throws {ShmError} `ENOENT` when the holder exited or closed it, `EACCES` for another user's,
-   *   `EINVAL` when the handle names something else than an anonymous segment.
+   *   `EINVAL` when the handle names something else than an anonymous segment (also a stale handle whose
+   *   descriptor number now names a file, socket or pipe: that is never opened).
    * @example
    * ```ts
    * import { AnonymousSegment } from "./mod.ts";

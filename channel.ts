@@ -190,8 +190,11 @@ export class Channel {
    * ```
    */
   reserve(n: number, timeoutMs?: number): Uint8Array | null {
-    this.#checkSize(n, "Message size");
-    return this.#tx.reserve(n, checkTimeout(timeoutMs));
+    // A size that is already a valid integer skips the checks' calls (the common case, on every message).
+    const size = typeof n === "number" && (n | 0) === n && n >= 0 && n <= this.#cap - RECORD
+      ? n
+      : this.#checkSize(n, "Message size");
+    return this.#tx.reserve(size, timeoutMs === undefined ? Infinity : checkTimeout(timeoutMs));
   }
 
   /**
@@ -330,7 +333,7 @@ export class Channel {
    * ```
    */
   recvInPlace(timeoutMs?: number): Uint8Array | null {
-    return this.#rx.recvInPlace(checkTimeout(timeoutMs));
+    return this.#rx.recvInPlace(timeoutMs === undefined ? Infinity : checkTimeout(timeoutMs));
   }
 
   /**

@@ -5,8 +5,8 @@
  * @module
  */
 import { block, blockAsync, Spinner } from "../internal/wait_loop.ts";
-import { RECEIVER, SENDER } from "./layout.ts";
-import { MARKER } from "./ring.ts";
+import { I_CLOSED, RECEIVER, SENDER } from "./layout.ts";
+import { MARKER, NOTHING } from "./ring.ts";
 import type { Ring } from "./ring.ts";
 import { live, Side } from "./side.ts";
 
@@ -57,6 +57,11 @@ export class Receiver {
     const at = this.#found >= 0 ? this.#found : this.#peek();
     this.#found = -1;
     if (at < 0) return null;
+    return this.#hold(at);
+  }
+
+  /** Holds the message {@link Ring.peek} found at `at` until release. */
+  #hold(at: number): Uint8Array {
     const ring = this.#ring;
     this.#taken = at;
     this.#takenTail = ring.tail;
@@ -64,8 +69,30 @@ export class Receiver {
     return ring.payload(at, ring.length);
   }
 
-  /** The next message in place, waiting up to `timeout` ms (checked), or null. */
+  /**
+   * The next message in place, waiting up to `timeout` ms (checked), or
+   * null. The fast path, taken when a message is there, reads tail and the
+   * record's state word, and writes nothing.
+   */
   recvInPlace(timeout: number): Uint8Array | null {
+    if (this.#taken < 0 && this.#h[I_CLOSED] !== undefined) {
+      this.#spin.note();
+      const ring = this.#ring;
+      let at = ring.peek();
+      if (at >= 0) return this.#hold(at);
+      // Nothing yet: poll the state word where the next record goes, while the sender runs on another CPU.
+      if (at === NOTHING && timeout !== 0) {
+        let seen = ring.watch();
+        for (let i = this.#spin.polls(); i > 0; i--) {
+          const v = ring.watch();
+          if (v === seen) continue;
+          seen = v;
+          at = ring.peek();
+          if (at >= 0) return this.#hold(at);
+          if (at !== NOTHING) break;
+        }
+      }
+    }
     this.#start();
     return this.#take((this.#found = this.#peek()) >= 0 || block(this.side, timeout, this.#spin));
   }
@@ -75,7 +102,17 @@ export class Receiver {
     return this.#take((this.#found = this.#peek()) >= 0 || await blockAsync(this.side, timeout, this.#spin));
   }
 
+  /** Frees the held message; the fast path is taken while the memory is open. */
   release(): void {
+    const h = this.#h;
+    const at = this.#taken;
+    if (at < 0 || h[I_CLOSED] === undefined) return this.#release();
+    this.#taken = -1;
+    this.#ring.release(this.#takenTail, this.#takenLength);
+    if (Atomics.load(h, SENDER.hint) !== 0) this.peer!.wake();
+  }
+
+  #release(): void {
     live(this.#h);
     const at = this.#taken;
     if (at < 0) throw new Error("Nothing to release: recvInPlace() a message first");

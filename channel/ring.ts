@@ -23,6 +23,10 @@ export const MARKER = -2;
 /** `x mod m` for `x` from 0 to 2m − 1 (no division: a message does several). */
 const wrapped = (x: number, m: number): number => x >= m ? x - m : x;
 
+/** The header indices of head and tail (module constants: the hot paths read them on every message). */
+const HEAD = SENDER.position;
+const TAIL = RECEIVER.position;
+
 /** How often one receive may find tail moved under it before the memory counts as corrupt. */
 const MAX_RETRIES = 16;
 /** Payload views kept for reuse, by slot (a power of two). */
@@ -39,6 +43,9 @@ export class Ring {
   #tail = 0;
   readonly #d: Uint8Array;
   readonly #views: (Uint8Array | undefined)[] = [];
+  /** Data offset + 1 and length of each kept view (plain numbers: a view's own getters cost more in some engines). */
+  readonly #viewAt = new Int32Array(VIEWS);
+  readonly #viewLength = new Int32Array(VIEWS);
   /** What a check found corrupt, if one did: every later call throws it again. */
   #broken: string | undefined;
   /** Set by fit: head, where the record goes. */
@@ -64,9 +71,10 @@ export class Ring {
    */
   payload(at: number, n: number): Uint8Array {
     const slot = (at >> 3) & (VIEWS - 1);
+    if (this.#viewAt[slot] === at + 1 && this.#viewLength[slot] === n) return this.#views[slot]!;
     const start = at + RECORD;
-    const view = this.#views[slot];
-    if (view !== undefined && view.length === n && view.byteOffset === this.#d.byteOffset + start) return view;
+    this.#viewAt[slot] = at + 1;
+    this.#viewLength[slot] = n;
     return (this.#views[slot] = this.#d.subarray(start, start + n));
   }
 
@@ -89,14 +97,16 @@ export class Ring {
   position(role: Role, atomic = true): number {
     if (this.#broken !== undefined) throw corrupt(this.#broken);
     const value = atomic ? Atomics.load(this.h, role.position) : this.h[role.position];
-    if (value < 0 || value >= this.mod || (value & 7) !== 0) {
-      throw this.fail(
-        `${role === SENDER ? "head" : "tail"} is ${
-          value >>> 0
-        }, not a multiple of 8 below ${this.mod} (twice the capacity)`,
-      );
-    }
+    if (value < 0 || value >= this.mod || (value & 7) !== 0) throw this.#badPosition(role, value);
     return value;
+  }
+
+  #badPosition(role: Role, value: number): ShmError {
+    return this.fail(
+      `${role === SENDER ? "head" : "tail"} is ${
+        value >>> 0
+      }, not a multiple of 8 below ${this.mod} (twice the capacity)`,
+    );
   }
 
   /** Bytes from tail to head, checked: at most the capacity. */
@@ -129,11 +139,16 @@ export class Ring {
    * is set to its position), {@link NO_ROOM}, or {@link MUST_WRAP}.
    */
   fit(record: number): number {
+    if (this.#broken !== undefined) throw corrupt(this.#broken);
     const cap = this.capacity;
-    const head = this.position(SENDER, false);
+    const mod = this.mod;
+    const head = this.h[HEAD]; // only the sender writes it
+    if (head < 0 || head >= mod || (head & 7) !== 0) throw this.#badPosition(SENDER, head);
     const at = wrapped(head, cap);
     const need = record > cap - at ? cap - at : record;
-    if (cap - this.#usedFrom(head, false) < need && cap - this.#usedFrom(head, true) < need) return NO_ROOM;
+    const tail = this.#tail;
+    const cached = head >= tail ? head - tail : head - tail + mod;
+    if ((cached > cap || cap - cached < need) && cap - this.#usedFrom(head, true) < need) return NO_ROOM;
     if (need !== record) return MUST_WRAP;
     this.head = head;
     return at;
@@ -166,11 +181,14 @@ export class Ring {
    */
   publish(at: number, head: number, n: number): void {
     const d32 = this.d32;
+    const cap = this.capacity;
     const record = recordBytes(n);
-    if (this.#slotAfterFree(head, record)) d32[wrapped(at + record, this.capacity) >> 2] = EMPTY;
+    const tail = this.#tail;
+    const cached = head >= tail ? head - tail : head - tail + this.mod;
+    if (cached + record < cap || this.#usedFrom(head, true) + record < cap) d32[wrapped(at + record, cap) >> 2] = EMPTY;
     d32[(at >> 2) + 1] = 0;
-    Atomics.store(d32, at >> 2, stateOf(n, head, this.capacity));
-    this.h[SENDER.position] = wrapped(head + record, this.mod);
+    Atomics.store(d32, at >> 2, stateOf(n, head, cap));
+    this.h[HEAD] = wrapped(head + record, this.mod);
   }
 
   // ----- the receiver's side -----
@@ -180,13 +198,15 @@ export class Ring {
    * {@link Ring.length} are set), {@link NOTHING}, or {@link MARKER}.
    */
   peek(): number {
-    const cap = this.capacity;
+    if (this.#broken !== undefined) throw corrupt(this.#broken);
+    const { h, d32, capacity: cap, mod } = this;
     for (let retries = 0; retries < MAX_RETRIES; retries++) {
-      const tail = this.position(RECEIVER, false); // read again atomically below
+      const tail = h[TAIL]; // read again atomically below
+      if (tail < 0 || tail >= mod || (tail & 7) !== 0) throw this.#badPosition(RECEIVER, tail);
       const at = wrapped(tail, cap);
-      const state = Atomics.load(this.d32, at >> 2);
+      const state = Atomics.load(d32, at >> 2);
       // The sender skipped a lone wrap marker (and may be writing over it): start again.
-      if (Atomics.load(this.h, RECEIVER.position) !== tail) continue;
+      if (Atomics.load(h, TAIL) !== tail) continue;
       if (state === EMPTY) {
         this.#nothingAt = at;
         return NOTHING;
@@ -229,6 +249,6 @@ export class Ring {
 
   /** Frees the message of `n` bytes at position `tail` (the slot keeps its state: its lap bit tells it is old). */
   release(tail: number, n: number): void {
-    Atomics.store(this.h, RECEIVER.position, wrapped(tail + recordBytes(n), this.mod));
+    Atomics.store(this.h, TAIL, wrapped(tail + recordBytes(n), this.mod));
   }
 }

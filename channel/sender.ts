@@ -59,14 +59,29 @@ export class Sender {
     if (!ok) return null;
     if (this.#h[I_CLOSED] !== 0) throw closedError();
     if (this.#at < 0) return null;
-    this.#reservedAt = this.#at;
-    this.#reservedHead = this.#atHead;
-    this.#reservedBytes = n;
-    return this.#ring.payload(this.#at, n);
+    return this.#reserved(this.#at, this.#atHead, n);
   }
 
-  /** Room for `n` bytes (checked), waiting up to `timeout` ms (checked), or null. */
+  #reserved(at: number, head: number, n: number): Uint8Array {
+    this.#reservedAt = at;
+    this.#reservedHead = head;
+    this.#reservedBytes = n;
+    return this.#ring.payload(at, n);
+  }
+
+  /**
+   * Room for `n` bytes (checked), waiting up to `timeout` ms (checked), or
+   * null. The fast path, taken while the ring has room before its end, reads
+   * the closed word (undefined once the memory is closed: then the slow path
+   * throws) and the sender's own head, and writes nothing shared.
+   */
   reserve(n: number, timeout: number): Uint8Array | null {
+    if (this.#h[I_CLOSED] === 0 && this.#reservedAt < 0) {
+      this.#spin.note();
+      const record = recordBytes(n);
+      const at = this.#ring.fit(record);
+      if (at >= 0) return this.#reserved(at, this.#ring.head, n);
+    }
     this.#start(n);
     return this.#finish(this.#claim() || block(this.side, timeout, this.#spin), n);
   }
@@ -76,7 +91,17 @@ export class Sender {
     return this.#finish(this.#claim() || await blockAsync(this.side, timeout, this.#spin), n);
   }
 
+  /** Publishes the reserved record; the fast path is taken when all of it is sent and the memory is open. */
   commit(length?: number): void {
+    const h = this.#h;
+    const at = this.#reservedAt;
+    if (at < 0 || length !== undefined || h[I_CLOSED] !== 0) return this.#commit(length);
+    this.#reservedAt = -1;
+    this.#ring.publish(at, this.#reservedHead, this.#reservedBytes);
+    if (Atomics.load(h, RECEIVER.hint) !== 0) this.peer!.wake();
+  }
+
+  #commit(length: number | undefined): void {
     live(this.#h);
     const at = this.#reservedAt;
     const n = this.#reservedBytes;

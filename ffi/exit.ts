@@ -17,6 +17,8 @@
  */
 
 import { ffi } from "./mod.ts";
+import process from "node:process";
+import { isMainThread } from "node:worker_threads";
 
 const SIGNALS = [["SIGINT", 2], ["SIGTERM", 15]] as const;
 
@@ -24,6 +26,10 @@ const tasks = new Set<() => void>();
 let installed = false;
 
 function runAll(): void {
+  runList(tasks);
+}
+
+function runList(tasks: Set<() => void>): void {
   const list = [...tasks];
   tasks.clear();
   for (const task of list) {
@@ -129,5 +135,28 @@ export function atExit(task: () => void): () => void {
   tasks.add(task);
   return () => {
     tasks.delete(task);
+  };
+}
+
+const threadTasks = new Set<() => void>();
+let threadInstalled = false;
+
+/**
+ * Runs `task` once when this worker thread ends: by its own end, by
+ * `process.exit()` in it, or by `worker.terminate()` (Node, and Deno's
+ * `node:worker_threads`, emit `exit` in the worker then, while its
+ * FinalizationRegistry callbacks never run again). In the main thread it
+ * does nothing: the process's end releases what the thread held. Returns a
+ * function that cancels it.
+ */
+export function atThreadExit(task: () => void): () => void {
+  if (isMainThread) return () => {};
+  if (!threadInstalled) {
+    threadInstalled = true;
+    process.on("exit", () => runList(threadTasks));
+  }
+  threadTasks.add(task);
+  return () => {
+    threadTasks.delete(task);
   };
 }

@@ -13,6 +13,9 @@
 import type { RawMapping } from "../platform/contracts.ts";
 import { ShmError } from "../errors.ts";
 import { ffi } from "../ffi/mod.ts";
+import { atThreadExit } from "../ffi/exit.ts";
+import { platform } from "../platform/mod.ts";
+import type { ThreadRecord } from "../platform/contracts.ts";
 
 /** Where a window of the mapping lives: a buffer and the offset in it. */
 export interface Located {
@@ -48,6 +51,10 @@ interface Cell {
   escaped: boolean;
   /** Set when the address was handed to native code (`unsafeAddress()`), which the GC cannot see. */
   addressOut: boolean;
+  /** Cancels the release at this worker thread's end (see {@link atThreadExit}). */
+  untrack: () => void;
+  /** This worker thread's record of the mapping, for the threads that outlive it (see posix/threads.ts). */
+  record: ThreadRecord;
 }
 
 /**
@@ -67,13 +74,19 @@ function releaseCell(cell: Cell, byBackstop: boolean): void {
   const raw = cell.raw;
   if (raw === undefined) return;
   cell.raw = undefined;
+  cell.untrack();
   const buffers = [...cell.buffers];
   cell.buffers.clear();
   for (const buffer of buffers) {
     if (buffer.detached) cell.escaped = true;
     else buffer.transfer(0);
   }
-  raw.release(!mayUnmap(cell, byBackstop));
+  // A terminated worker may stop anywhere in here: the record says what a sweeper may still release.
+  const threads = platform().threads;
+  const unmap = mayUnmap(cell, byBackstop);
+  raw.release(threads.closing(cell.record, unmap) || !unmap);
+  threads.forget(cell.record);
+  threads.sweep();
 }
 
 /** The backstop: a MappingOwner that became garbage without close() is closed as close() would have. */
@@ -106,8 +119,13 @@ export class MappingOwner {
     this.#what = what;
     this.#maxView = maxView;
     this.#raw = raw;
-    this.#cell = { raw, buffers: new Set(), escaped: false, addressOut: false };
-    registry.register(this, this.#cell, this.#cell);
+    const cell: Cell = { raw, buffers: new Set(), escaped: false, addressOut: false, untrack: () => {}, record: -1 };
+    this.#cell = cell;
+    registry.register(this, cell, cell);
+    // A terminated worker never runs its finalizers: release at the thread's end as the backstop would.
+    cell.untrack = atThreadExit(() => releaseCell(cell, true));
+    // Nor does worker.terminate() always run that: record the mapping for the threads that live on.
+    cell.record = platform().threads.remember(Number(raw.handle), raw.address, raw.size, true);
   }
 
   /** Whether close() ran. */
@@ -138,6 +156,7 @@ export class MappingOwner {
     if (buffer !== undefined && buffer.detached) {
       this.#cell.buffers.delete(buffer);
       this.#cell.escaped = true;
+      platform().threads.keepMapped(this.#cell.record);
       return undefined;
     }
     return buffer;
@@ -178,28 +197,28 @@ export class MappingOwner {
   /**
    * A buffer of its own over bytes `[offset, offset + length)` (bounds
    * already checked, length > 0): detached at close like every other, or
-   * earlier by {@link retire}, without touching the other views.
+   * earlier by {@link renew}, without touching the other views.
    */
   lease(offset: number, length: number): ArrayBuffer {
     this.assertOpen();
     return this.#make(offset, length);
   }
 
-  /** Detaches a buffer from {@link lease} now (idempotent). */
-  retire(buffer: ArrayBuffer): void {
-    if (!this.#cell.buffers.delete(buffer)) return;
-    if (buffer.detached) this.#cell.escaped = true;
-    else buffer.transfer(0);
-  }
-
   /**
    * Detaches a buffer from {@link lease} and returns a new one over the same
    * memory (`transfer()` moves an external buffer's memory without copying),
-   * tracked in its place: cheaper than a new lease in every runtime.
+   * tracked in its place: cheaper than a new lease in every runtime. A buffer
+   * someone else detached (transferred away) gives `undefined`, and from then
+   * on the mapping is treated as escaped, as {@link locate} does.
    */
-  renew(buffer: ArrayBuffer): ArrayBuffer {
+  renew(buffer: ArrayBuffer): ArrayBuffer | undefined {
     this.assertOpen();
-    if (!this.#cell.buffers.delete(buffer) || buffer.detached) throw new RangeError("Not a live leased buffer");
+    if (!this.#cell.buffers.delete(buffer)) return undefined;
+    if (buffer.detached) {
+      this.#cell.escaped = true;
+      platform().threads.keepMapped(this.#cell.record);
+      return undefined;
+    }
     const next = buffer.transfer();
     const origin = origins.get(buffer);
     if (origin !== undefined) origins.set(next, origin);
@@ -214,6 +233,7 @@ export class MappingOwner {
   unsafeAddress(offset: number): bigint {
     this.assertOpen();
     this.#cell.addressOut = true;
+    platform().threads.keepMapped(this.#cell.record);
     return this.#raw!.address + BigInt(offset);
   }
 

@@ -80,6 +80,9 @@ export interface WaitPlan {
   readonly sliceMs: number;
 }
 
+/** The most polls {@link Spinner.polls} grants (a few microseconds). */
+const POLLS = 1024;
+
 /** How many times a blocked call yields the CPU to a peer on the same CPU before it sleeps. */
 const YIELDS = 4;
 
@@ -118,6 +121,19 @@ export class Spinner {
     const cpu = currentCpu();
     this.#cpu = cpu;
     if (Atomics.load(this.#words, this.#mine) !== cpu) Atomics.store(this.#words, this.#mine, cpu);
+  }
+
+  /**
+   * How many cheap polls a caller may spin on a word by itself before it
+   * runs the loop: a share of the spin budget while the peer is awake on
+   * another CPU (as {@link Spinner.run} would spin), else 0. No system call.
+   */
+  polls(): number {
+    if (this.#micros === 0 || this.#cpu < 0) return 0;
+    const w = this.#words;
+    const peer = Atomics.load(w, this.#peer);
+    if (peer < 0 || peer === this.#cpu || Atomics.load(w, this.#peerAsleep) !== 0) return 0;
+    return Math.min(POLLS, Math.ceil(this.#micros * 16));
   }
 
   /** Spins (or, with `mayYield`, yields) until `plan` is ready or the spin ends; true when ready. */

@@ -241,6 +241,32 @@ export interface Holders {
 // --- the whole platform --------------------------------------------------------------------------
 
 /** Everything the public classes ask of one operating system. Parts that load libraries do so on first use. */
+/** A record of a worker thread's mapping in the {@link ThreadLedger}: mark it closing before the release, forget it after; -1 when none was made. */
+export type ThreadRecord = number;
+
+/**
+ * What a terminated worker thread held, released by the threads that live
+ * on: worker threads record each mapping, and a record whose thread is gone
+ * has its descriptor closed (and its mapping unmapped where no buffer can
+ * have left that thread). A platform without it records nothing.
+ */
+export interface ThreadLedger {
+  /** Records a mapping of this worker thread (`unmap`: whether it may be unmapped once the thread is gone); sweeps dead threads' records. */
+  remember(fd: number, address: bigint, length: number, unmap: boolean): ThreadRecord;
+  /** The record's mapping must stay mapped after all (its address was handed out, or a buffer escaped). */
+  keepMapped(record: ThreadRecord): void;
+  /**
+   * Its owner starts releasing the mapping itself (a sweeper then closes the
+   * descriptor only while it names the recorded file, and never unmaps); with
+   * `unmap`, unmaps it when the record may: returns whether it did (then only the handle is left to close).
+   */
+  closing(record: ThreadRecord, unmap: boolean): boolean;
+  /** Drops a record once its owner released the mapping and closed the descriptor itself. */
+  forget(record: ThreadRecord): void;
+  /** Releases what records of dead threads hold; returns how many it released. */
+  sweep(): number;
+}
+
 export interface Platform {
   /** The OS, `process.platform` spelling. */
   readonly os: string;
@@ -251,6 +277,7 @@ export interface Platform {
   readonly inventory: Inventory;
   readonly holders: Holders;
   readonly cpu: CpuHints;
+  readonly threads: ThreadLedger;
   /** The wait backend (built once, on first call). */
   waitBackend(): WaitBackend;
   /** The process probe (built once, on first call). */

@@ -59,6 +59,7 @@ function unsupportedPlatform(os: string): Platform {
     inventory: { list: fail, inspect: fail, collect: fail },
     holders: { sameObject: fail },
     cpu: { currentCpu: fail, yieldCpu: fail },
+    threads: { remember: fail, keepMapped: fail, closing: fail, forget: fail, sweep: fail },
     waitBackend: fail,
     processProbe: fail,
   };

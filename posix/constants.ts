@@ -120,6 +120,8 @@ export interface SysvConstants {
 
 /** `memfd_create` flags and `fcntl` sealing commands (Linux). */
 export interface MemfdConstants {
+  /** `O_PATH`: a descriptor that names a file without opening it (a stale handle is checked through one). */
+  readonly O_PATH: number;
   readonly MFD_CLOEXEC: number;
   readonly MFD_ALLOW_SEALING: number;
   readonly F_ADD_SEALS: number;
@@ -202,6 +204,7 @@ const LINUX: PosixConstants = {
   },
   // <linux/memfd.h>, <linux/fcntl.h>
   memfd: {
+    O_PATH: 0o10000000,
     MFD_CLOEXEC: 1,
     MFD_ALLOW_SEALING: 2,
     F_ADD_SEALS: 1033,

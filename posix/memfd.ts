@@ -76,24 +76,42 @@ export function memfdCreate(size: number): AnonymousRaw {
   }
 }
 
-/** Opens the anonymous segment behind `handle` (already checked); `copy` maps it private. */
+function notAnonymous(l: Libc, handle: string, syscall: string): ShmError {
+  return new ShmError({
+    code: "EINVAL",
+    errno: errnoNumbers(l.c.os).EINVAL,
+    syscall,
+    path: handle,
+    message: `'${handle}' is not an anonymous segment (memory sealed against shrinking): refusing to map it`,
+    hint: "",
+  });
+}
+
+/**
+ * Opens the anonymous segment behind `handle` (already checked); `copy` maps
+ * it private. A stale handle's descriptor number may now name a socket, a
+ * pipe or a terminal, whose open fails (`ENXIO`) or acts: the handle is first
+ * opened `O_PATH`, which opens nothing, and only a regular file is reopened.
+ */
 export function memfdOpen(handle: string, copy: boolean): AnonymousRaw {
   const { l, m } = memfdLibc();
   const { c, lib } = l;
-  const fd = lib.symbols.open(cString(handle), (copy ? c.O_RDONLY : c.O_RDWR) | c.O_CLOEXEC | c.O_NONBLOCK, 0);
-  if (fd < 0) throw errnoError(c.os, "open", l.errno(), handle, HINTS);
+  const probe = lib.symbols.open(cString(handle), m.O_PATH | c.O_CLOEXEC, 0);
+  if (probe < 0) throw errnoError(c.os, "open", l.errno(), handle, HINTS);
+  let fd: number;
+  try {
+    if (!fileStat(l, probe, handle).isFile) throw notAnonymous(l, handle, "fstat");
+    const flags = (copy ? c.O_RDONLY : c.O_RDWR) | c.O_CLOEXEC | c.O_NONBLOCK;
+    fd = lib.symbols.open(cString(`/proc/self/fd/${probe}`), flags, 0);
+    if (fd < 0) throw errnoError(c.os, "open", l.errno(), handle, HINTS);
+  } finally {
+    lib.symbols.close(probe);
+  }
   try {
     const seals = lib.symbols.fcntl(fd, m.F_GET_SEALS, 0);
     const stat = fileStat(l, fd, handle);
     if (seals < 0 || (seals & m.F_SEAL_SHRINK) === 0 || !stat.isFile || stat.size === 0) {
-      throw new ShmError({
-        code: "EINVAL",
-        errno: errnoNumbers(c.os).EINVAL,
-        syscall: "fcntl",
-        path: handle,
-        message: `'${handle}' is not an anonymous segment (memory sealed against shrinking): refusing to map it`,
-        hint: "",
-      });
+      throw notAnonymous(l, handle, "fcntl");
     }
     const address = mapDescriptor(l, fd, stat.size, { writable: true, shared: !copy, path: handle });
     return { raw: rawMapping(l, address, stat.size, fd), handle: handleOf(l, fd) };

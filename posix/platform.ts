@@ -18,6 +18,7 @@ import { darwinProcessProbe, linuxProcessProbe } from "./process.ts";
 import { posixNamedBackend } from "./shm.ts";
 import { sysvAttach, sysvCreate, sysvIdOf, sysvRemove, sysvStat } from "./sysv.ts";
 import { listSysvSegments } from "./sysv_list.ts";
+import { closing, forget, keepMapped, remember, sweepDeadThreads } from "./threads.ts";
 
 /** How each kind of waiting and process probe is built, by the name the constants give it. */
 const WAITING: Readonly<Record<string, () => WaitBackend>> = { futex: linuxBackend, ulock: darwinBackend };
@@ -53,6 +54,7 @@ export function posixPlatform(os: string): Platform {
     inventory,
     holders: { sameObject },
     cpu: { currentCpu, yieldCpu },
+    threads: { remember, keepMapped, closing, forget, sweep: sweepDeadThreads },
     waitBackend: WAITING[c.waiting],
     processProbe: PROBES[c.probe],
   };

@@ -19,6 +19,8 @@ export interface FileStatus {
   readonly mode: number;
   /** `st_size` in bytes. */
   readonly size: number;
+  /** `st_dev`: with `ino`, which file a descriptor names. */
+  readonly dev: bigint;
   readonly ino: bigint;
   /** Names referring to it: 0 once it was unlinked. */
   readonly nlink: number;
@@ -50,6 +52,7 @@ export function decodeStat(c: PosixConstants, layout: StatLayout, buffer: Uint8A
     type: mode & c.S_IFMT,
     mode: mode & 0o7777,
     size: Number(v.getBigInt64(layout.sizeOffset, true)),
+    dev: c.os === "darwin" ? BigInt(v.getUint32(0, true)) : v.getBigUint64(0, true), // st_dev comes first
     ino: v.getBigUint64(layout.inoOffset, true),
     nlink,
     uid: v.getUint32(layout.uidOffset, true),

@@ -103,7 +103,7 @@ export class Port {
 
   /** Detaches a view of sample `j` from {@link view} (when this port detaches views). */
   retire(j: number, view: Uint8Array): void {
-    if (!this.#detach || this.seg.closed || view.buffer.byteLength === 0) return;
+    if (!this.#detach || this.seg.closed) return;
     this.#spare[j] = this.#owner.renew(view.buffer as ArrayBuffer);
   }
 

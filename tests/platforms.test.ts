@@ -558,6 +558,7 @@ test("one struct stat reader for every layout: Linux x86-64, Linux arm64, Darwin
       type: 0o100000,
       mode: 0o640,
       size: 16384,
+      dev: 0n,
       ino: 123456789n,
       nlink: 3,
       uid: 1000,

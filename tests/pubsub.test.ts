@@ -223,3 +223,19 @@ test("pubsub: with detach false, views stay until the port closes", () => {
   pub.close();
   assert.equal(kept.length, 0);
 });
+
+test("pubsub: a view the user transferred away is released without harm, and the next one is fresh", () => {
+  const name = testName();
+  using pub = Publisher.create(name, { sampleSize: 16, depth: 1, loans: 1, borrows: 1, subscribers: 1 });
+  using sub = Subscriber.open(name);
+  for (let round = 0; round < 3; round++) {
+    const out = pub.loan();
+    out.bytes[0] = round;
+    out.publish();
+    const got = sub.receive(0)!;
+    const moved = (got.bytes.buffer as ArrayBuffer).transfer(); // still points into the mapping
+    assert.equal(new Uint8Array(moved)[0], round);
+    got.release();
+    assert.equal(got.bytes.length, 0);
+  }
+});

@@ -44,6 +44,8 @@ export function windowsPlatform(): Platform {
     },
     holders: { sameObject: () => () => true },
     cpu: { currentCpu: () => -1, yieldCpu: () => false },
+    // Not built for Windows: a terminated worker's handles stay until the process ends.
+    threads: { remember: () => -1, keepMapped: () => {}, closing: () => false, forget: () => {}, sweep: () => 0 },
     waitBackend: () => windowsWaitBackend(OS)!,
     processProbe: windowsProcessProbe,
   };
