@@ -8,7 +8,7 @@ import { Segment } from "../segment.ts";
 import { checkBoolean, checkTimeout, describe, readOptions } from "../internal/options.ts";
 import type { OptionKeys } from "../internal/options.ts";
 import { now } from "../platform/mod.ts";
-import { C, invalid, SLOT } from "./layout.ts";
+import { C, invalid, PUB_CLOSED, SLOT } from "./layout.ts";
 import { awaitHeader, goneError, Port, self } from "./port.ts";
 import { ReceivePlan } from "./waits.ts";
 import { block, blockAsync } from "../internal/wait_loop.ts";
@@ -302,7 +302,9 @@ export class Subscriber {
         try {
           last = (await this.receiveAsync()) ?? undefined;
         } catch (error) {
-          if (error instanceof ShmError && error.code === "ERR_PUBLISHER_GONE" && /closed/.test(error.message)) return;
+          const words = this.#port.words;
+          const closed = words.length > 0 && Atomics.load(words, C.pubState) === PUB_CLOSED;
+          if (error instanceof ShmError && error.code === "ERR_PUBLISHER_GONE" && closed) return;
           throw error;
         }
         if (last) yield last;
