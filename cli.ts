@@ -21,6 +21,8 @@ import { Segment } from "./segment.ts";
 import { ShmError } from "./errors.ts";
 import { inspectSegment } from "./internal/inventory.ts";
 import type { SegmentInfo } from "./types.ts";
+import { describeService } from "./service/list.ts";
+import type { ServiceInfo } from "./service/list.ts";
 
 /** The help text (`shmem --help`). */
 export const HELP = `shmem: named shared-memory segments, and the leaks crashed programs leave behind
@@ -28,7 +30,7 @@ export const HELP = `shmem: named shared-memory segments, and the leaks crashed 
 Usage: shmem <command> [options]
 
 Commands:
-  ls                      List the named segments this user can see (Linux)
+  ls                      List the named segments this user can see (Linux), and the services among them
   info <name>             Show one segment: size, mode, owner, holders, creator
   cat <name>              Write its bytes to stdout
         --offset N          start at byte N (default 0)
@@ -190,6 +192,16 @@ function listing(list: SegmentInfo[]): string {
   return table(rows, [1]);
 }
 
+/** The services among the listed segments, below the segments' table. */
+function serviceListing(services: ServiceInfo[]): string {
+  const rows = [["SERVICE", "KIND", "VERSION", "CAPACITY", "PAYLOAD", "LIVE"]];
+  for (const v of services) {
+    const live = Object.entries(v.live).map(([role, n]) => `${n} ${role}`).join(", ");
+    rows.push([v.name, v.kind, String(v.version), String(v.capacity), humanSize(v.payloadBytes), live]);
+  }
+  return table(rows, [3]);
+}
+
 function details(s: SegmentInfo): string {
   const rows = [
     ["name", s.name],
@@ -313,7 +325,11 @@ async function runCommand(p: Parsed): Promise<void> {
   switch (p.command) {
     case "ls": {
       const list = Segment.list();
-      await out(json ? JSON.stringify(list.map(toJson), null, 2) : list.length ? listing(list) : "No segments.");
+      const services = new Map(list.map((s) => [s.name, describeService(s.name)]));
+      const entry = (s: SegmentInfo) => ({ ...toJson(s), service: services.get(s.name) ?? null });
+      const found = [...services.values()].filter((v) => v !== undefined);
+      const text = list.length ? listing(list) + (found.length ? "\n\n" + serviceListing(found) : "") : "No segments.";
+      await out(json ? JSON.stringify(list.map(entry), null, 2) : text);
       return;
     }
     case "info": {

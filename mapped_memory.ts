@@ -10,6 +10,7 @@ import { ShmError } from "./errors.ts";
 import type { MappingOwner } from "./internal/views.ts";
 
 let attach: (memory: MappedMemory, owner: MappingOwner) => void;
+let ownerOf: (memory: MappedMemory) => MappingOwner | undefined;
 
 /**
  * A lease from {@link MappedMemory.pin}: declares that native code holds the
@@ -64,6 +65,7 @@ export class MappedMemory {
     attach = (memory, owner) => {
       memory.#owner = owner;
     };
+    ownerOf = (memory) => memory.#owner;
   }
 
   /** Subclasses attach their mapping with the library's internal helper. */
@@ -252,4 +254,9 @@ export class MappedMemory {
 /** Gives a new MappedMemory the owner of its mapping (internal: called once, by the subclass's constructor). */
 export function attachOwner(memory: MappedMemory, owner: MappingOwner): void {
   attach(memory, owner);
+}
+
+/** The owner of a MappedMemory's mapping (internal: for views that must detach before the mapping closes). */
+export function mappingOwner(memory: MappedMemory): MappingOwner | undefined {
+  return ownerOf(memory);
 }

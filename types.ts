@@ -301,12 +301,16 @@ export type LibraryErrorCode =
   | "ERR_SERVICE_INVALID"
   /** A request-response server that closed or died: its clients' requests in flight fail. */
   | "ERR_SERVER_GONE"
-  /** A request-response service whose every client slot is taken by a live client. */
+  /** Every client slot of a request-response service, or every subscriber slot of a publish-subscribe service, is taken by a live port. */
   | "ERR_SERVICE_FULL"
   /** A request the server released without a response. */
   | "ERR_REQUEST_DROPPED"
   /** A request whose response did not come before its timeout. */
-  | "ERR_REQUEST_TIMEOUT";
+  | "ERR_REQUEST_TIMEOUT"
+  /** A publish-subscribe receive after the publisher closed or died (everything queued was received). */
+  | "ERR_PUBLISHER_GONE"
+  /** More loaned or received samples than the service allows one port at once. */
+  | "ERR_SAMPLE_LIMIT";
 
 /**
  * Every `code` a `ShmError` may carry.

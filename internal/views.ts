@@ -46,7 +46,7 @@ export function bufferOrigin(
 interface Cell {
   raw: RawMapping | undefined;
   /** Every buffer made over the mapping that was not yet seen detached. */
-  readonly buffers: ArrayBuffer[];
+  readonly buffers: Set<ArrayBuffer>;
   /** Set when a buffer was detached by someone else: its memory may live on elsewhere. */
   escaped: boolean;
   /** Set when the address was handed to native code (`unsafeAddress()`), which the GC cannot see. */
@@ -75,7 +75,8 @@ function releaseCell(cell: Cell, byBackstop: boolean): void {
   if (raw === undefined) return;
   cell.raw = undefined;
   cell.untrack();
-  const buffers = cell.buffers.splice(0);
+  const buffers = [...cell.buffers];
+  cell.buffers.clear();
   for (const buffer of buffers) {
     if (buffer.detached) cell.escaped = true;
     else buffer.transfer(0);
@@ -118,7 +119,7 @@ export class MappingOwner {
     this.#what = what;
     this.#maxView = maxView;
     this.#raw = raw;
-    const cell: Cell = { raw, buffers: [], escaped: false, addressOut: false, untrack: () => {}, record: -1 };
+    const cell: Cell = { raw, buffers: new Set(), escaped: false, addressOut: false, untrack: () => {}, record: -1 };
     this.#cell = cell;
     registry.register(this, cell, cell);
     // A terminated worker never runs its finalizers: release at the thread's end as the backstop would.
@@ -147,15 +148,13 @@ export class MappingOwner {
     const address = this.#raw!.address + BigInt(offset);
     const buffer = ffi.view(address, length);
     origins.set(buffer, { address, shared: !this.readOnly });
-    this.#cell.buffers.push(buffer);
+    this.#cell.buffers.add(buffer);
     return buffer;
   }
 
   #fresh(buffer: ArrayBuffer | undefined): ArrayBuffer | undefined {
     if (buffer !== undefined && buffer.detached) {
-      const buffers = this.#cell.buffers;
-      const at = buffers.indexOf(buffer);
-      if (at >= 0) buffers.splice(at, 1);
+      this.#cell.buffers.delete(buffer);
       this.#cell.escaped = true;
       platform().threads.keepMapped(this.#cell.record);
       return undefined;
@@ -193,6 +192,38 @@ export class MappingOwner {
     throw new RangeError(
       `This runtime cannot make one view of ${length} bytes (at most ${this.#maxView}): use region(offset, length) for windows of at most ${this.#maxView} bytes`,
     );
+  }
+
+  /**
+   * A buffer of its own over bytes `[offset, offset + length)` (bounds
+   * already checked, length > 0): detached at close like every other, or
+   * earlier by {@link renew}, without touching the other views.
+   */
+  lease(offset: number, length: number): ArrayBuffer {
+    this.assertOpen();
+    return this.#make(offset, length);
+  }
+
+  /**
+   * Detaches a buffer from {@link lease} and returns a new one over the same
+   * memory (`transfer()` moves an external buffer's memory without copying),
+   * tracked in its place: cheaper than a new lease in every runtime. A buffer
+   * someone else detached (transferred away) gives `undefined`, and from then
+   * on the mapping is treated as escaped, as {@link locate} does.
+   */
+  renew(buffer: ArrayBuffer): ArrayBuffer | undefined {
+    this.assertOpen();
+    if (!this.#cell.buffers.delete(buffer)) return undefined;
+    if (buffer.detached) {
+      this.#cell.escaped = true;
+      platform().threads.keepMapped(this.#cell.record);
+      return undefined;
+    }
+    const next = buffer.transfer();
+    const origin = origins.get(buffer);
+    if (origin !== undefined) origins.set(next, origin);
+    this.#cell.buffers.add(next);
+    return next;
   }
 
   /**

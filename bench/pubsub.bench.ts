@@ -1,0 +1,143 @@
+// Publish-subscribe benchmarks in Deno, Bun and Node; prints Markdown tables.
+// Latency: one way = ping-pong round trip ÷ 2 (as iceoryx2 measures it), payload 64 B to 4 MiB in powers of 4, pinned
+// to one CPU and to two, beside the same runtime's raw FFI spin ping-pong and Unix-socket ping-pong (8 bytes), measured
+// in the same run by bench/channel_peer.ts. Fan-out: one publisher to 1, 2 and 4 subscribers of 1 MiB samples, samples
+// per second per subscriber, against one Unix socket per subscriber.
+// Usage: node bench/pubsub.bench.ts [runtimes=deno,bun,node] [tables=latency,fanout] [placements=one,two]
+// Needs `taskset` (util-linux) and Linux.
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Segment, uniqueName } from "../mod.ts";
+import { command } from "../tests/helpers.ts";
+import type { Runtime } from "../tests/helpers.ts";
+
+const [runtimes, tables, wanted] = [["deno,bun,node", 2], ["latency,fanout", 3], ["one,two", 4]].map(
+  ([fallback, at]) => (process.argv[at as number] ?? fallback as string).split(","),
+);
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const SIZES = [64, 256, 1024, 4096, 16384, 65536, 262144, 1 << 20, 4 << 20];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const f = (x: number, digits = 2) => x.toFixed(digits);
+const size = (n: number) => n >= 1 << 20 ? `${n >> 20} MiB` : n >= 1024 ? `${n >> 10} KiB` : `${n} B`;
+
+function start(runtime: string, cpu: number, script: string, args: string[]): Promise<string> {
+  const cmd = ["taskset", "-c", String(cpu), ...command(runtime as Runtime), here(script), ...args];
+  const p = spawn(cmd[0], cmd.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  p.stdout.setEncoding("utf8").on("data", (d) => (out += d));
+  p.stderr.setEncoding("utf8").on("data", (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => p.kill("SIGKILL"), 180_000);
+    p.on("close", (status) => {
+      clearTimeout(timer);
+      if (status === 0) resolve(out);
+      else reject(new Error(`${runtime} ${script} ${args.join(" ")} failed (${status}): ${out}\n${err}`));
+    });
+  });
+}
+
+const samples = (out: string): number[] => JSON.parse(out.trim().split("\n").pop()!).samples;
+
+/** One of bench/channel_peer.ts's baselines ("spin-ping", "sock-ping"): µs per round trip. */
+async function baseline(runtime: string, kind: string, cpuB: number): Promise<number[]> {
+  const name = uniqueName("shmbench_");
+  const path = join(tmpdir(), `${name}.sock`);
+  const seg = Segment.create(name, { size: 65536 });
+  try {
+    const [a] = await Promise.all([
+      start(runtime, 0, "channel_peer.ts", [kind, "a", name, path]),
+      start(runtime, cpuB, "channel_peer.ts", [kind, "b", name, path]),
+    ]);
+    return samples(a);
+  } finally {
+    seg.close();
+    Segment.unlink(name);
+    rmSync(path, { force: true });
+  }
+}
+
+async function pingPong(runtime: string, bytes: number, cpuB: number, keep: boolean): Promise<number[]> {
+  const name = uniqueName("shmbench_");
+  const mode = keep ? ["keep"] : [];
+  const [a] = await Promise.all([
+    start(runtime, 0, "pubsub_peer.ts", ["ps-ping", "a", name, String(bytes), ...mode]),
+    start(runtime, cpuB, "pubsub_peer.ts", ["ps-ping", "b", name, String(bytes), ...mode]),
+  ]);
+  return samples(a);
+}
+
+/** Median samples/s of the slowest subscriber. */
+async function fanOut(runtime: string, kind: string, subs: number): Promise<number> {
+  const name = uniqueName("shmbench_");
+  const path = join(tmpdir(), `${name}.sock`);
+  const subArgs = (i: number) =>
+    kind === "ps-fan" ? [kind, "sub", name, String(i)] : [kind, "sub", name, String(i), path];
+  const readers = Array.from({ length: subs }, (_, i) => start(runtime, 1, "pubsub_peer.ts", subArgs(i)));
+  const writer = start(runtime, 0, "pubsub_peer.ts", [kind, "pub", name, String(subs), path]);
+  const outs = await Promise.all(readers);
+  await writer;
+  for (let i = 0; i < subs; i++) rmSync(`${path}.${i}`, { force: true });
+  return Math.min(...outs.map((o) => median(samples(o))));
+}
+
+const placements = ([["one CPU", 0, "one"], ["two CPUs", 1, "two"]] as const).filter(([, , key]) =>
+  wanted.includes(key)
+);
+
+if (tables.includes("latency")) {
+  console.log("One-way latency, µs (median round trip ÷ 2 of 300 batches of 32 round trips, after 1,000 to warm up).");
+  console.log("A sample is loaned, its first byte written, published; received, its first byte read, released.");
+  console.log(
+    "views: detached per sample (the default) or kept (detach: false). Raw floor, from bench/channel_peer.ts in",
+  );
+  console.log(
+    "the same run: one word each way over FFI-mapped memory, spun on then slept on (raw spin), or slept on at",
+  );
+  console.log(
+    "once (wait/notify: the floor on one CPU, where spinning first is a trap); socket: 8 bytes, Unix socket.\n",
+  );
+  console.log(
+    `| runtime | placement | views | ${
+      SIZES.map(size).join(" | ")
+    } | raw spin | wait/notify | Unix socket | 64 B ÷ raw floor |`,
+  );
+  console.log(`|---|---|---|${SIZES.map(() => "---:|").join("")}---:|---:|---:|---:|`);
+  for (const runtime of runtimes) {
+    for (const [label, cpuB] of placements) {
+      const raw = median(await baseline(runtime, "spin-ping", cpuB)) / 2;
+      const futex = median(await baseline(runtime, "futex-ping", cpuB)) / 2;
+      const sock = median(await baseline(runtime, "sock-ping", cpuB)) / 2;
+      for (const keep of [false, true]) {
+        const cells: number[] = [];
+        for (const bytes of SIZES) cells.push(median(await pingPong(runtime, bytes, cpuB, keep)) / 2);
+        console.log(
+          `| ${runtime} | ${label} | ${keep ? "kept" : "detached"} | ${cells.map((x) => f(x)).join(" | ")} | ${
+            f(raw)
+          } | ${f(futex)} | ${f(sock)} | **${f(cells[0] / Math.min(raw, futex), 1)}×** |`,
+        );
+      }
+    }
+  }
+}
+
+if (tables.includes("fanout")) {
+  console.log("\nFan-out of 1 MiB samples, samples/s per subscriber (the slowest one's median over 30 batches of 32);");
+  console.log(
+    "publisher on CPU 0, every subscriber on CPU 1. Publish-subscribe: zero copy (the first byte written and",
+  );
+  console.log("read); Unix socket: each 1 MiB message written to one socket per subscriber.\n");
+  console.log("| runtime | subscribers | publish-subscribe | Unix sockets | ratio |");
+  console.log("|---|---:|---:|---:|---:|");
+  for (const runtime of runtimes) {
+    for (const subs of [1, 2, 4]) {
+      const ps = await fanOut(runtime, "ps-fan", subs);
+      const sock = await fanOut(runtime, "sock-fan", subs);
+      console.log(`| ${runtime} | ${subs} | ${f(ps, 0)} | ${f(sock, 0)} | **${f(ps / sock, 1)}×** |`);
+    }
+  }
+}

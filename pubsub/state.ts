@@ -1,0 +1,181 @@
+/**
+ * The shared state of a publish-subscribe service as plain functions over its
+ * words (docs/pubsub.md): the per-subscriber rings of sample indices, the
+ * sample records with their holder masks, the history ring. Nothing here
+ * waits or calls the system, so it runs over a SharedArrayBuffer in tests.
+ * Every value read from shared memory is checked before it is used, and every
+ * loop is bounded by the layout's sizes.
+ *
+ * @module
+ */
+import { C, CONTROL_BYTES, FLAG_HISTORY, FLAG_LOANED, invalid, REC, RECORD_BYTES, SLOT, SLOT_BYTES } from "./layout.ts";
+import type { PubSubLayout } from "./layout.ts";
+
+/** How often one take may lose its compare-and-swap before the memory counts as hostile. */
+const MAX_RACES = 4096;
+
+/** The words of one service's control, slot, queue, record and history areas. */
+export class PubSubState {
+  readonly layout: PubSubLayout;
+  /** Int32 words from the layout's start to the payload. */
+  readonly words: Int32Array;
+
+  constructor(words: Int32Array, layout: PubSubLayout) {
+    this.words = words;
+    this.layout = layout;
+  }
+
+  /** Word index of field `w` of slot `i`. */
+  slot(i: number, w: number): number {
+    return (CONTROL_BYTES + SLOT_BYTES * i) / 4 + w;
+  }
+
+  /** Word index of field `w` of sample record `j`. */
+  record(j: number, w: number): number {
+    return (this.layout.recordsOffset + RECORD_BYTES * j) / 4 + w;
+  }
+
+  /** Entries queued for slot `i`, checked against the depth. */
+  queued(i: number): number {
+    const n =
+      (Atomics.load(this.words, this.slot(i, SLOT.head)) - Atomics.load(this.words, this.slot(i, SLOT.tail))) >>>
+      0;
+    if (n > this.layout.depth) throw invalid(`subscriber ${i}'s queue holds ${n} entries, more than its depth`);
+    return n;
+  }
+
+  /** Appends sample `j` to slot `i`'s ring (the caller made sure there is room). */
+  push(i: number, j: number): void {
+    const head = Atomics.load(this.words, this.slot(i, SLOT.head)) >>> 0;
+    const at = this.layout.queuesOffset / 4 + this.layout.depth * i + (head % this.layout.depth);
+    Atomics.store(this.words, at, j);
+    Atomics.store(this.words, this.slot(i, SLOT.head), (head + 1) | 0);
+  }
+
+  /** Takes the oldest entry of slot `i`'s ring: the sample index (checked), or -1 when it is empty. */
+  take(i: number): number {
+    const tailAt = this.slot(i, SLOT.tail);
+    for (let race = 0; race < MAX_RACES; race++) {
+      if (this.queued(i) === 0) return -1;
+      const tail = Atomics.load(this.words, tailAt);
+      const j = Atomics.load(
+        this.words,
+        this.layout.queuesOffset / 4 + this.layout.depth * i + ((tail >>> 0) % this.layout.depth),
+      ) >>> 0;
+      if (Atomics.compareExchange(this.words, tailAt, tail, (tail + 1) | 0) !== tail) continue;
+      if (j >= this.layout.samples) {
+        throw invalid(`subscriber ${i}'s queue names sample ${j} of ${this.layout.samples}`);
+      }
+      return j;
+    }
+    throw invalid(`subscriber ${i}'s queue kept moving under ${MAX_RACES} reads`);
+  }
+
+  /** Whether subscriber `i`'s bit is set in sample `j`. */
+  holds(j: number, i: number): boolean {
+    const w = this.record(j, i < 32 ? REC.maskLo : REC.maskHi);
+    return (Atomics.load(this.words, w) & (1 << (i & 31))) !== 0;
+  }
+
+  /** Clears subscriber `i`'s bit in sample `j` (release). */
+  clearBit(j: number, i: number): void {
+    Atomics.and(this.words, this.record(j, i < 32 ? REC.maskLo : REC.maskHi), ~(1 << (i & 31)));
+  }
+
+  /** Sets subscriber `i`'s bit in sample `j`. */
+  setBit(j: number, i: number): void {
+    Atomics.or(this.words, this.record(j, i < 32 ? REC.maskLo : REC.maskHi), 1 << (i & 31));
+  }
+
+  /** Clears subscriber `i`'s bit in every sample (it left or died); empties its ring. */
+  forget(i: number): void {
+    for (let j = 0; j < this.layout.samples; j++) this.clearBit(j, i);
+    Atomics.store(this.words, this.slot(i, SLOT.tail), Atomics.load(this.words, this.slot(i, SLOT.head)));
+  }
+
+  /** Whether nobody holds, queues, keeps or loans sample `j`. */
+  free(j: number): boolean {
+    return (Atomics.load(this.words, this.record(j, REC.maskLo)) |
+      Atomics.load(this.words, this.record(j, REC.maskHi)) |
+      Atomics.load(this.words, this.record(j, REC.flags))) === 0;
+  }
+
+  /** Loans the first free sample from `from` on (marks it loaned): its index, or -1 when none is free. */
+  loan(from: number): number {
+    const s = this.layout.samples;
+    for (let k = 0; k < s; k++) {
+      const j = (from + k) % s;
+      if (this.free(j)) {
+        Atomics.store(this.words, this.record(j, REC.flags), FLAG_LOANED);
+        return j;
+      }
+    }
+    return -1;
+  }
+
+  /** Gives a loan back unpublished. */
+  unloan(j: number): void {
+    Atomics.and(this.words, this.record(j, REC.flags), ~FLAG_LOANED);
+  }
+
+  /**
+   * Step 4 of publish: the record of sample `j` with the live set's mask, and
+   * the history ring turned (the entry it replaces loses its history flag).
+   */
+  stamp(j: number, length: number, lo: number, hi: number): number {
+    const w = this.words;
+    const seq = Atomics.load(w, C.published);
+    Atomics.store(w, this.record(j, REC.seq), seq);
+    Atomics.store(w, this.record(j, REC.length), length);
+    Atomics.store(w, this.record(j, REC.maskLo), lo);
+    Atomics.store(w, this.record(j, REC.maskHi), hi);
+    const k = this.layout.history;
+    if (k === 0) {
+      Atomics.store(w, this.record(j, REC.flags), 0);
+      return seq >>> 0;
+    }
+    Atomics.store(w, this.record(j, REC.flags), FLAG_HISTORY);
+    const { count, next } = this.historyCursor();
+    const at = this.layout.historyOffset / 4 + next;
+    if (count === k) {
+      const old = Atomics.load(w, at) >>> 0;
+      if (old >= this.layout.samples) throw invalid(`the history names sample ${old}`);
+      Atomics.and(w, this.record(old, REC.flags), ~FLAG_HISTORY);
+    }
+    Atomics.store(w, at, j);
+    Atomics.store(w, C.historyNext, (next + 1) % k);
+    Atomics.store(w, C.historyCount, Math.min(count + 1, k));
+    return seq >>> 0;
+  }
+
+  /** The history's count and next position, checked. */
+  historyCursor(): { count: number; next: number } {
+    const count = Atomics.load(this.words, C.historyCount) >>> 0;
+    const next = Atomics.load(this.words, C.historyNext) >>> 0;
+    const k = this.layout.history;
+    if (count > k || (k > 0 && next >= k)) throw invalid(`history cursor ${count}/${next} for a history of ${k}`);
+    return { count, next };
+  }
+
+  /** The history's sample indices, oldest first (checked). */
+  history(): number[] {
+    const { count, next } = this.historyCursor();
+    const k = this.layout.history;
+    const out: number[] = [];
+    for (let n = 0; n < count; n++) {
+      const j = Atomics.load(this.words, this.layout.historyOffset / 4 + ((next - count + n + k) % k)) >>> 0;
+      if (j >= this.layout.samples) throw invalid(`the history names sample ${j}`);
+      out.push(j);
+    }
+    return out;
+  }
+
+  /** Published length and sequence number of sample `j`, checked. */
+  sample(j: number): { length: number; seq: number } {
+    const length = Atomics.load(this.words, this.record(j, REC.length)) >>> 0;
+    if (length > this.layout.sampleSize) {
+      throw invalid(`sample ${j} says ${length} bytes, more than ${this.layout.sampleSize}`);
+    }
+    return { length, seq: Atomics.load(this.words, this.record(j, REC.seq)) >>> 0 };
+  }
+}

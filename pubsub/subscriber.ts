@@ -1,0 +1,364 @@
+/**
+ * The subscribing side of a publish-subscribe service.
+ *
+ * @module
+ */
+import { ShmError } from "../errors.ts";
+import { Segment } from "../segment.ts";
+import { checkBoolean, checkTimeout, describe, readOptions } from "../internal/options.ts";
+import type { OptionKeys } from "../internal/options.ts";
+import { now } from "../platform/mod.ts";
+import { C, invalid, PUB_CLOSED, SLOT } from "./layout.ts";
+import { awaitHeader, goneError, Port, self } from "./port.ts";
+import { ReceivePlan } from "./waits.ts";
+import { block, blockAsync } from "../internal/wait_loop.ts";
+import { endReceiptView, newReceipt } from "./sample.ts";
+import type { ReceiptOwner, ReceivedSample } from "./sample.ts";
+
+/** Options of {@link Subscriber.open}. */
+export interface SubscriberOptions {
+  /** How long to wait for a service whose publisher is still laying it out, in ms. Default 1000. */
+  timeoutMs?: number;
+  /**
+   * How long a receive may spin before it sleeps, in microseconds, while the
+   * publisher runs on another CPU (it yields instead when both share one).
+   * Default 50; 0 sleeps at once.
+   */
+  spinMicros?: number;
+  /**
+   * Whether a received sample's `bytes` is detached (length 0) once it is
+   * released. Default true. false saves a buffer transfer per sample (about
+   * a quarter to one microsecond, more for large samples on Bun): the view
+   * then stays valid until the subscriber closes, and after the release it
+   * shows whatever the publisher later writes into that memory.
+   */
+  detach?: boolean;
+}
+
+const KEYS: OptionKeys<SubscriberOptions> = { timeoutMs: true, spinMicros: true, detach: true };
+
+let make: (port: Port, slot: number, spin: number) => Subscriber;
+
+/** Under the lock: claims a free (or dead) slot, gives it the history, makes it live. */
+function join(port: Port): number {
+  const { state, words, layout, f64 } = port;
+  port.reap();
+  for (let i = 0; i < layout.subscribers; i++) {
+    const at = state.slot(i, SLOT.state);
+    if (Atomics.load(words, at) !== 0) continue;
+    const me = self();
+    Atomics.store(words, state.slot(i, SLOT.pid), me.pid);
+    f64[state.slot(i, 0) / 2 + SLOT.start64] = me.start;
+    Atomics.add(words, state.slot(i, SLOT.generation), 1);
+    Atomics.store(words, state.slot(i, SLOT.missed), 0);
+    Atomics.store(words, state.slot(i, SLOT.cpu), -1);
+    Atomics.store(words, state.slot(i, SLOT.tail), Atomics.load(words, state.slot(i, SLOT.head)));
+    for (const j of state.history()) {
+      state.setBit(j, i);
+      state.push(i, j);
+    }
+    Atomics.store(words, at, 1);
+    return i;
+  }
+  throw new ShmError({
+    code: "ERR_SERVICE_FULL",
+    errno: 0,
+    message: `All ${layout.subscribers} subscriber slots of the service are taken by live subscribers`,
+    hint: "Close a subscriber, or create the service with more `subscribers`",
+  });
+}
+
+/**
+ * A subscriber of a named publish-subscribe service: it receives every
+ * sample published after it joined (and the service's history first), as
+ * zero-copy views of the publisher's memory. Sync and async receives, with
+ * timeouts; `for await` over it receives until the publisher closes.
+ *
+ * A subscriber holds at most `borrows` samples at once (see
+ * `PublisherOptions.borrows`); release each one when done. When the
+ * publisher closes or dies, receives drain what is queued and then throw
+ * `ShmError` `ERR_PUBLISHER_GONE`. A subscriber whose process dies gives its
+ * slot and samples back: the next join or loan reclaims them.
+ *
+ * @example Receive with a timeout
+ * ```ts
+ * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const name = uniqueName();
+ * using pub = Publisher.create(name, { sampleSize: 64 });
+ * using sub = Subscriber.open(name);
+ * assert.ok(sub.receive(0) === null);  // nothing yet
+ * pub.loan().publish();
+ * const sample = sub.receive(1000)!;
+ * assert.ok(sample.bytes.length === 64);
+ * sample.release();
+ * ```
+ */
+export class Subscriber {
+  readonly #port: Port;
+  readonly #slot: number;
+  readonly #plan: ReceivePlan;
+  readonly #held = new Map<ReceivedSample, Uint8Array>();
+  readonly #hooks: ReceiptOwner = { release: (sample, index) => this.#release(sample, index) };
+  #missed = 0;
+  #closed = false;
+
+  static {
+    make = (port, slot, spin) => new Subscriber(port, slot, spin);
+  }
+
+  private constructor(port: Port, slot: number, spin: number) {
+    this.#port = port;
+    this.#slot = slot;
+    this.#plan = new ReceivePlan(port, slot, spin);
+  }
+
+  /**
+   * Joins the service `name` in a free subscriber slot (or one whose owner died).
+   *
+   * @throws {ShmError} `ENOENT` when there is no such service;
+   *   `ERR_SERVICE_FULL` when every slot is live; `ERR_SERVICE_INVALID` for a
+   *   segment that is not a valid publish-subscribe service.
+   * @example Join
+   * ```ts
+   * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const name = uniqueName();
+   * using pub = Publisher.create(name, { sampleSize: 8, subscribers: 1 });
+   * using sub = Subscriber.open(name);
+   * assert.ok(pub.subscribers === 1 && sub.missed === 0);
+   * ```
+   */
+  static open(name: string, options?: SubscriberOptions): Subscriber {
+    const o = readOptions(options, "Subscriber.open", KEYS);
+    const timeout = checkTimeout(o.timeoutMs ?? 1000, "Option 'timeoutMs'");
+    const spin = o.spinMicros ?? 50;
+    if (typeof spin !== "number" || !(spin >= 0) || spin === Infinity) {
+      throw new RangeError(`Option 'spinMicros' must be a finite number of microseconds >= 0, got ${describe(spin)}`);
+    }
+    const detach = checkBoolean(o.detach, "detach", true);
+    const seg = Segment.open(name);
+    try {
+      const port = new Port(seg, awaitHeader(seg, timeout), detach);
+      return make(port, port.locked(() => join(port)), spin);
+    } catch (error) {
+      seg.close();
+      throw error;
+    }
+  }
+
+  /** The service's name. */
+  get name(): string {
+    return this.#port.seg.name;
+  }
+
+  /** Samples lost to the "drop-oldest" policy since this subscriber joined. */
+  get missed(): number {
+    return this.#missed;
+  }
+
+  /** True after close(). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #open(): Port {
+    if (this.#closed) {
+      throw new ShmError({ code: "ERR_USE_AFTER_CLOSE", errno: 0, message: `Subscriber of '${this.name}' is closed` });
+    }
+    if (this.#held.size >= this.#port.layout.borrows) {
+      throw new ShmError({
+        code: "ERR_SAMPLE_LIMIT",
+        errno: 0,
+        message: `This subscriber holds ${this.#held.size} samples, its limit (the service's borrows)`,
+        hint: "Release a sample before receiving the next",
+      });
+    }
+    return this.#port;
+  }
+
+  /** Takes the next queued sample, or returns undefined. */
+  #take(port: Port): ReceivedSample | undefined {
+    const { state, words } = port;
+    const i = this.#slot;
+    const j = state.take(i);
+    if (j < 0) return undefined;
+    if (!state.holds(j, i)) throw invalid(`sample ${j} reached subscriber ${i} without its bit`);
+    if (Atomics.load(words, C.pubWaiting) !== 0) port.wakeTail(i);
+    const { length, seq } = state.sample(j);
+    const missed = Atomics.exchange(words, state.slot(i, SLOT.missed), 0) >>> 0;
+    this.#missed += missed;
+    const view = port.view(j, length);
+    const sample = newReceipt(this.#hooks, j, view, seq, missed);
+    this.#held.set(sample, view);
+    return sample;
+  }
+
+  /** What an empty queue means now: throws once the publisher is gone (`probe`: also check its process). */
+  #checkGone(port: Port, probe: boolean): void {
+    const closed = Atomics.load(port.words, C.pubState) !== 1;
+    const gone = closed ? "closed" : probe ? port.publisherGone() : undefined;
+    if (gone && port.state.queued(this.#slot) === 0) throw goneError(gone);
+  }
+
+  /**
+   * Receives the next sample: a view of the publisher's memory, valid until you release it.
+   *
+   * @param timeoutMs How long to wait (default: forever; 0 only looks).
+   * @returns the sample, or `null` when none came in time.
+   * @throws {ShmError} `ERR_PUBLISHER_GONE` once the publisher closed or died
+   *   and the queue is empty; `ERR_SAMPLE_LIMIT` when `borrows` samples are
+   *   held; `ERR_SERVICE_INVALID` for corrupt shared memory.
+   * @example Receive
+   * ```ts
+   * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const name = uniqueName();
+   * using pub = Publisher.create(name, { sampleSize: 4 });
+   * using sub = Subscriber.open(name);
+   * pub.loan().publish(2);
+   * using sample = sub.receive(1000)!;
+   * assert.ok(sample.bytes.length === 2);
+   * ```
+   */
+  receive(timeoutMs?: number): ReceivedSample | null {
+    const timeout = checkTimeout(timeoutMs, "Receive timeout");
+    const first = this.#take(this.#open());
+    if (first) return first;
+    const deadline = now() + timeout;
+    const plan = this.#plan.begin();
+    plan.spinner.note();
+    for (let probe = false;; probe = true) {
+      const port = this.#open();
+      const got = this.#take(port);
+      if (got) return got;
+      this.#checkGone(port, probe);
+      const left = deadline - now();
+      if (left <= 0 || !block(plan, left, plan.spinner)) return null;
+    }
+  }
+
+  /**
+   * The asynchronous twin of {@link receive}: the event loop runs while it waits.
+   *
+   * @example Receive without blocking the event loop
+   * ```ts
+   * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
+   *
+   * const name = uniqueName();
+   * using pub = Publisher.create(name, { sampleSize: 4 });
+   * using sub = Subscriber.open(name);
+   * const pending = sub.receiveAsync(1000);
+   * pub.loan().publish();
+   * (await pending)!.release();
+   * ```
+   */
+  async receiveAsync(timeoutMs?: number): Promise<ReceivedSample | null> {
+    const timeout = checkTimeout(timeoutMs, "Receive timeout");
+    const first = this.#take(this.#open());
+    if (first) return first;
+    const deadline = now() + timeout;
+    const plan = this.#plan.begin();
+    plan.spinner.note();
+    for (let probe = false;; probe = true) {
+      const port = this.#open();
+      const got = this.#take(port);
+      if (got) return got;
+      this.#checkGone(port, probe);
+      const left = deadline - now();
+      if (left <= 0 || !(await blockAsync(plan, left, plan.spinner))) return null;
+    }
+  }
+
+  /**
+   * Receives until the publisher closes (then the loop ends; a publisher that
+   * died throws `ERR_PUBLISHER_GONE`). Each sample is released when the loop
+   * asks for the next one, or ends.
+   *
+   * @example Iterate
+   * ```ts
+   * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const name = uniqueName();
+   * const pub = Publisher.create(name, { sampleSize: 4 });
+   * using sub = Subscriber.open(name);
+   * pub.loan().publish();
+   * pub.loan().publish();
+   * pub.close();
+   * let n = 0;
+   * for await (const sample of sub) n += sample.bytes.length;
+   * assert.ok(n === 8);
+   * ```
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<ReceivedSample, void, undefined> {
+    let last: ReceivedSample | undefined;
+    try {
+      for (;;) {
+        last?.release();
+        try {
+          last = (await this.receiveAsync()) ?? undefined;
+        } catch (error) {
+          const words = this.#port.words;
+          const closed = words.length > 0 && Atomics.load(words, C.pubState) === PUB_CLOSED;
+          if (error instanceof ShmError && error.code === "ERR_PUBLISHER_GONE" && closed) return;
+          throw error;
+        }
+        if (last) yield last;
+      }
+    } finally {
+      last?.release();
+    }
+  }
+
+  /** A sample handed back. */
+  #release(sample: ReceivedSample, index: number): void {
+    const view = this.#held.get(sample);
+    if (view === undefined) return;
+    this.#held.delete(sample);
+    this.#port.retire(index, view);
+    this.#port.state.clearBit(index, this.#slot);
+  }
+
+  /**
+   * Leaves the service: held samples are released (their views detach), the
+   * slot is freed. Idempotent.
+   *
+   * @example Close
+   * ```ts
+   * import { Publisher, Subscriber, uniqueName } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const name = uniqueName();
+   * using pub = Publisher.create(name, { sampleSize: 4 });
+   * const sub = Subscriber.open(name);
+   * sub.close();
+   * assert.ok(pub.subscribers === 0);
+   * ```
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const port = this.#port;
+    for (const sample of this.#held.keys()) endReceiptView(sample);
+    this.#held.clear();
+    try {
+      port.locked(() => {
+        port.state.forget(this.#slot);
+        Atomics.store(port.words, port.state.slot(this.#slot, SLOT.state), 0);
+      });
+    } catch {
+      // A stuck lock: the slot is reclaimed once this process ends.
+    } finally {
+      port.seg.close();
+    }
+  }
+
+  /** Closes. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

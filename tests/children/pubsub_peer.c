@@ -1,0 +1,283 @@
+// A C port of a publish-subscribe service (layout version 1), written from docs/pubsub.md and docs/services.md alone.
+// Usage: pubsub_peer <name> subscribe <count>          join a service shmem made, receive and check <count> samples
+//        pubsub_peer <name> publish <count> <subs>     create the service, wait for <subs> subscribers, publish
+//                                                      <count> samples (block policy), wait for them to leave, close
+// Samples are the ones tests/children/pubsub_peer.ts makes: u32 i, then bytes (i + k) & 255, 32 + i % 64 bytes.
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef _Atomic int32_t aint;
+typedef _Atomic uint64_t au64;
+
+enum { HDR = 64, CONTROL = 256, SLOT = 128, RECORD = 32 };
+// Control fields (bytes from the layout's start).
+enum { C_N = 0, C_D = 4, C_K = 8, C_L = 12, C_B = 16, C_S = 20, C_P = 24, C_Z = 28, C_STRIDE = 32, C_QUEUES = 36,
+       C_RECORDS = 40, C_HISTORY = 44, C_PAYLOAD = 48, C_LOCK = 64, C_PUB_STATE = 128, C_PUB_PID = 132,
+       C_PUB_START = 136, C_PUBLISHED = 144, C_PUB_WAITING = 156, C_PUB_CPU = 160 };
+// Slot fields.
+enum { S_STATE = 0, S_PID = 4, S_START = 8, S_GEN = 16, S_MISSED = 20, S_CPU = 24, S_HEAD = 64, S_WAITING = 68,
+       S_TAIL = 96 };
+
+static uint8_t *L;  // the layout's start
+static uint32_t N, D, S, Z, STRIDE, QUEUES, RECORDS, PAYLOAD;
+
+static aint *w(uint32_t offset) { return (aint *)(L + offset); }
+static uint32_t u(uint32_t offset) { return (uint32_t)atomic_load(w(offset)); }
+static aint *slot(uint32_t i, uint32_t field) { return w(CONTROL + SLOT * i + field); }
+static aint *rec(uint32_t j, uint32_t field) { return w(RECORDS + RECORD * j + field); }
+static void futex_wait(aint *a, int v, long ms) {
+  struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
+  syscall(SYS_futex, a, FUTEX_WAIT, v, &t, NULL, 0);
+}
+static void futex_wake(aint *a) { syscall(SYS_futex, a, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0); }
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+static void fail(const char *what) {
+  fprintf(stderr, "%s\n", what);
+  exit(1);
+}
+static uint32_t size_of(uint32_t i) { return 32 + i % 64; }
+static uint32_t up64(uint32_t n) { return (n + 63) / 64 * 64; }
+
+// This process as the process probe sees it: pid, and the start time in clock ticks (/proc/self/stat field 22).
+static uint64_t start_ticks(void) {
+  char buf[1024];
+  FILE *f = fopen("/proc/self/stat", "r");
+  size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+  if (f) fclose(f);
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p) fail("no /proc/self/stat");
+  unsigned long long v = 0;
+  for (int field = 2; field < 22; field++) p = strchr(p + 1, ' ');
+  sscanf(p + 1, "%llu", &v);
+  return v;
+}
+static uint64_t me(void) { return (uint64_t)getpid() | start_ticks() << 22; }
+
+// The control lock: a shmem Mutex (u64 owner, u32 wake sequence, u32 sleeping waiters).
+static void lock(void) {
+  au64 *owner = (au64 *)(L + C_LOCK);
+  uint64_t mine = me();
+  double deadline = now_ms() + 1000;
+  for (;;) {
+    uint64_t seen = 0;
+    if (atomic_compare_exchange_strong(owner, &seen, mine)) return;
+    uint32_t pid = (uint32_t)(seen & ((1u << 22) - 1));
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH && atomic_compare_exchange_strong(owner, &seen, mine)) return;
+    if (now_ms() > deadline) fail("the control lock stayed taken");
+    sched_yield();
+  }
+}
+static void unlock(void) {
+  atomic_store((au64 *)(L + C_LOCK), 0);
+  atomic_fetch_add(w(C_LOCK + 8), 1);
+  if (atomic_load(w(C_LOCK + 12)) != 0) futex_wake(w(C_LOCK + 8));
+}
+
+static uint32_t queued(uint32_t i) {
+  uint32_t n = u(CONTROL + SLOT * i + S_HEAD) - u(CONTROL + SLOT * i + S_TAIL);
+  if (n > D) fail("a queue holds more than its depth");
+  return n;
+}
+static void clear_bit(uint32_t j, uint32_t i) { atomic_fetch_and(rec(j, i < 32 ? 0 : 4), ~(int32_t)(1u << (i & 31))); }
+
+static uint8_t *map(const char *name, int create, uint32_t size) {
+  char path[300];
+  snprintf(path, sizeof path, "/%s", name);
+  int fd = shm_open(path, O_RDWR | (create ? O_CREAT | O_EXCL : 0), 0600);
+  struct stat st;
+  if (fd < 0) fail("shm_open");
+  if (create && ftruncate(fd, size) != 0) fail("ftruncate");
+  if (fstat(fd, &st) != 0) fail("fstat");
+  uint8_t *h = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (h == MAP_FAILED) fail("mmap");
+  close(fd);
+  L = h + HDR;
+  if (!create) {  // the header checks of docs/services.md
+    if (st.st_size < HDR) fail("too small");
+    if (*(uint32_t *)h != 0x534d4853u || *(uint16_t *)(h + 4) != 1 || *(uint16_t *)(h + 6) != 1) fail("not pub-sub v1");
+    if (atomic_load((aint *)(h + 12)) != 1) fail("not ready");
+    uint32_t at = *(uint32_t *)(h + 8);
+    double total = *(double *)(h + 16);
+    if (at < HDR || at % 64 || total > st.st_size || at + CONTROL > total) fail("bad header");
+    L = h + at;
+  }
+  return h;
+}
+
+static void read_params(double total) {
+  N = u(C_N), D = u(C_D), S = u(C_S), Z = u(C_Z), STRIDE = u(C_STRIDE);
+  QUEUES = u(C_QUEUES), RECORDS = u(C_RECORDS), PAYLOAD = u(C_PAYLOAD);
+  uint32_t K = u(C_K), LO = u(C_L), B = u(C_B);
+  if (N < 1 || N > 64 || D < 1 || D > 4096 || K > D || LO < 1 || LO > 64 || B < 1 || B > 64 || Z < 1) fail("params");
+  if (S != N * (D + B) + K + LO || STRIDE != up64(Z) || QUEUES != CONTROL + SLOT * N) fail("derived");
+  if (RECORDS != up64(QUEUES + 4 * D * N) || PAYLOAD != up64(u(C_HISTORY) + 4 * K)) fail("offsets");
+  if (u(C_HISTORY) != up64(RECORDS + RECORD * S) || HDR + PAYLOAD + (double)STRIDE * S != total) fail("total");
+}
+
+static int subscribe(const char *name, uint32_t count) {
+  uint8_t *h = map(name, 0, 0);
+  read_params(*(double *)(h + 16));
+  lock();
+  uint32_t i = 0;
+  while (i < N && atomic_load(slot(i, S_STATE)) != 0) i++;
+  if (i == N) fail("no free slot");
+  uint64_t start = start_ticks();
+  atomic_store(slot(i, S_PID), getpid());
+  memcpy(L + CONTROL + SLOT * i + S_START, &(double){(double)start}, 8);
+  atomic_fetch_add(slot(i, S_GEN), 1);
+  atomic_store(slot(i, S_MISSED), 0);
+  atomic_store(slot(i, S_CPU), -1);
+  atomic_store(slot(i, S_TAIL), atomic_load(slot(i, S_HEAD)));  // no history asked of this service
+  atomic_store(slot(i, S_STATE), 1);
+  unlock();
+  for (uint32_t n = 0; n < count; n++) {
+    double deadline = now_ms() + 20000;
+    while (queued(i) == 0) {
+      if (atomic_load(w(C_PUB_STATE)) != 1 || kill((pid_t)u(C_PUB_PID), 0) != 0) fail("publisher gone");
+      if (now_ms() > deadline) fail("timed out");
+      int32_t seen = atomic_load(slot(i, S_HEAD));
+      atomic_store(slot(i, S_WAITING), 1);
+      if (queued(i) == 0) futex_wait(slot(i, S_HEAD), seen, 50);
+      atomic_store(slot(i, S_WAITING), 0);
+    }
+    int32_t t = atomic_load(slot(i, S_TAIL));  // the only taker: block policy, no drops
+    uint32_t j = (uint32_t)atomic_load(w(QUEUES + 4 * (D * i + (uint32_t)t % D)));
+    if (!atomic_compare_exchange_strong(slot(i, S_TAIL), &t, t + 1)) fail("tail moved");
+    if (j >= S) fail("sample index out of range");
+    if (atomic_load(w(C_PUB_WAITING)) != 0) futex_wake(slot(i, S_TAIL));
+    uint32_t len = u(RECORDS + RECORD * j + 12), seq = u(RECORDS + RECORD * j + 16);
+    uint8_t *bytes = L + PAYLOAD + (size_t)STRIDE * j;
+    if (len > Z || seq != n || len != size_of(n) || *(uint32_t *)bytes != n) fail("wrong sample");
+    for (uint32_t k = 4; k < len; k++) if (bytes[k] != ((n + k) & 255)) fail("wrong byte");
+    clear_bit(j, i);  // release
+  }
+  lock();
+  for (uint32_t j = 0; j < S; j++) clear_bit(j, i);
+  atomic_store(slot(i, S_STATE), 0);
+  unlock();
+  printf("{\"received\":%u}\n", count);
+  return 0;
+}
+
+static int publish(const char *name, uint32_t count, uint32_t subs) {
+  N = subs, D = 8, Z = 128, STRIDE = 128;
+  uint32_t K = 0, LO = 2, B = 2;
+  S = N * (D + B) + K + LO;
+  QUEUES = CONTROL + SLOT * N, RECORDS = up64(QUEUES + 4 * D * N);
+  uint32_t history = up64(RECORDS + RECORD * S);
+  PAYLOAD = up64(history + 4 * K);
+  uint32_t total = HDR + PAYLOAD + STRIDE * S;
+  uint8_t *h = map(name, 1, total);
+  *(uint16_t *)(h + 4) = 1, *(uint16_t *)(h + 6) = 1, *(uint32_t *)(h + 8) = HDR;
+  *(double *)(h + 16) = total, *(uint32_t *)(h + 24) = (uint32_t)getpid();
+  *(uint32_t *)h = 0x534d4853u;
+  uint32_t fields[][2] = {{C_N, N}, {C_D, D}, {C_K, K}, {C_L, LO}, {C_B, B}, {C_S, S}, {C_P, 0}, {C_Z, Z},
+                          {C_STRIDE, STRIDE}, {C_QUEUES, QUEUES}, {C_RECORDS, RECORDS}, {C_HISTORY, history},
+                          {C_PAYLOAD, PAYLOAD}};
+  for (size_t f = 0; f < sizeof fields / sizeof *fields; f++) *(uint32_t *)(L + fields[f][0]) = fields[f][1];
+  *(uint32_t *)(L + C_PUB_PID) = (uint32_t)getpid();
+  *(double *)(L + C_PUB_START) = (double)start_ticks();
+  atomic_store(w(C_PUB_CPU), -1);
+  atomic_store(w(C_PUB_STATE), 1);
+  atomic_store((aint *)(h + 12), 1);  // ready, last
+  futex_wake((aint *)(h + 12));
+
+  double deadline = now_ms() + 20000;
+  for (;;) {
+    uint32_t live = 0;
+    for (uint32_t i = 0; i < N; i++) live += atomic_load(slot(i, S_STATE)) == 1;
+    if (live == subs) break;
+    if (now_ms() > deadline) fail("no subscribers came");
+    usleep(1000);
+  }
+  uint32_t cursor = 0;
+  for (uint32_t n = 0; n < count; n++) {
+    uint32_t j = S;
+    for (uint32_t k = 0; k < S && j == S; k++) {  // loan: a free sample
+      uint32_t c = (cursor + k) % S;
+      if ((atomic_load(rec(c, 0)) | atomic_load(rec(c, 4)) | atomic_load(rec(c, 8))) == 0) j = c;
+    }
+    if (j == S) fail("no free sample");
+    cursor = (j + 1) % S;
+    atomic_store(rec(j, 8), 1);
+    uint8_t *bytes = L + PAYLOAD + (size_t)STRIDE * j;
+    *(uint32_t *)bytes = n;
+    for (uint32_t k = 4; k < size_of(n); k++) bytes[k] = (uint8_t)((n + k) & 255);
+    for (;;) {
+      for (uint32_t i = 0; i < N; i++) {  // step 1: room in every live queue
+        while (atomic_load(slot(i, S_STATE)) == 1 && queued(i) >= D) {
+          if (now_ms() > deadline + 20000) fail("no room");
+          int32_t t = atomic_load(slot(i, S_TAIL));
+          atomic_store(w(C_PUB_WAITING), 1);
+          if (queued(i) >= D) futex_wait(slot(i, S_TAIL), t, 50);
+          atomic_store(w(C_PUB_WAITING), 0);
+        }
+      }
+      lock();
+      uint32_t lo = 0, hi = 0, full = 0;
+      for (uint32_t i = 0; i < N; i++) {
+        if (atomic_load(slot(i, S_STATE)) != 1) continue;
+        if (queued(i) >= D) full = 1;
+        if (i < 32) lo |= 1u << i;
+        else hi |= 1u << (i - 32);
+      }
+      if (full) {
+        unlock();
+        continue;
+      }
+      atomic_store(rec(j, 16), atomic_load(w(C_PUBLISHED)));
+      atomic_store(rec(j, 12), (int32_t)size_of(n));
+      atomic_store(rec(j, 0), (int32_t)lo);
+      atomic_store(rec(j, 4), (int32_t)hi);
+      atomic_store(rec(j, 8), 0);
+      for (uint32_t i = 0; i < N; i++) {
+        if (!(i < 32 ? lo >> i & 1 : hi >> (i - 32) & 1)) continue;
+        uint32_t head = u(CONTROL + SLOT * i + S_HEAD);
+        atomic_store(w(QUEUES + 4 * (D * i + head % D)), (int32_t)j);
+        atomic_store(slot(i, S_HEAD), (int32_t)(head + 1));
+      }
+      atomic_fetch_add(w(C_PUBLISHED), 1);
+      unlock();
+      for (uint32_t i = 0; i < N; i++) if (atomic_load(slot(i, S_WAITING)) != 0) futex_wake(slot(i, S_HEAD));
+      break;
+    }
+  }
+  deadline = now_ms() + 20000;
+  for (uint32_t i = 0; i < N; i++) {
+    while (atomic_load(slot(i, S_STATE)) == 1) {
+      if (now_ms() > deadline) fail("subscribers did not leave");
+      usleep(1000);
+    }
+  }
+  atomic_store(w(C_PUB_STATE), 2);
+  for (uint32_t i = 0; i < N; i++) futex_wake(slot(i, S_HEAD));
+  char path[300];
+  snprintf(path, sizeof path, "/%s", name);
+  shm_unlink(path);
+  printf("{\"published\":%u}\n", count);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 4 && strcmp(argv[2], "subscribe") == 0) return subscribe(argv[1], (uint32_t)atoi(argv[3]));
+  if (argc >= 5 && strcmp(argv[2], "publish") == 0) return publish(argv[1], (uint32_t)atoi(argv[3]), (uint32_t)atoi(argv[4]));
+  fail("usage: pubsub_peer <name> subscribe <count> | publish <count> <subscribers>");
+}
