@@ -9,6 +9,7 @@ import { readServiceHeader } from "./header.ts";
 import type { ServiceHeader, ServiceKind } from "./header.ts";
 import { describePubSub } from "../pubsub/describe.ts";
 import type { ServiceDescription } from "../pubsub/describe.ts";
+import { describeRequestResponse } from "../request_response/describe.ts";
 
 /** One service, as {@link listServices} reports it. */
 export interface ServiceInfo extends ServiceDescription {
@@ -23,9 +24,9 @@ export interface ServiceInfo extends ServiceDescription {
 }
 
 /** How each kind describes itself from its memory and its checked header. */
-const DESCRIBE: Partial<Record<ServiceKind, (bytes: Uint8Array, header: ServiceHeader) => ServiceDescription>> = {
+const DESCRIBE: Record<ServiceKind, (bytes: Uint8Array, header: ServiceHeader) => ServiceDescription> = {
   "publish-subscribe": describePubSub,
-  // "request-response": describeRequestResponse, from ../request_response/describe.ts once that kind is here
+  "request-response": describeRequestResponse,
 };
 
 /**
@@ -45,7 +46,6 @@ export function describeService(name: string): ServiceInfo | undefined {
     const header = readServiceHeader(bytes);
     if (typeof header === "string") return undefined;
     const describe = DESCRIBE[header.kind];
-    if (describe === undefined) return undefined;
     return { name: seg.name, kind: header.kind, version: header.version, size: seg.size, ...describe(bytes, header) };
   } catch {
     return undefined;

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { listServices, Publisher, Segment, Subscriber } from "../mod.ts";
+import { listServices, Publisher, RequestClient, RequestServer, Segment, Subscriber } from "../mod.ts";
 import { OS, ROOT, testName } from "./helpers.ts";
 
 const linux = OS === "linux";
@@ -56,4 +56,27 @@ test("listServices: kind, version, capacity, payload and live counts; plain and 
     plain.close();
     plain.unlink();
   }
+});
+
+test("listServices: a request-response service with its clients, and gone once closed", {
+  skip: !linux && "segments are listed on Linux only",
+}, () => {
+  const name = testName();
+  const server = RequestServer.serve(name, { clients: 3, requestSize: 512, responseSize: 64 });
+  try {
+    const client = RequestClient.connect(name);
+    const { size: _size, ...info } = listServices().find((s) => s.name === name)!;
+    assert.deepEqual(info, {
+      name,
+      kind: "request-response",
+      version: 1,
+      capacity: 3,
+      payloadBytes: 512,
+      live: { servers: 1, clients: 1 },
+    });
+    client.close();
+  } finally {
+    server.close();
+  }
+  assert.equal(listServices().find((s) => s.name === name), undefined);
 });
