@@ -353,6 +353,7 @@ export class Subscriber {
     } catch {
       // A stuck lock: the slot is reclaimed once this process ends.
     } finally {
+      port.wakeHead(this.#slot); // pending receives of this subscriber end now, with ERR_USE_AFTER_CLOSE
       port.seg.close();
     }
   }

@@ -239,3 +239,14 @@ test("pubsub: a view the user transferred away is released without harm, and the
     assert.equal(got.bytes.length, 0);
   }
 });
+
+test("pubsub: closing a subscriber ends its pending async receive at once", async () => {
+  const name = testName();
+  using pub = Publisher.create(name, { sampleSize: 8 });
+  const sub = Subscriber.open(name);
+  const pending = sub.receiveAsync(10_000);
+  await new Promise((r) => setTimeout(r, 10));
+  sub.close();
+  await assert.rejects(pending, isCode("ERR_USE_AFTER_CLOSE"));
+  assert.equal(pub.subscribers, 0);
+});

@@ -131,10 +131,8 @@ test("pubsub: a SIGKILLed publisher is reported to its subscribers, and gc colle
     assert.equal(first?.bytes.length, 1);
     first!.release();
     await server.kill();
-    const t0 = Date.now();
     await assert.rejects(sub.receiveAsync(10_000), isCode("ERR_PUBLISHER_GONE"));
     assert.throws(() => sub.receive(10_000), isCode("ERR_PUBLISHER_GONE"));
-    assert.ok(Date.now() - t0 < 5_000, "told within a few liveness slices");
     assert.equal(Segment.collect({ prefix: name, graceMs: 0, dryRun: true }).length, 0, "held by the subscriber");
     sub.close();
     const gone = Segment.collect({ prefix: name, graceMs: 0 });
