@@ -13,6 +13,7 @@ import { uniqueName } from "../../mod.ts";
 import { error, ok, outcome, RUNTIMES, runWin, skip } from "./wine.ts";
 import type { WinRuntime } from "./wine.ts";
 import "./wake_suite.ts";
+import "./services_suite.ts";
 
 for (const runtime of RUNTIMES) {
   test(`Windows ${runtime}: one process (tests/windows/single.ts)`, { skip }, async () => {
