@@ -195,6 +195,10 @@ export function libcSymbols(c: PosixConstants, arch: string) {
     sched_getcpu: { parameters: [], result: "i32", optional: true },
     // int sched_yield(void);
     sched_yield: { parameters: [], result: "i32", optional: true },
+    // pid_t gettid(void);  (Linux, glibc >= 2.30)
+    gettid: { parameters: [], result: "i32", optional: true },
+    // int tgkill(pid_t tgid, pid_t tid, int sig);  (Linux, glibc >= 2.30)
+    tgkill: { parameters: ["i32", "i32", "i32"], result: "i32", optional: true },
     ...LINUX_WAIT_SYMBOLS,
     ...DARWIN_WAIT_SYMBOLS,
     ...DARWIN_PROCESS_SYMBOLS,
@@ -222,6 +226,8 @@ export const LINUX_ONLY: ReadonlySet<string> = new Set([
   "readdir",
   "closedir",
   "sched_getcpu",
+  "gettid",
+  "tgkill",
   ...Object.keys(LINUX_WAIT_SYMBOLS),
 ]);
 

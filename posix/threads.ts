@@ -42,7 +42,9 @@ import type { Libc } from "./libc.ts";
 import { libc } from "./libc.ts";
 import { readText } from "./files.ts";
 import { statDescriptor } from "./stat.ts";
-import { posixConstants } from "./constants.ts";
+import { mapFailed, posixConstants } from "./constants.ts";
+import { cString } from "./cstring.ts";
+import { errnoNumbers } from "./errno.ts";
 
 /** Where the table lives in every process: below 2^39, so inside a 39-bit arm64 address space. */
 const ADDRESS = 0x3e5e000000n;
@@ -53,7 +55,6 @@ const LONGS = RECORD / 8;
 const RECORDS = 2048;
 const BYTES = RECORD * RECORDS;
 const MAP_FIXED_NOREPLACE = 0x100000;
-const ESRCH = 3;
 /** How often a thread with shmem loaded looks for records of dead threads while any exist. */
 const SWEEP_MS = 1000;
 
@@ -78,14 +79,6 @@ interface Table {
   readonly longs: BigUint64Array;
 }
 
-/** Required (an older libc fails the open, and nothing is recorded): Bun cannot load a table of optional symbols only. */
-const EXTRA = {
-  // pid_t gettid(void);  (glibc >= 2.30)
-  gettid: { parameters: [], result: "i32" },
-  // int tgkill(pid_t tgid, pid_t tid, int sig);  (glibc >= 2.30)
-  tgkill: { parameters: ["i32", "i32", "i32"], result: "i32" },
-} as const;
-
 let table: Table | null | undefined;
 
 /** Maps the table, or finds it mapped by another thread; null where it cannot be had. */
@@ -93,20 +86,19 @@ function open(): Table | null {
   const c = posixConstants(ffi.os);
   if (ffi.os !== "linux" || !c?.memfd || (ffi.arch !== "x64" && ffi.arch !== "arm64")) return null;
   const l = libc();
-  const extra = ffi.open(c.libraries, EXTRA).symbols;
-  const { gettid, tgkill } = extra;
-  const { memfd_create, mmap, munmap, close, ftruncate, getpid } = l.lib.symbols;
-  if (!memfd_create) return null;
-  const pid = getpid() as number;
-  const fd = memfd_create(new TextEncoder().encode("shm-threads\0"), c.memfd.MFD_CLOEXEC) as number;
+  const { memfd_create, mmap, munmap, close, ftruncate, getpid, gettid, tgkill } = l.lib.symbols;
+  if (!memfd_create || !gettid || !tgkill) return null; // gettid and tgkill: glibc >= 2.30
+  const pid = getpid();
+  const { ESRCH } = errnoNumbers(c.os);
+  const fd = memfd_create(cString("shm-threads"), c.memfd.MFD_CLOEXEC);
   if (fd < 0) return null;
   try {
     if (ftruncate(fd, BYTES) !== 0) return null;
     const flags = c.MAP_SHARED | MAP_FIXED_NOREPLACE;
-    const got = mmap(ADDRESS, BYTES, c.PROT_READ | c.PROT_WRITE, flags, fd, 0) as bigint;
+    const got = mmap(ADDRESS, BYTES, c.PROT_READ | c.PROT_WRITE, flags, fd, 0);
     if (got !== ADDRESS) {
       // Already mapped (by another thread, or by something else), or a kernel without MAP_FIXED_NOREPLACE.
-      if (got !== -1n && got !== 0xffffffffffffffffn) munmap(got, BYTES);
+      if (!mapFailed(got)) munmap(got, BYTES);
       const line = readText(l, "/proc/self/maps").split("\n").find((s) => s.startsWith(`${ADDRESS.toString(16)}-`));
       if (line === undefined || !line.includes("/memfd:shm-threads")) return null;
       const [start, end] = line.split(" ")[0].split("-").map((h) => BigInt(`0x${h}`));
@@ -118,7 +110,7 @@ function open(): Table | null {
   const buffer = ffi.view(ADDRESS, BYTES);
   return {
     l,
-    tid: () => gettid() as number,
+    tid: () => gettid(),
     main: gettid() === pid,
     alive: (tid) => tgkill(pid, tid, 0) === 0 || l.errno() !== ESRCH,
     words: new Int32Array(buffer),
