@@ -98,7 +98,7 @@ export function linuxBackend(): WaitBackend {
   const ETIMEDOUT = errno.number("ETIMEDOUT")!;
   const ts = new BigInt64Array(2);
   const alloc = (bytes: number): { address: bigint; buffer: ArrayBuffer } => {
-    const address = s.malloc(bytes) as bigint;
+    const address = s.malloc(bytes);
     if (address === 0n) throw errnoError("linux", "malloc", l.errno());
     return { address, buffer: ffi.view(address, bytes) };
   };
@@ -130,7 +130,7 @@ export function linuxBackend(): WaitBackend {
       }
     },
     notify(word, _address, count) {
-      const woken = futex(nr, word, FUTEX_WAKE, count, null) as number;
+      const woken = futex(nr, word, FUTEX_WAKE, count, null);
       if (woken < 0) throw errnoError("linux", "futex", l.errno());
       return woken;
     },

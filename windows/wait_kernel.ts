@@ -52,11 +52,11 @@ function windowsSleeper(w: Kernel32, registered: Registered): Sleeper {
     perCall: WORDS_PER_CALL,
     maxCalls: ffi.maxNonblocking,
     group(): SleepGroup {
-      const control = k.CreateEventW(0n, 0, 0, 0n) as bigint; // auto-reset, unnamed
-      if (control === 0n) throw win32Error("CreateEventW", k.GetLastError() as number);
-      const list = k.LocalAlloc(WIN.LPTR, MAXIMUM_WAIT_OBJECTS * 8) as bigint;
+      const control = k.CreateEventW(0n, 0, 0, 0n); // auto-reset, unnamed
+      if (control === 0n) throw win32Error("CreateEventW", k.GetLastError());
+      const list = k.LocalAlloc(WIN.LPTR, MAXIMUM_WAIT_OBJECTS * 8);
       if (list === 0n) {
-        const error = k.GetLastError() as number;
+        const error = k.GetLastError();
         k.CloseHandle(control);
         throw win32Error("LocalAlloc", error);
       }
@@ -90,7 +90,7 @@ function windowsSleeper(w: Kernel32, registered: Registered): Sleeper {
         diagnose(entries) {
           const n = fill(entries);
           const r = Number(k.WaitForMultipleObjects(n, list, 0, 0));
-          if (r === WAIT_FAILED) return win32Error("WaitForMultipleObjects", k.GetLastError() as number);
+          if (r === WAIT_FAILED) return win32Error("WaitForMultipleObjects", k.GetLastError());
           // The check took a unit meant for a waiter: give it back.
           if (r >= 1 && r < n) k.ReleaseSemaphore(handles[r], 1, 0n);
           return undefined;
@@ -144,10 +144,10 @@ export function kernelWaitBackend(fallback: WaitBackend): WaitBackend | undefine
           if (Atomics.load(word, 0) !== expected) return "ok";
           const left = deadline - now();
           if (left <= 0) return "timed-out";
-          const r = k.WaitForSingleObject(objects.wake, Math.min(Math.ceil(left), SLICE_MS)) as number;
+          const r = k.WaitForSingleObject(objects.wake, Math.min(Math.ceil(left), SLICE_MS));
           if (r === WIN.WAIT_OBJECT_0) return "ok";
           // WAIT_TIMEOUT: check the word (an older shmem only changes it) and the clock, then sleep again.
-          if (r !== WIN.WAIT_TIMEOUT) throw win32Error("WaitForSingleObject", k.GetLastError() as number);
+          if (r !== WIN.WAIT_TIMEOUT) throw win32Error("WaitForSingleObject", k.GetLastError());
         }
       } finally {
         leave(objects);

@@ -122,7 +122,7 @@ function semaphore(name: string, namespace: Namespace, create: boolean): bigint 
   const wide = objectName(name, namespace);
   return (create
     ? k.CreateSemaphoreW(0n, 0, WIN.SEMAPHORE_MAX, wide)
-    : k.OpenSemaphoreW(WIN.SEMAPHORE_ALL_ACCESS, 0, wide)) as bigint;
+    : k.OpenSemaphoreW(WIN.SEMAPHORE_ALL_ACCESS, 0, wide));
 }
 
 /**
