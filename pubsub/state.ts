@@ -19,10 +19,14 @@ export class PubSubState {
   readonly layout: PubSubLayout;
   /** Int32 words from the layout's start to the payload. */
   readonly words: Int32Array;
+  readonly #block: boolean;
+  /** Per slot this process subscribes on: its tail as this process last moved it (block policy). */
+  readonly #tails: number[] = [];
 
   constructor(words: Int32Array, layout: PubSubLayout) {
     this.words = words;
     this.layout = layout;
+    this.#block = layout.policy === "block";
   }
 
   /** Word index of field `w` of slot `i`. */
@@ -35,6 +39,11 @@ export class PubSubState {
     return (this.layout.recordsOffset + RECORD_BYTES * j) / 4 + w;
   }
 
+  /** Word index of the entry at position `n` of slot `i`'s ring (its stamp; the sample index follows). */
+  entry(i: number, n: number): number {
+    return this.layout.queuesOffset / 4 + 2 * (this.layout.depth * i + ((n >>> 0) % this.layout.depth));
+  }
+
   /** Entries queued for slot `i`, checked against the depth. */
   queued(i: number): number {
     const n =
@@ -44,25 +53,70 @@ export class PubSubState {
     return n;
   }
 
-  /** Appends sample `j` to slot `i`'s ring (the caller made sure there is room). */
+  /** Appends sample `j` to slot `i`'s ring (the caller made sure there is room): the index, its stamp, then head. */
   push(i: number, j: number): void {
-    const head = Atomics.load(this.words, this.slot(i, SLOT.head)) >>> 0;
-    const at = this.layout.queuesOffset / 4 + this.layout.depth * i + (head % this.layout.depth);
-    Atomics.store(this.words, at, j);
-    Atomics.store(this.words, this.slot(i, SLOT.head), (head + 1) | 0);
+    const w = this.words;
+    const headAt = this.slot(i, SLOT.head);
+    const next = (Atomics.load(w, headAt) + 1) | 0;
+    const at = this.entry(i, next - 1);
+    Atomics.store(w, at + 1, j);
+    Atomics.store(w, at, next);
+    Atomics.store(w, headAt, next);
   }
 
-  /** Takes the oldest entry of slot `i`'s ring: the sample index (checked), or -1 when it is empty. */
+  /**
+   * Where slot `i`'s subscriber takes its next entry: under the block policy
+   * only that subscriber moves tail, so it keeps tail itself ({@link follow});
+   * under drop-oldest the publisher may move it too, so it is read each time.
+   */
+  #tail(i: number): number {
+    const kept = this.#block ? this.#tails[i] : undefined;
+    return kept ?? Atomics.load(this.words, this.slot(i, SLOT.tail));
+  }
+
+  /** Starts keeping slot `i`'s tail (its subscriber joined and set it). */
+  follow(i: number): void {
+    this.#tails[i] = Atomics.load(this.words, this.slot(i, SLOT.tail));
+  }
+
+  /** The stamp of the entry at slot `i`'s tail: the word that changes when an entry arrives (spinning polls it). */
+  stampAtTail(i: number): number {
+    return Atomics.load(this.words, this.entry(i, this.#tail(i)));
+  }
+
+  /** Whether an entry waits at slot `i`'s tail. */
+  ready(i: number): boolean {
+    const t = this.#tail(i);
+    return Atomics.load(this.words, this.entry(i, t)) === ((t + 1) | 0);
+  }
+
+  /**
+   * Takes the oldest entry of slot `i`'s ring: the sample index (checked),
+   * or -1 when it is empty. An entry is there when its stamp is its position
+   * + 1; tail then moves by a plain store (block policy) or by a
+   * compare-and-swap, which a publisher dropping the oldest may win first.
+   */
   take(i: number): number {
+    const w = this.words;
     const tailAt = this.slot(i, SLOT.tail);
+    let t = this.#tail(i);
     for (let race = 0; race < MAX_RACES; race++) {
-      if (this.queued(i) === 0) return -1;
-      const tail = Atomics.load(this.words, tailAt);
-      const j = Atomics.load(
-        this.words,
-        this.layout.queuesOffset / 4 + this.layout.depth * i + ((tail >>> 0) % this.layout.depth),
-      ) >>> 0;
-      if (Atomics.compareExchange(this.words, tailAt, tail, (tail + 1) | 0) !== tail) continue;
+      const at = this.entry(i, t);
+      const next = (t + 1) | 0;
+      if (Atomics.load(w, at) !== next) {
+        if (this.#block) return -1;
+        const moved = Atomics.load(w, tailAt); // the publisher dropped the entry and wrote over it?
+        if (moved === t) return -1;
+        t = moved;
+        continue;
+      }
+      const j = Atomics.load(w, at + 1) >>> 0;
+      if (this.#block) Atomics.store(w, tailAt, next);
+      else if (Atomics.compareExchange(w, tailAt, t, next) !== t) {
+        t = Atomics.load(w, tailAt);
+        continue;
+      }
+      this.#tails[i] = next;
       if (j >= this.layout.samples) {
         throw invalid(`subscriber ${i}'s queue names sample ${j} of ${this.layout.samples}`);
       }
