@@ -299,11 +299,11 @@ export class Publisher {
     const timeout = checkTimeout(timeoutMs, "Publish timeout");
     const port = this.#open();
     const { state, words } = port;
-    const block = port.layout.policy === "block";
     let deadline = -1;
+    let full = false;
     this.#cpu.note();
     for (;;) {
-      if (block && !this.#roomForAll(port)) {
+      if (full) {
         if (deadline < 0) deadline = timeout === Infinity ? Infinity : now() + timeout;
         if (!this.#roomFor(port, deadline)) return false;
       }
@@ -315,7 +315,10 @@ export class Publisher {
         Atomics.store(words, C.publishing, 0);
       }
       if (n === CHANGING) n = port.locked(() => this.#step(port, index, length));
-      if (n === FULL) continue;
+      if (n === FULL) {
+        full = true; // step 1: wait for room, then try again
+        continue;
+      }
       const pushed = this.#pushed;
       for (let k = 0; k < n; k++) {
         const i = pushed[k];
@@ -343,7 +346,7 @@ export class Publisher {
     let lo = 0;
     let hi = 0;
     for (let i = 0; i < layout.subscribers; i++) {
-      if (Atomics.load(words, state.slot(i, SLOT.state)) !== 1) continue;
+      if (words[state.slot(i, SLOT.state)] !== 1) continue; // read after the membership word
       if (!this.#room(port, i)) {
         if (block) return FULL;
         this.#dropOldest(port, i);
@@ -354,14 +357,14 @@ export class Publisher {
     }
     const seq = state.stamp(index, length, lo, hi);
     for (let k = 0; k < n; k++) state.push(pushed[k], index);
-    Atomics.store(words, C.published, (seq + 1) | 0);
+    words[C.published] = (seq + 1) | 0; // published to joiners by the publishing flag's store
     return n;
   }
 
   /** Whether slot `i`'s ring has room: by the tail last read, else by tail read again (and checked). */
   #room(port: Port, i: number): boolean {
     const { state, words, layout } = port;
-    const head = Atomics.load(words, state.slot(i, SLOT.head));
+    const head = words[state.slot(i, SLOT.head)]; // this publisher's own word
     const seen = this.#tails[i];
     if (seen !== undefined && ((head - seen) >>> 0) < layout.depth) return true;
     const tail = Atomics.load(words, state.slot(i, SLOT.tail));
@@ -369,15 +372,6 @@ export class Publisher {
     if (queued > layout.depth) throw invalid(`subscriber ${i}'s queue holds ${queued} entries, more than its depth`);
     this.#tails[i] = tail;
     return queued < layout.depth;
-  }
-
-  /** Block policy, step 1 without waiting: whether every live slot has room. */
-  #roomForAll(port: Port): boolean {
-    const { state, words, layout } = port;
-    for (let i = 0; i < layout.subscribers; i++) {
-      if (Atomics.load(words, state.slot(i, SLOT.state)) === 1 && !this.#room(port, i)) return false;
-    }
-    return true;
   }
 
   /** Drop-oldest: takes slot `i`'s oldest entry (unless its subscriber took it first) and counts it missed. */
@@ -392,7 +386,7 @@ export class Publisher {
   #roomFor(port: Port, deadline: number): boolean {
     const { state, words, layout } = port;
     for (let i = 0; i < layout.subscribers; i++) {
-      if (Atomics.load(words, state.slot(i, SLOT.state)) !== 1 || this.#room(port, i)) continue;
+      if (Atomics.load(words, state.slot(i, SLOT.state)) !== 1 || state.roomNow(i)) continue;
       const plan = (this.#plans[i] ??= new RoomPlan(port, i, this.#spin)).begin();
       plan.spinner.note();
       const left = deadline - now();

@@ -53,13 +53,29 @@ export class PubSubState {
     return n;
   }
 
+  /**
+   * Whether slot `i`'s ring has room, read outside the publish step: a
+   * change of membership may move head and tail meanwhile, which reads as
+   * room (the step checks again); a count above the depth while membership
+   * held still is corrupt memory.
+   */
+  roomNow(i: number): boolean {
+    const w = this.words;
+    const m = Atomics.load(w, C.membership);
+    if ((m & 1) !== 0) return true;
+    const n = (Atomics.load(w, this.slot(i, SLOT.head)) - Atomics.load(w, this.slot(i, SLOT.tail))) >>> 0;
+    if (n <= this.layout.depth) return n < this.layout.depth;
+    if (Atomics.load(w, C.membership) !== m) return true;
+    throw invalid(`subscriber ${i}'s queue holds ${n} entries, more than its depth`);
+  }
+
   /** Appends sample `j` to slot `i`'s ring (the caller made sure there is room): the index, its stamp, then head. */
   push(i: number, j: number): void {
     const w = this.words;
     const headAt = this.slot(i, SLOT.head);
-    const next = (Atomics.load(w, headAt) + 1) | 0;
+    const next = (w[headAt] + 1) | 0; // only the publisher, or a joiner while none publishes, writes head
     const at = this.entry(i, next - 1);
-    Atomics.store(w, at + 1, j);
+    w[at + 1] = j; // published by the stamp's store
     Atomics.store(w, at, next);
     Atomics.store(w, headAt, next);
   }
@@ -110,7 +126,7 @@ export class PubSubState {
         t = moved;
         continue;
       }
-      const j = Atomics.load(w, at + 1) >>> 0;
+      const j = w[at + 1] >>> 0; // stored before the stamp just read
       if (this.#block) Atomics.store(w, tailAt, next);
       else if (Atomics.compareExchange(w, tailAt, t, next) !== t) {
         t = Atomics.load(w, tailAt);
@@ -125,10 +141,9 @@ export class PubSubState {
     throw invalid(`subscriber ${i}'s queue kept moving under ${MAX_RACES} reads`);
   }
 
-  /** Whether subscriber `i`'s bit is set in sample `j`. */
+  /** Whether subscriber `i`'s bit is set in sample `j` (read after the entry that names it). */
   holds(j: number, i: number): boolean {
-    const w = this.record(j, i < 32 ? REC.maskLo : REC.maskHi);
-    return (Atomics.load(this.words, w) & (1 << (i & 31))) !== 0;
+    return (this.words[this.record(j, i < 32 ? REC.maskLo : REC.maskHi)] & (1 << (i & 31))) !== 0;
   }
 
   /** Clears subscriber `i`'s bit in sample `j` (release). */
@@ -175,20 +190,24 @@ export class PubSubState {
   /**
    * Step 4 of publish: the record of sample `j` with the live set's mask, and
    * the history ring turned (the entry it replaces loses its history flag).
+   * Plain stores: nobody else writes these words of a loaned sample, and the
+   * entries' stamps, stored after them with `Atomics`, publish them (the
+   * publishing flag's store publishes the history to a joiner).
    */
   stamp(j: number, length: number, lo: number, hi: number): number {
     const w = this.words;
-    const seq = Atomics.load(w, C.published);
-    Atomics.store(w, this.record(j, REC.seq), seq);
-    Atomics.store(w, this.record(j, REC.length), length);
-    Atomics.store(w, this.record(j, REC.maskLo), lo);
-    Atomics.store(w, this.record(j, REC.maskHi), hi);
+    const seq = w[C.published];
+    const r = this.record(j, 0);
+    w[r + REC.seq] = seq;
+    w[r + REC.length] = length;
+    w[r + REC.maskLo] = lo;
+    w[r + REC.maskHi] = hi;
     const k = this.layout.history;
     if (k === 0) {
-      Atomics.store(w, this.record(j, REC.flags), 0);
+      w[r + REC.flags] = 0;
       return seq >>> 0;
     }
-    Atomics.store(w, this.record(j, REC.flags), FLAG_HISTORY);
+    w[r + REC.flags] = FLAG_HISTORY;
     const { count, next } = this.historyCursor();
     const at = this.layout.historyOffset / 4 + next;
     if (count === k) {
@@ -224,12 +243,22 @@ export class PubSubState {
     return out;
   }
 
-  /** Published length and sequence number of sample `j`, checked. */
-  sample(j: number): { length: number; seq: number } {
-    const length = Atomics.load(this.words, this.record(j, REC.length)) >>> 0;
+  /** Published length of sample `j` (read after the entry that names it), checked. */
+  length(j: number): number {
+    const length = this.words[this.record(j, REC.length)] >>> 0;
     if (length > this.layout.sampleSize) {
       throw invalid(`sample ${j} says ${length} bytes, more than ${this.layout.sampleSize}`);
     }
-    return { length, seq: Atomics.load(this.words, this.record(j, REC.seq)) >>> 0 };
+    return length;
+  }
+
+  /** Sequence number of sample `j` (read after the entry that names it). */
+  seq(j: number): number {
+    return this.words[this.record(j, REC.seq)] >>> 0;
+  }
+
+  /** Published length and sequence number of sample `j`, checked. */
+  sample(j: number): { length: number; seq: number } {
+    return { length: this.length(j), seq: this.seq(j) };
   }
 }

@@ -194,13 +194,13 @@ export class Subscriber {
       throw invalid(`sample ${j} reached subscriber ${i} without its bit, or twice`);
     }
     if (Atomics.load(words, C.pubWaiting) !== 0) port.wakeTail(i);
-    const { length, seq } = state.sample(j);
+    const length = state.length(j);
     let missed = 0;
     if (this.#drops && Atomics.load(words, state.slot(i, SLOT.missed)) !== 0) {
       missed = Atomics.exchange(words, state.slot(i, SLOT.missed), 0) >>> 0;
       this.#missed += missed;
     }
-    const sample = newReceipt(this.#hooks, j, port.view(j, length), seq, missed);
+    const sample = newReceipt(this.#hooks, j, port.view(j, length), state.seq(j), missed);
     this.#held[j] = sample;
     this.#holding++;
     return sample;

@@ -106,9 +106,9 @@ export class RoomPlan extends Plan {
   }
 
   ready(): boolean {
-    const { state, words, layout } = this.port;
+    const { state, words } = this.port;
     const i = this.#slot;
-    if (Atomics.load(words, state.slot(i, SLOT.state)) !== 1 || state.queued(i) < layout.depth) return true;
+    if (Atomics.load(words, state.slot(i, SLOT.state)) !== 1 || state.roomNow(i)) return true;
     return this.probeDue() && this.port.slotDead(i);
   }
 }

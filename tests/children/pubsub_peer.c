@@ -120,6 +120,16 @@ static uint32_t queued(uint32_t i) {
   if (n > D) fail("a queue holds more than its depth");
   return n;
 }
+// Room in slot i read outside the publish step: a change of membership may move head and tail meanwhile (reads as room).
+static int room_now(uint32_t i) {
+  uint32_t m = u(C_MEMBERSHIP);
+  if (m & 1) return 1;
+  uint32_t n = u(CONTROL + SLOT * i + S_HEAD) - u(CONTROL + SLOT * i + S_TAIL);
+  if (n <= D) return n < D;
+  if (u(C_MEMBERSHIP) != m) return 1;
+  fail("a queue holds more than its depth");
+  return 0;
+}
 static void clear_bit(uint32_t j, uint32_t i) { atomic_fetch_and(rec(j, i < 32 ? 0 : 4), ~(int32_t)(1u << (i & 31))); }
 
 static uint8_t *map(const char *name, int create, uint32_t size) {
@@ -248,11 +258,11 @@ static int publish(const char *name, uint32_t count, uint32_t subs) {
     for (uint32_t k = 4; k < size_of(n); k++) bytes[k] = (uint8_t)((n + k) & 255);
     for (;;) {
       for (uint32_t i = 0; i < N; i++) {  // step 1: room in every live queue
-        while (atomic_load(slot(i, S_STATE)) == 1 && queued(i) >= D) {
+        while (atomic_load(slot(i, S_STATE)) == 1 && !room_now(i)) {
           if (now_ms() > deadline + 20000) fail("no room");
           int32_t t = atomic_load(slot(i, S_TAIL));
           atomic_store(w(C_PUB_WAITING), 1);
-          if (queued(i) >= D) futex_wait(slot(i, S_TAIL), t, 50);
+          if (!room_now(i)) futex_wait(slot(i, S_TAIL), t, 50);
           atomic_store(w(C_PUB_WAITING), 0);
         }
       }
