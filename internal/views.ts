@@ -23,8 +23,32 @@ export interface Located {
   readonly byteOffset: number;
 }
 
-/** Where each buffer this library made over shared memory starts, and whether writes reach the other processes. */
-const origins = new WeakMap<ArrayBufferLike, { readonly address: bigint; readonly shared: boolean }>();
+/** Where a buffer this library made over shared memory starts, and whether writes reach the other processes. */
+type Origin = { readonly address: bigint; readonly shared: boolean };
+/** The origins of buffers made over shared memory. */
+const origins = new WeakMap<ArrayBufferLike, Origin>();
+/**
+ * The origin of a {@link Lease}'s buffer, as a property of the buffer itself
+ * (this module's own symbol): renewing a lease costs no WeakMap entry.
+ */
+const ORIGIN = Symbol("shmem.origin");
+
+/**
+ * A buffer of its own over one window of a mapping, which
+ * {@link MappingOwner.renewLease} detaches and replaces by a fresh one over
+ * the same memory: tracked once for its whole life, so a renewal costs one
+ * `transfer()` and no bookkeeping of the new buffer.
+ */
+export interface Lease {
+  /** The current buffer; the ones before it are detached. */
+  readonly buffer: ArrayBuffer;
+}
+
+interface LeaseCell {
+  buffer: ArrayBuffer;
+  readonly origin: Origin;
+  readonly length: number;
+}
 
 /**
  * The base address of `buffer` when this library made it over a mapping, and
@@ -34,7 +58,7 @@ const origins = new WeakMap<ArrayBufferLike, { readonly address: bigint; readonl
 export function bufferOrigin(
   buffer: ArrayBufferLike,
 ): { readonly address: bigint; readonly shared: boolean } | undefined {
-  return origins.get(buffer);
+  return origins.get(buffer) ?? (buffer as { [ORIGIN]?: Origin })[ORIGIN];
 }
 
 /**
@@ -47,6 +71,8 @@ interface Cell {
   raw: RawMapping | undefined;
   /** Every buffer made over the mapping that was not yet seen detached. */
   readonly buffers: Set<ArrayBuffer>;
+  /** Every lease made over the mapping: each one's current buffer. */
+  readonly leases: Set<LeaseCell>;
   /** Set when a buffer was detached by someone else: its memory may live on elsewhere. */
   escaped: boolean;
   /** Set when the address was handed to native code (`unsafeAddress()`), which the GC cannot see. */
@@ -77,6 +103,8 @@ function releaseCell(cell: Cell, byBackstop: boolean): void {
   cell.untrack();
   const buffers = [...cell.buffers];
   cell.buffers.clear();
+  for (const lease of cell.leases) buffers.push(lease.buffer);
+  cell.leases.clear();
   for (const buffer of buffers) {
     if (buffer.detached) cell.escaped = true;
     else buffer.transfer(0);
@@ -119,7 +147,15 @@ export class MappingOwner {
     this.#what = what;
     this.#maxView = maxView;
     this.#raw = raw;
-    const cell: Cell = { raw, buffers: new Set(), escaped: false, addressOut: false, untrack: () => {}, record: -1 };
+    const cell: Cell = {
+      raw,
+      buffers: new Set(),
+      leases: new Set(),
+      escaped: false,
+      addressOut: false,
+      untrack: () => {},
+      record: -1,
+    };
     this.#cell = cell;
     registry.register(this, cell, cell);
     // A terminated worker never runs its finalizers: release at the thread's end as the backstop would.
@@ -224,6 +260,38 @@ export class MappingOwner {
     if (origin !== undefined) origins.set(next, origin);
     this.#cell.buffers.add(next);
     return next;
+  }
+
+  /**
+   * A {@link Lease} over bytes `[offset, offset + length)` (bounds already
+   * checked, length > 0): its buffer is detached at close like every other.
+   */
+  leaseWindow(offset: number, length: number): Lease {
+    this.assertOpen();
+    const address = this.#raw!.address + BigInt(offset);
+    const lease: LeaseCell = { buffer: ffi.view(address, length), origin: { address, shared: !this.readOnly }, length };
+    (lease.buffer as { [ORIGIN]?: Origin })[ORIGIN] = lease.origin;
+    this.#cell.leases.add(lease);
+    return lease;
+  }
+
+  /**
+   * Detaches `lease`'s buffer and gives it a fresh one over the same memory
+   * (`transfer()` moves an external buffer's memory without copying). A
+   * buffer someone else detached (transferred away) marks the mapping
+   * escaped, as {@link renew} does, and the lease gets a new buffer.
+   */
+  renewLease(lease: Lease): void {
+    this.assertOpen();
+    const cell = lease as LeaseCell;
+    if (cell.buffer.detached) {
+      this.#cell.escaped = true;
+      platform().threads.keepMapped(this.#cell.record);
+      cell.buffer = ffi.view(cell.origin.address, cell.length);
+    } else {
+      cell.buffer = cell.buffer.transfer();
+    }
+    (cell.buffer as { [ORIGIN]?: Origin })[ORIGIN] = cell.origin;
   }
 
   /**

@@ -9,13 +9,15 @@ import { ShmError } from "../errors.ts";
 import type { ServiceHeader } from "../service/header.ts";
 
 /** The layout version stored in the service header. */
-export const PUBSUB_VERSION = 1;
+export const PUBSUB_VERSION = 2;
 /** Bytes of the control area. */
 export const CONTROL_BYTES = 256;
 /** Bytes of one subscriber slot. */
-export const SLOT_BYTES = 128;
+export const SLOT_BYTES = 192;
 /** Bytes of one sample record. */
 export const RECORD_BYTES = 32;
+/** Bytes of one queue entry: its stamp (position + 1), then the sample index. */
+export const ENTRY_BYTES = 8;
 
 /** Int32 word indices of the control area (byte offset / 4). */
 export const C = {
@@ -34,15 +36,19 @@ export const C = {
   payloadOffset: 12,
   /** The u64 control lock at byte 64 (BigInt64Array index 8). */
   lock64: 8,
+  /** Odd while a change of membership runs (under the lock). */
+  membership: 20,
   pubState: 32,
   pubPid: 33,
   /** f64 at byte 136 (Float64Array index 17). */
   pubStart64: 17,
-  published: 36,
-  historyCount: 37,
-  historyNext: 38,
-  pubWaiting: 39,
-  pubCpu: 40,
+  pubWaiting: 36,
+  pubCpu: 37,
+  published: 48,
+  historyCount: 49,
+  historyNext: 50,
+  /** 1 while the publisher runs a publish step without the lock. */
+  publishing: 51,
 } as const;
 
 /** Int32 word offsets inside a slot. */
@@ -55,7 +61,7 @@ export const SLOT = {
   cpu: 6,
   head: 16,
   waiting: 17,
-  tail: 24,
+  tail: 32,
 } as const;
 /** Int32 word offsets inside a sample record. */
 export const REC = { maskLo: 0, maskHi: 1, flags: 2, length: 3, seq: 4 } as const;
@@ -123,7 +129,7 @@ export function computeLayout(p: PubSubParams): PubSubLayout {
   const samples = poolSize(p);
   const stride = up64(p.sampleSize);
   const queuesOffset = CONTROL_BYTES + SLOT_BYTES * p.subscribers;
-  const recordsOffset = up64(queuesOffset + 4 * p.depth * p.subscribers);
+  const recordsOffset = up64(queuesOffset + ENTRY_BYTES * p.depth * p.subscribers);
   const historyOffset = up64(recordsOffset + RECORD_BYTES * samples);
   const payloadOffset = up64(historyOffset + 4 * p.history);
   const bytes = payloadOffset + stride * samples;

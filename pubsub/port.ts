@@ -10,8 +10,8 @@ import { ShmError } from "../errors.ts";
 import { Mutex } from "../mutex.ts";
 import type { Segment } from "../segment.ts";
 import { mappingOwner } from "../mapped_memory.ts";
-import type { MappingOwner } from "../internal/views.ts";
-import { now, processProbe } from "../platform/mod.ts";
+import type { Lease, MappingOwner } from "../internal/views.ts";
+import { now, processProbe, yieldCpu } from "../platform/mod.ts";
 import { wait } from "../wait.ts";
 import { wake, wordAt } from "../internal/wait_loop.ts";
 import type { Word } from "../internal/wait_loop.ts";
@@ -51,8 +51,10 @@ export class Port {
   readonly #owner: MappingOwner;
   readonly #payload: number;
   readonly #heads: Word[] = [];
-  /** Per sample: a buffer over its memory that no view handed out uses now. */
-  readonly #spare: (ArrayBuffer | undefined)[] = [];
+  /** Per sample: the buffer over its memory, renewed when a view of it retires. */
+  readonly #leases: (Lease | undefined)[] = [];
+  /** Per sample, when views are kept: the last view handed out. */
+  readonly #kept: (Uint8Array | undefined)[] = [];
   readonly #tails: Word[] = [];
 
   /** Whether a view is detached when its sample is released or published (else only when the port closes). */
@@ -90,32 +92,78 @@ export class Port {
 
   /**
    * A zero-copy view of the first `length` bytes of sample `j`, over a buffer
-   * of its own: {@link retire} detaches it (and keeps a fresh buffer over the
-   * same memory for the next time), closing the port detaches it too. Without
-   * `detach`, the buffer stays and only closing the port detaches it.
+   * of its own: {@link retire} detaches it (and the next view gets a fresh
+   * buffer over the same memory), closing the port detaches it too. Without
+   * `detach`, the buffer stays, each sample's last view is handed out again,
+   * and only closing the port detaches them.
    */
   view(j: number, length: number): Uint8Array {
-    const buffer = this.#spare[j] ?? this.#owner.lease(this.#payload + j * this.layout.stride, this.layout.sampleSize);
-    if (this.#detach) this.#spare[j] = undefined;
-    else this.#spare[j] = buffer;
-    return new Uint8Array(buffer, 0, length);
+    let lease = this.#leases[j];
+    if (lease === undefined) {
+      lease = this.#owner.leaseWindow(this.#payload + j * this.layout.stride, this.layout.sampleSize);
+      this.#leases[j] = lease;
+    }
+    if (this.#detach) return new Uint8Array(lease.buffer, 0, length);
+    if (lease.buffer.detached) this.#owner.renewLease(lease); // someone transferred it away
+    const kept = this.#kept[j];
+    if (kept !== undefined && kept.length === length && kept.buffer === lease.buffer) return kept;
+    return (this.#kept[j] = new Uint8Array(lease.buffer, 0, length));
   }
 
-  /** Detaches a view of sample `j` from {@link view} (when this port detaches views). */
-  retire(j: number, view: Uint8Array): void {
+  /** Detaches the view of sample `j` from {@link view} (when this port detaches views). */
+  retire(j: number): void {
     if (!this.#detach || this.seg.closed) return;
-    this.#spare[j] = this.#owner.renew(view.buffer as ArrayBuffer);
+    const lease = this.#leases[j];
+    if (lease !== undefined) this.#owner.renewLease(lease);
   }
 
-  /** Runs `body` under the control lock. */
+  /**
+   * Runs `body` under the control lock. A holder that finds the membership
+   * word odd took the lock from a change that died half-way: it makes the
+   * word even again (what that change left is repaired as docs/pubsub.md says).
+   */
   locked<T>(body: () => T): T {
     if (this.lock.tryLock() === "busy" && this.lock.lock(LOCK_MS) === "timed-out") {
       throw invalid(`a live process has held the control lock for more than ${LOCK_MS} ms`);
     }
     try {
+      if ((Atomics.load(this.words, C.membership) & 1) !== 0) Atomics.add(this.words, C.membership, 1);
       return body();
     } finally {
       this.lock.unlock();
+    }
+  }
+
+  /**
+   * Runs `body` as a change of membership (join, leave, taking over dead
+   * slots): under the lock, with the membership word odd, once no publish
+   * step runs. A publish step that starts meanwhile sees the odd word and
+   * waits for the lock instead.
+   */
+  changing<T>(body: () => T): T {
+    return this.locked(() => {
+      const w = this.words;
+      Atomics.add(w, C.membership, 1);
+      try {
+        this.#awaitPublishStep();
+        return body();
+      } finally {
+        Atomics.add(w, C.membership, 1);
+      }
+    });
+  }
+
+  /** Waits while the publisher runs a publish step without the lock (a few steps that never wait), or until it is gone. */
+  #awaitPublishStep(): void {
+    const w = this.words;
+    if (Atomics.load(w, C.publishing) === 0) return;
+    const deadline = now() + LOCK_MS;
+    for (let k = 1; Atomics.load(w, C.publishing) !== 0; k++) {
+      if ((k & 15) === 0) {
+        if (this.publisherGone() !== undefined) return; // it died (or closed) in the step
+        if (now() > deadline) throw invalid(`a live publisher stayed in one publish step for more than ${LOCK_MS} ms`);
+      }
+      yieldCpu();
     }
   }
 

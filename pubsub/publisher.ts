@@ -10,7 +10,17 @@ import type { OptionKeys } from "../internal/options.ts";
 import { now } from "../platform/mod.ts";
 import { notify } from "../wait.ts";
 import { markServiceReady, SERVICE_HEADER_BYTES, writeServiceHeader } from "../service/header.ts";
-import { C, computeLayout, LIMITS, PUB_CLOSED, PUB_LIVE, PUBSUB_VERSION, SLOT, writeLayout } from "./layout.ts";
+import {
+  C,
+  computeLayout,
+  invalid,
+  LIMITS,
+  PUB_CLOSED,
+  PUB_LIVE,
+  PUBSUB_VERSION,
+  SLOT,
+  writeLayout,
+} from "./layout.ts";
 import type { PubSubLayout, PubSubParams, PubSubPolicy } from "./layout.ts";
 import { Port, self } from "./port.ts";
 import { RoomPlan } from "./waits.ts";
@@ -104,6 +114,11 @@ export interface PubSubParameters extends PubSubParams {
 
 let make: (port: Port, spin: number) => Publisher;
 
+/** What a publish step gives when a change of membership runs (then it runs under the lock). */
+const CHANGING = -2;
+/** What a publish step gives when a live ring has no room (block policy): it starts over from step 1. */
+const FULL = -1;
+
 /**
  * The one publisher of a named publish-subscribe service. It loans samples
  * of shared memory, which it fills in place and publishes to every live
@@ -131,13 +146,19 @@ let make: (port: Port, spin: number) => Publisher;
  */
 export class Publisher {
   readonly #port: Port;
-  readonly #loans = new Map<LoanedSample, Uint8Array>();
+  /** Per sample index: the loan this publisher holds. */
+  readonly #loans: (LoanedSample | undefined)[] = [];
+  #loaned = 0;
   readonly #hooks: LoanOwner = {
     publish: (sample, index, length, timeoutMs) => this.#publish(sample, index, length, timeoutMs),
     discard: (sample, index) => this.#discard(sample, index),
   };
   readonly #spin: number;
   readonly #plans: RoomPlan[] = [];
+  /** Per slot: its tail as last read, which errs only on the side of less room. */
+  readonly #tails: number[] = [];
+  /** The slots the last publish step pushed to. */
+  readonly #pushed: number[] = [];
   /** Notes this side's CPU for the subscribers' spinners. */
   readonly #cpu: Spinner;
   #cursor = 0;
@@ -248,64 +269,109 @@ export class Publisher {
    */
   loan(): LoanedSample {
     const port = this.#open();
-    if (this.#loans.size >= port.layout.loans) throw limit(`The publisher holds ${this.#loans.size} loans, its limit`);
+    if (this.#loaned >= port.layout.loans) throw limit(`The publisher holds ${this.#loaned} loans, its limit`);
     let j = port.state.loan(this.#cursor);
-    if (j < 0 && port.locked(() => port.reap()) > 0) j = port.state.loan(this.#cursor);
-    if (j < 0) throw limit(`No sample of ${port.layout.samples} is free: a subscriber holds more than it may`);
+    if (j < 0 && port.changing(() => port.reap()) > 0) j = port.state.loan(this.#cursor);
+    if (j < 0 || this.#loans[j] !== undefined) {
+      throw limit(`No sample of ${port.layout.samples} is free: a subscriber holds more than it may`);
+    }
     this.#cursor = (j + 1) % port.layout.samples;
-    const view = port.view(j, port.layout.sampleSize);
-    const sample = newLoan(this.#hooks, j, view);
-    this.#loans.set(sample, view);
+    const sample = newLoan(this.#hooks, j, port.view(j, port.layout.sampleSize));
+    this.#loans[j] = sample;
+    this.#loaned++;
     return sample;
   }
 
   /** A loan given back. */
   #discard(sample: LoanedSample, index: number): void {
-    const view = this.#loans.get(sample);
-    if (view === undefined) return;
-    this.#loans.delete(sample);
-    this.#port.retire(index, view);
+    if (this.#loans[index] !== sample) return;
+    this.#loans[index] = undefined;
+    this.#loaned--;
+    this.#port.retire(index);
     this.#port.state.unloan(index);
   }
 
-  /** Steps 1–6 of publish in docs/pubsub.md. */
+  /**
+   * Steps 1–6 of publish in docs/pubsub.md: room first (block policy), then
+   * the publish step, without the lock unless a change of membership runs.
+   */
   #publish(sample: LoanedSample, index: number, length: number, timeoutMs: number | undefined): boolean {
     const timeout = checkTimeout(timeoutMs, "Publish timeout");
     const port = this.#open();
-    const { state, words, layout } = port;
-    const block = layout.policy === "block";
-    const deadline = timeout === Infinity ? Infinity : now() + timeout;
+    const { state, words } = port;
+    let deadline = -1;
+    let full = false;
     this.#cpu.note();
     for (;;) {
-      if (block && !this.#roomFor(port, deadline)) return false;
-      const pushed = port.locked(() => {
-        const live: number[] = [];
-        let lo = 0;
-        let hi = 0;
-        for (let i = 0; i < layout.subscribers; i++) {
-          if (Atomics.load(words, state.slot(i, SLOT.state)) !== 1) continue;
-          if (state.queued(i) >= layout.depth) {
-            if (block) return undefined;
-            this.#dropOldest(port, i);
-          }
-          live.push(i);
-          if (i < 32) lo |= 1 << i;
-          else hi |= 1 << (i - 32);
-        }
-        state.stamp(index, length, lo, hi);
-        for (const i of live) state.push(i, index);
-        Atomics.add(words, C.published, 1);
-        return live;
-      });
-      if (pushed === undefined) continue;
-      for (const i of pushed) {
+      if (full) {
+        if (deadline < 0) deadline = timeout === Infinity ? Infinity : now() + timeout;
+        if (!this.#roomFor(port, deadline)) return false;
+      }
+      let n = CHANGING;
+      Atomics.store(words, C.publishing, 1);
+      try {
+        if ((Atomics.load(words, C.membership) & 1) === 0) n = this.#step(port, index, length);
+      } finally {
+        Atomics.store(words, C.publishing, 0);
+      }
+      if (n === CHANGING) n = port.locked(() => this.#step(port, index, length));
+      if (n === FULL) {
+        full = true; // step 1: wait for room, then try again
+        continue;
+      }
+      const pushed = this.#pushed;
+      for (let k = 0; k < n; k++) {
+        const i = pushed[k];
         if (Atomics.load(words, state.slot(i, SLOT.waiting)) !== 0) port.wakeHead(i);
       }
-      const view = this.#loans.get(sample);
-      this.#loans.delete(sample);
-      if (view !== undefined) port.retire(index, view);
+      if (this.#loans[index] === sample) {
+        this.#loans[index] = undefined;
+        this.#loaned--;
+        port.retire(index);
+      }
       return true;
     }
+  }
+
+  /**
+   * Steps 2–6: the live set, room in each live ring (or its oldest entry
+   * dropped), the record, the entries, `published`. How many slots it pushed
+   * to (in {@link #pushed}), or {@link FULL} when a live ring has no room.
+   */
+  #step(port: Port, index: number, length: number): number {
+    const { state, words, layout } = port;
+    const block = layout.policy === "block";
+    const pushed = this.#pushed;
+    let n = 0;
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < layout.subscribers; i++) {
+      if (words[state.slot(i, SLOT.state)] !== 1) continue; // read after the membership word
+      if (!this.#room(port, i)) {
+        if (block) return FULL;
+        this.#dropOldest(port, i);
+      }
+      pushed[n++] = i;
+      if (i < 32) lo |= 1 << i;
+      else hi |= 1 << (i - 32);
+    }
+    const seq = state.stamp(index, length, lo, hi);
+    for (let k = 0; k < n; k++) state.push(pushed[k], index);
+    words[C.published] = (seq + 1) | 0; // published to joiners by the publishing flag's store
+    return n;
+  }
+
+  /** Whether slot `i`'s ring has room: by the tail last read, else by tail read again (and checked). */
+  #room(port: Port, i: number): boolean {
+    const { state, words, layout } = port;
+    const head = words[state.slot(i, SLOT.head)]; // this publisher's own word
+    const seen = this.#tails[i];
+    if (seen !== undefined && ((head - seen) >>> 0) < layout.depth) return true;
+    const tail = Atomics.load(words, state.slot(i, SLOT.tail));
+    const queued = (head - tail) >>> 0;
+    if (queued > layout.depth) throw invalid(`subscriber ${i}'s queue holds ${queued} entries, more than its depth`);
+    this.#tails[i] = tail;
+    return queued < layout.depth;
   }
 
   /** Drop-oldest: takes slot `i`'s oldest entry (unless its subscriber took it first) and counts it missed. */
@@ -320,12 +386,12 @@ export class Publisher {
   #roomFor(port: Port, deadline: number): boolean {
     const { state, words, layout } = port;
     for (let i = 0; i < layout.subscribers; i++) {
-      if (Atomics.load(words, state.slot(i, SLOT.state)) !== 1 || state.queued(i) < layout.depth) continue;
+      if (Atomics.load(words, state.slot(i, SLOT.state)) !== 1 || state.roomNow(i)) continue;
       const plan = (this.#plans[i] ??= new RoomPlan(port, i, this.#spin)).begin();
       plan.spinner.note();
       const left = deadline - now();
       const room = left > 0 && block(plan, left, plan.spinner);
-      if (port.slotDead(i)) port.locked(() => port.reap());
+      if (port.slotDead(i)) port.changing(() => port.reap());
       else if (!room) return false;
     }
     return true;
@@ -350,8 +416,9 @@ export class Publisher {
     if (this.#closed) return;
     this.#closed = true;
     const port = this.#port;
-    for (const sample of this.#loans.keys()) endLoanView(sample);
-    this.#loans.clear();
+    for (const sample of this.#loans) if (sample !== undefined) endLoanView(sample);
+    this.#loans.length = 0;
+    this.#loaned = 0;
     try {
       Atomics.store(port.words, C.pubState, PUB_CLOSED);
       for (let i = 0; i < port.layout.subscribers; i++) port.wakeHead(i);

@@ -19,10 +19,14 @@ export class PubSubState {
   readonly layout: PubSubLayout;
   /** Int32 words from the layout's start to the payload. */
   readonly words: Int32Array;
+  readonly #block: boolean;
+  /** Per slot this process subscribes on: its tail as this process last moved it (block policy). */
+  readonly #tails: number[] = [];
 
   constructor(words: Int32Array, layout: PubSubLayout) {
     this.words = words;
     this.layout = layout;
+    this.#block = layout.policy === "block";
   }
 
   /** Word index of field `w` of slot `i`. */
@@ -35,6 +39,11 @@ export class PubSubState {
     return (this.layout.recordsOffset + RECORD_BYTES * j) / 4 + w;
   }
 
+  /** Word index of the entry at position `n` of slot `i`'s ring (its stamp; the sample index follows). */
+  entry(i: number, n: number): number {
+    return this.layout.queuesOffset / 4 + 2 * (this.layout.depth * i + ((n >>> 0) % this.layout.depth));
+  }
+
   /** Entries queued for slot `i`, checked against the depth. */
   queued(i: number): number {
     const n =
@@ -44,25 +53,86 @@ export class PubSubState {
     return n;
   }
 
-  /** Appends sample `j` to slot `i`'s ring (the caller made sure there is room). */
-  push(i: number, j: number): void {
-    const head = Atomics.load(this.words, this.slot(i, SLOT.head)) >>> 0;
-    const at = this.layout.queuesOffset / 4 + this.layout.depth * i + (head % this.layout.depth);
-    Atomics.store(this.words, at, j);
-    Atomics.store(this.words, this.slot(i, SLOT.head), (head + 1) | 0);
+  /**
+   * Whether slot `i`'s ring has room, read outside the publish step: a
+   * change of membership may move head and tail meanwhile, which reads as
+   * room (the step checks again); a count above the depth while membership
+   * held still is corrupt memory.
+   */
+  roomNow(i: number): boolean {
+    const w = this.words;
+    const m = Atomics.load(w, C.membership);
+    if ((m & 1) !== 0) return true;
+    const n = (Atomics.load(w, this.slot(i, SLOT.head)) - Atomics.load(w, this.slot(i, SLOT.tail))) >>> 0;
+    if (n <= this.layout.depth) return n < this.layout.depth;
+    if (Atomics.load(w, C.membership) !== m) return true;
+    throw invalid(`subscriber ${i}'s queue holds ${n} entries, more than its depth`);
   }
 
-  /** Takes the oldest entry of slot `i`'s ring: the sample index (checked), or -1 when it is empty. */
+  /** Appends sample `j` to slot `i`'s ring (the caller made sure there is room): the index, its stamp, then head. */
+  push(i: number, j: number): void {
+    const w = this.words;
+    const headAt = this.slot(i, SLOT.head);
+    const next = (w[headAt] + 1) | 0; // only the publisher, or a joiner while none publishes, writes head
+    const at = this.entry(i, next - 1);
+    w[at + 1] = j; // published by the stamp's store
+    Atomics.store(w, at, next);
+    Atomics.store(w, headAt, next);
+  }
+
+  /**
+   * Where slot `i`'s subscriber takes its next entry: under the block policy
+   * only that subscriber moves tail, so it keeps tail itself ({@link follow});
+   * under drop-oldest the publisher may move it too, so it is read each time.
+   */
+  #tail(i: number): number {
+    const kept = this.#block ? this.#tails[i] : undefined;
+    return kept ?? Atomics.load(this.words, this.slot(i, SLOT.tail));
+  }
+
+  /** Starts keeping slot `i`'s tail (its subscriber joined and set it). */
+  follow(i: number): void {
+    this.#tails[i] = Atomics.load(this.words, this.slot(i, SLOT.tail));
+  }
+
+  /** The stamp of the entry at slot `i`'s tail: the word that changes when an entry arrives (spinning polls it). */
+  stampAtTail(i: number): number {
+    return Atomics.load(this.words, this.entry(i, this.#tail(i)));
+  }
+
+  /** Whether an entry waits at slot `i`'s tail. */
+  ready(i: number): boolean {
+    const t = this.#tail(i);
+    return Atomics.load(this.words, this.entry(i, t)) === ((t + 1) | 0);
+  }
+
+  /**
+   * Takes the oldest entry of slot `i`'s ring: the sample index (checked),
+   * or -1 when it is empty. An entry is there when its stamp is its position
+   * + 1; tail then moves by a plain store (block policy) or by a
+   * compare-and-swap, which a publisher dropping the oldest may win first.
+   */
   take(i: number): number {
+    const w = this.words;
     const tailAt = this.slot(i, SLOT.tail);
+    let t = this.#tail(i);
     for (let race = 0; race < MAX_RACES; race++) {
-      if (this.queued(i) === 0) return -1;
-      const tail = Atomics.load(this.words, tailAt);
-      const j = Atomics.load(
-        this.words,
-        this.layout.queuesOffset / 4 + this.layout.depth * i + ((tail >>> 0) % this.layout.depth),
-      ) >>> 0;
-      if (Atomics.compareExchange(this.words, tailAt, tail, (tail + 1) | 0) !== tail) continue;
+      const at = this.entry(i, t);
+      const next = (t + 1) | 0;
+      if (Atomics.load(w, at) !== next) {
+        if (this.#block) return -1;
+        const moved = Atomics.load(w, tailAt); // the publisher dropped the entry and wrote over it?
+        if (moved === t) return -1;
+        t = moved;
+        continue;
+      }
+      const j = w[at + 1] >>> 0; // stored before the stamp just read
+      if (this.#block) Atomics.store(w, tailAt, next);
+      else if (Atomics.compareExchange(w, tailAt, t, next) !== t) {
+        t = Atomics.load(w, tailAt);
+        continue;
+      }
+      this.#tails[i] = next;
       if (j >= this.layout.samples) {
         throw invalid(`subscriber ${i}'s queue names sample ${j} of ${this.layout.samples}`);
       }
@@ -71,10 +141,9 @@ export class PubSubState {
     throw invalid(`subscriber ${i}'s queue kept moving under ${MAX_RACES} reads`);
   }
 
-  /** Whether subscriber `i`'s bit is set in sample `j`. */
+  /** Whether subscriber `i`'s bit is set in sample `j` (read after the entry that names it). */
   holds(j: number, i: number): boolean {
-    const w = this.record(j, i < 32 ? REC.maskLo : REC.maskHi);
-    return (Atomics.load(this.words, w) & (1 << (i & 31))) !== 0;
+    return (this.words[this.record(j, i < 32 ? REC.maskLo : REC.maskHi)] & (1 << (i & 31))) !== 0;
   }
 
   /** Clears subscriber `i`'s bit in sample `j` (release). */
@@ -121,20 +190,24 @@ export class PubSubState {
   /**
    * Step 4 of publish: the record of sample `j` with the live set's mask, and
    * the history ring turned (the entry it replaces loses its history flag).
+   * Plain stores: nobody else writes these words of a loaned sample, and the
+   * entries' stamps, stored after them with `Atomics`, publish them (the
+   * publishing flag's store publishes the history to a joiner).
    */
   stamp(j: number, length: number, lo: number, hi: number): number {
     const w = this.words;
-    const seq = Atomics.load(w, C.published);
-    Atomics.store(w, this.record(j, REC.seq), seq);
-    Atomics.store(w, this.record(j, REC.length), length);
-    Atomics.store(w, this.record(j, REC.maskLo), lo);
-    Atomics.store(w, this.record(j, REC.maskHi), hi);
+    const seq = w[C.published];
+    const r = this.record(j, 0);
+    w[r + REC.seq] = seq;
+    w[r + REC.length] = length;
+    w[r + REC.maskLo] = lo;
+    w[r + REC.maskHi] = hi;
     const k = this.layout.history;
     if (k === 0) {
-      Atomics.store(w, this.record(j, REC.flags), 0);
+      w[r + REC.flags] = 0;
       return seq >>> 0;
     }
-    Atomics.store(w, this.record(j, REC.flags), FLAG_HISTORY);
+    w[r + REC.flags] = FLAG_HISTORY;
     const { count, next } = this.historyCursor();
     const at = this.layout.historyOffset / 4 + next;
     if (count === k) {
@@ -170,12 +243,22 @@ export class PubSubState {
     return out;
   }
 
-  /** Published length and sequence number of sample `j`, checked. */
-  sample(j: number): { length: number; seq: number } {
-    const length = Atomics.load(this.words, this.record(j, REC.length)) >>> 0;
+  /** Published length of sample `j` (read after the entry that names it), checked. */
+  length(j: number): number {
+    const length = this.words[this.record(j, REC.length)] >>> 0;
     if (length > this.layout.sampleSize) {
       throw invalid(`sample ${j} says ${length} bytes, more than ${this.layout.sampleSize}`);
     }
-    return { length, seq: Atomics.load(this.words, this.record(j, REC.seq)) >>> 0 };
+    return length;
+  }
+
+  /** Sequence number of sample `j` (read after the entry that names it). */
+  seq(j: number): number {
+    return this.words[this.record(j, REC.seq)] >>> 0;
+  }
+
+  /** Published length and sequence number of sample `j`, checked. */
+  sample(j: number): { length: number; seq: number } {
+    return { length: this.length(j), seq: this.seq(j) };
   }
 }

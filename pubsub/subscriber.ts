@@ -53,6 +53,7 @@ function join(port: Port): number {
     Atomics.store(words, state.slot(i, SLOT.missed), 0);
     Atomics.store(words, state.slot(i, SLOT.cpu), -1);
     Atomics.store(words, state.slot(i, SLOT.tail), Atomics.load(words, state.slot(i, SLOT.head)));
+    state.follow(i);
     for (const j of state.history()) {
       state.setBit(j, i);
       state.push(i, j);
@@ -99,7 +100,10 @@ export class Subscriber {
   readonly #port: Port;
   readonly #slot: number;
   readonly #plan: ReceivePlan;
-  readonly #held = new Map<ReceivedSample, Uint8Array>();
+  /** Per sample index: the received sample this subscriber holds. */
+  readonly #held: (ReceivedSample | undefined)[] = [];
+  #holding = 0;
+  readonly #drops: boolean;
   readonly #hooks: ReceiptOwner = { release: (sample, index) => this.#release(sample, index) };
   #missed = 0;
   #closed = false;
@@ -112,6 +116,7 @@ export class Subscriber {
     this.#port = port;
     this.#slot = slot;
     this.#plan = new ReceivePlan(port, slot, spin);
+    this.#drops = port.layout.policy === "drop-oldest";
   }
 
   /**
@@ -142,7 +147,7 @@ export class Subscriber {
     const seg = Segment.open(name);
     try {
       const port = new Port(seg, awaitHeader(seg, timeout), detach);
-      return make(port, port.locked(() => join(port)), spin);
+      return make(port, port.changing(() => join(port)), spin);
     } catch (error) {
       seg.close();
       throw error;
@@ -168,11 +173,11 @@ export class Subscriber {
     if (this.#closed) {
       throw new ShmError({ code: "ERR_USE_AFTER_CLOSE", errno: 0, message: `Subscriber of '${this.name}' is closed` });
     }
-    if (this.#held.size >= this.#port.layout.borrows) {
+    if (this.#holding >= this.#port.layout.borrows) {
       throw new ShmError({
         code: "ERR_SAMPLE_LIMIT",
         errno: 0,
-        message: `This subscriber holds ${this.#held.size} samples, its limit (the service's borrows)`,
+        message: `This subscriber holds ${this.#holding} samples, its limit (the service's borrows)`,
         hint: "Release a sample before receiving the next",
       });
     }
@@ -185,14 +190,19 @@ export class Subscriber {
     const i = this.#slot;
     const j = state.take(i);
     if (j < 0) return undefined;
-    if (!state.holds(j, i)) throw invalid(`sample ${j} reached subscriber ${i} without its bit`);
+    if (!state.holds(j, i) || this.#held[j] !== undefined) {
+      throw invalid(`sample ${j} reached subscriber ${i} without its bit, or twice`);
+    }
     if (Atomics.load(words, C.pubWaiting) !== 0) port.wakeTail(i);
-    const { length, seq } = state.sample(j);
-    const missed = Atomics.exchange(words, state.slot(i, SLOT.missed), 0) >>> 0;
-    this.#missed += missed;
-    const view = port.view(j, length);
-    const sample = newReceipt(this.#hooks, j, view, seq, missed);
-    this.#held.set(sample, view);
+    const length = state.length(j);
+    let missed = 0;
+    if (this.#drops && Atomics.load(words, state.slot(i, SLOT.missed)) !== 0) {
+      missed = Atomics.exchange(words, state.slot(i, SLOT.missed), 0) >>> 0;
+      this.#missed += missed;
+    }
+    const sample = newReceipt(this.#hooks, j, port.view(j, length), state.seq(j), missed);
+    this.#held[j] = sample;
+    this.#holding++;
     return sample;
   }
 
@@ -200,7 +210,7 @@ export class Subscriber {
   #checkGone(port: Port, probe: boolean): void {
     const closed = Atomics.load(port.words, C.pubState) !== 1;
     const gone = closed ? "closed" : probe ? port.publisherGone() : undefined;
-    if (gone && port.state.queued(this.#slot) === 0) throw goneError(gone);
+    if (gone && !port.state.ready(this.#slot)) throw goneError(gone);
   }
 
   /**
@@ -228,7 +238,7 @@ export class Subscriber {
     const timeout = checkTimeout(timeoutMs, "Receive timeout");
     const first = this.#take(this.#open());
     if (first) return first;
-    const deadline = now() + timeout;
+    const deadline = timeout === Infinity ? Infinity : now() + timeout;
     const plan = this.#plan.begin();
     plan.spinner.note();
     for (let probe = false;; probe = true) {
@@ -236,7 +246,7 @@ export class Subscriber {
       const got = this.#take(port);
       if (got) return got;
       this.#checkGone(port, probe);
-      const left = deadline - now();
+      const left = deadline === Infinity ? Infinity : deadline - now();
       if (left <= 0 || !block(plan, left, plan.spinner)) return null;
     }
   }
@@ -260,7 +270,7 @@ export class Subscriber {
     const timeout = checkTimeout(timeoutMs, "Receive timeout");
     const first = this.#take(this.#open());
     if (first) return first;
-    const deadline = now() + timeout;
+    const deadline = timeout === Infinity ? Infinity : now() + timeout;
     const plan = this.#plan.begin();
     plan.spinner.note();
     for (let probe = false;; probe = true) {
@@ -268,7 +278,7 @@ export class Subscriber {
       const got = this.#take(port);
       if (got) return got;
       this.#checkGone(port, probe);
-      const left = deadline - now();
+      const left = deadline === Infinity ? Infinity : deadline - now();
       if (left <= 0 || !(await blockAsync(plan, left, plan.spinner))) return null;
     }
   }
@@ -316,10 +326,10 @@ export class Subscriber {
 
   /** A sample handed back. */
   #release(sample: ReceivedSample, index: number): void {
-    const view = this.#held.get(sample);
-    if (view === undefined) return;
-    this.#held.delete(sample);
-    this.#port.retire(index, view);
+    if (this.#held[index] !== sample) return;
+    this.#held[index] = undefined;
+    this.#holding--;
+    this.#port.retire(index);
     this.#port.state.clearBit(index, this.#slot);
   }
 
@@ -343,10 +353,11 @@ export class Subscriber {
     if (this.#closed) return;
     this.#closed = true;
     const port = this.#port;
-    for (const sample of this.#held.keys()) endReceiptView(sample);
-    this.#held.clear();
+    for (const sample of this.#held) if (sample !== undefined) endReceiptView(sample);
+    this.#held.length = 0;
+    this.#holding = 0;
     try {
-      port.locked(() => {
+      port.changing(() => {
         port.state.forget(this.#slot);
         Atomics.store(port.words, port.state.slot(this.#slot, SLOT.state), 0);
       });

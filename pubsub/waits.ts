@@ -50,10 +50,10 @@ abstract class Plan implements WaitPlan {
     return Atomics.load(this.word.array, this.word.index);
   }
 
-  /** The flag first, then the word's value: a change after this is seen before sleeping. */
+  /** The flag first, then the slept-on word's value: a change after this is seen before sleeping. */
   arm(): void {
     Atomics.store(this.port.words, this.#flag, 1);
-    this.#seen = this.watch();
+    this.#seen = Atomics.load(this.word.array, this.word.index);
   }
 
   expected(): number {
@@ -65,7 +65,11 @@ abstract class Plan implements WaitPlan {
   }
 }
 
-/** Subscriber `i` waits for its ring's head to move, or for the publisher to close or die. */
+/**
+ * Subscriber `i` waits for an entry at its ring's tail, or for the publisher
+ * to close or die: it spins on that entry's stamp (the line that carries the
+ * news) and sleeps on head.
+ */
 export class ReceivePlan extends Plan {
   readonly #slot: number;
   /** The wait loop's spinner for this side: it spins while the publisher runs on another CPU. */
@@ -78,9 +82,13 @@ export class ReceivePlan extends Plan {
     this.spinner = new Spinner(port.words, s.slot(i, SLOT.cpu), C.pubCpu, C.pubWaiting, spinMicros);
   }
 
+  override watch(): number {
+    return this.port.state.stampAtTail(this.#slot);
+  }
+
   ready(): boolean {
     const { state, words } = this.port;
-    if (state.queued(this.#slot) > 0 || Atomics.load(words, C.pubState) !== 1) return true;
+    if (state.ready(this.#slot) || Atomics.load(words, C.pubState) !== 1) return true;
     return this.probeDue() && this.port.publisherGone() !== undefined;
   }
 }
@@ -98,9 +106,9 @@ export class RoomPlan extends Plan {
   }
 
   ready(): boolean {
-    const { state, words, layout } = this.port;
+    const { state, words } = this.port;
     const i = this.#slot;
-    if (Atomics.load(words, state.slot(i, SLOT.state)) !== 1 || state.queued(i) < layout.depth) return true;
+    if (Atomics.load(words, state.slot(i, SLOT.state)) !== 1 || state.roomNow(i)) return true;
     return this.probeDue() && this.port.slotDead(i);
   }
 }

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Publisher, Segment, ShmError, Subscriber } from "../mod.ts";
-import { SLOT } from "../pubsub/layout.ts";
+import { SLOT, SLOT_BYTES } from "../pubsub/layout.ts";
 import { shmExists, testName } from "./helpers.ts";
 
 const isCode = (code: string) => (e: unknown) => e instanceof ShmError && e.code === code;
@@ -194,8 +194,13 @@ test("pubsub: a segment that is not a valid service is refused, never read out o
   using sub = Subscriber.open(name);
   using raw = Segment.open(name);
   const words = raw.region(64).array(Int32Array);
-  words[(256 + SLOT.head * 4) / 4] = 1000; // slot 0's head: 1000 entries in a ring of 4
+  const ring = (256 + 4 * SLOT_BYTES) / 4; // slot 0's ring: entry 0's stamp, then its sample index
+  words[ring] = 1;
+  words[ring + 1] = 1000; // names sample 1000 of 26
   assert.throws(() => sub.receive(0), isCode("ERR_SERVICE_INVALID"));
+  words[ring] = 0;
+  words[(256 + SLOT.head * 4) / 4] = 1000; // slot 0's head: 1000 entries in a ring of 4
+  assert.throws(() => pub.loan().publish(), isCode("ERR_SERVICE_INVALID"));
   words[(256 + SLOT.head * 4) / 4] = 0;
   words[2] = 99; // history above depth
   assert.throws(() => Subscriber.open(name), isCode("ERR_SERVICE_INVALID"));

@@ -17,7 +17,7 @@ const params: PubSubParams = {
 };
 const header = (bytes: number) => ({
   kind: "publish-subscribe" as const,
-  version: 1,
+  version: 2,
   layoutOffset: 64,
   totalBytes: 64 + bytes,
   creatorPid: 1,
@@ -36,11 +36,11 @@ test("pubsub layout: pool size and offsets follow the spec", () => {
   assert.equal(poolSize(params), 3 * (4 + 2) + 2 + 2);
   assert.equal(l.samples, 22);
   assert.equal(l.stride, 128);
-  assert.equal(l.queuesOffset, 256 + 3 * 128);
-  assert.equal(l.recordsOffset, 704);
-  assert.equal(l.historyOffset, 704 + 22 * 32);
-  assert.equal(l.payloadOffset, 1472);
-  assert.equal(l.bytes, 1472 + 22 * 128);
+  assert.equal(l.queuesOffset, 256 + 3 * 192);
+  assert.equal(l.recordsOffset, 960); // 832 + 3 rings of 4 entries of 8 bytes, rounded up to 64
+  assert.equal(l.historyOffset, 960 + 22 * 32);
+  assert.equal(l.payloadOffset, 1728);
+  assert.equal(l.bytes, 1728 + 22 * 128);
   for (const o of [l.queuesOffset, l.recordsOffset, l.historyOffset, l.payloadOffset]) assert.equal(o % 64, 0);
 });
 
@@ -48,7 +48,8 @@ test("pubsub layout: a reader recomputes everything and refuses what differs", (
   const s = fresh();
   const l = s.layout;
   assert.deepEqual(readLayout(s.words, header(l.bytes)), l);
-  assert.throws(() => readLayout(s.words, { ...header(l.bytes), version: 2 }), invalid);
+  assert.throws(() => readLayout(s.words, { ...header(l.bytes), version: 1 }), invalid, "version 1 is refused");
+  assert.throws(() => readLayout(s.words, { ...header(l.bytes), version: 3 }), invalid);
   assert.throws(() => readLayout(s.words, header(l.bytes + 64)), invalid);
   const corrupt: [number, number][] = [
     [C.subscribers, 65],
@@ -84,11 +85,13 @@ test("pubsub state: rings push and take in order, and wrap", () => {
 test("pubsub state: corrupt counters and indices throw, never read out of range", () => {
   const s = fresh();
   s.words[s.slot(2, SLOT.head)] = 9; // 9 queued in a ring of 4
-  assert.throws(() => s.take(2), invalid);
+  assert.throws(() => s.queued(2), invalid);
   s.words[s.slot(2, SLOT.head)] = -1; // tail 0, head 2^32 - 1
   assert.throws(() => s.queued(2), invalid);
   s.words[s.slot(2, SLOT.head)] = 1;
-  s.words[s.layout.queuesOffset / 4 + 4 * 2] = 1000; // names sample 1000 of 22
+  assert.equal(s.take(2), -1, "head alone is not an entry: the entry's stamp is");
+  s.words[s.entry(2, 0)] = 1; // the stamp of position 0
+  s.words[s.entry(2, 0) + 1] = 1000; // names sample 1000 of 22
   assert.throws(() => s.take(2), invalid);
   s.words[s.record(3, REC.length)] = 101;
   assert.throws(() => s.sample(3), invalid);

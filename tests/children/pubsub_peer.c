@@ -1,4 +1,4 @@
-// A C port of a publish-subscribe service (layout version 1), written from docs/pubsub.md and docs/services.md alone.
+// A C port of a publish-subscribe service (layout version 2), written from docs/pubsub.md and docs/services.md alone.
 // Usage: pubsub_peer <name> subscribe <count>          join a service shmem made, receive and check <count> samples
 //        pubsub_peer <name> publish <count> <subs>     create the service, wait for <subs> subscribers, publish
 //                                                      <count> samples (block policy), wait for them to leave, close
@@ -22,14 +22,15 @@
 typedef _Atomic int32_t aint;
 typedef _Atomic uint64_t au64;
 
-enum { HDR = 64, CONTROL = 256, SLOT = 128, RECORD = 32 };
+enum { HDR = 64, CONTROL = 256, SLOT = 192, RECORD = 32, ENTRY = 8 };
 // Control fields (bytes from the layout's start).
 enum { C_N = 0, C_D = 4, C_K = 8, C_L = 12, C_B = 16, C_S = 20, C_P = 24, C_Z = 28, C_STRIDE = 32, C_QUEUES = 36,
-       C_RECORDS = 40, C_HISTORY = 44, C_PAYLOAD = 48, C_LOCK = 64, C_PUB_STATE = 128, C_PUB_PID = 132,
-       C_PUB_START = 136, C_PUBLISHED = 144, C_PUB_WAITING = 156, C_PUB_CPU = 160 };
+       C_RECORDS = 40, C_HISTORY = 44, C_PAYLOAD = 48, C_LOCK = 64, C_MEMBERSHIP = 80, C_PUB_STATE = 128,
+       C_PUB_PID = 132, C_PUB_START = 136, C_PUB_WAITING = 144, C_PUB_CPU = 148, C_PUBLISHED = 192,
+       C_PUBLISHING = 204 };
 // Slot fields.
 enum { S_STATE = 0, S_PID = 4, S_START = 8, S_GEN = 16, S_MISSED = 20, S_CPU = 24, S_HEAD = 64, S_WAITING = 68,
-       S_TAIL = 96 };
+       S_TAIL = 128 };
 
 static uint8_t *L;  // the layout's start
 static uint32_t N, D, S, Z, STRIDE, QUEUES, RECORDS, PAYLOAD;
@@ -72,7 +73,7 @@ static uint64_t start_ticks(void) {
 static uint64_t me(void) { return (uint64_t)getpid() | start_ticks() << 22; }
 
 // The control lock: a shmem Mutex (u64 owner, u32 wake sequence, u32 sleeping waiters).
-static void lock(void) {
+static void take_lock(void) {
   au64 *owner = (au64 *)(L + C_LOCK);
   uint64_t mine = me();
   double deadline = now_ms() + 1000;
@@ -85,16 +86,49 @@ static void lock(void) {
     sched_yield();
   }
 }
+// A holder that finds the membership word odd took the lock from a change that died half-way: it makes it even.
+static void lock(void) {
+  take_lock();
+  if (atomic_load(w(C_MEMBERSHIP)) & 1) atomic_fetch_add(w(C_MEMBERSHIP), 1);
+}
 static void unlock(void) {
   atomic_store((au64 *)(L + C_LOCK), 0);
   atomic_fetch_add(w(C_LOCK + 8), 1);
   if (atomic_load(w(C_LOCK + 12)) != 0) futex_wake(w(C_LOCK + 8));
 }
 
+// A change of membership: under the lock, with the membership word odd, once no lock-free publish step runs.
+static void begin_change(void) {
+  lock();
+  atomic_fetch_add(w(C_MEMBERSHIP), 1);
+  double deadline = now_ms() + 1000;
+  while (atomic_load(w(C_PUBLISHING)) != 0) {
+    if (kill((pid_t)u(C_PUB_PID), 0) != 0) break;  // it died in the step
+    if (now_ms() > deadline) fail("the publisher stayed in one publish step");
+    sched_yield();
+  }
+}
+static void end_change(void) {
+  atomic_fetch_add(w(C_MEMBERSHIP), 1);
+  unlock();
+}
+// The entry at position n of slot i's ring: its stamp (n + 1 once written), then the sample index.
+static aint *entry(uint32_t i, uint32_t n) { return w(QUEUES + ENTRY * (D * i + n % D)); }
+
 static uint32_t queued(uint32_t i) {
   uint32_t n = u(CONTROL + SLOT * i + S_HEAD) - u(CONTROL + SLOT * i + S_TAIL);
   if (n > D) fail("a queue holds more than its depth");
   return n;
+}
+// Room in slot i read outside the publish step: a change of membership may move head and tail meanwhile (reads as room).
+static int room_now(uint32_t i) {
+  uint32_t m = u(C_MEMBERSHIP);
+  if (m & 1) return 1;
+  uint32_t n = u(CONTROL + SLOT * i + S_HEAD) - u(CONTROL + SLOT * i + S_TAIL);
+  if (n <= D) return n < D;
+  if (u(C_MEMBERSHIP) != m) return 1;
+  fail("a queue holds more than its depth");
+  return 0;
 }
 static void clear_bit(uint32_t j, uint32_t i) { atomic_fetch_and(rec(j, i < 32 ? 0 : 4), ~(int32_t)(1u << (i & 31))); }
 
@@ -112,7 +146,7 @@ static uint8_t *map(const char *name, int create, uint32_t size) {
   L = h + HDR;
   if (!create) {  // the header checks of docs/services.md
     if (st.st_size < HDR) fail("too small");
-    if (*(uint32_t *)h != 0x534d4853u || *(uint16_t *)(h + 4) != 1 || *(uint16_t *)(h + 6) != 1) fail("not pub-sub v1");
+    if (*(uint32_t *)h != 0x534d4853u || *(uint16_t *)(h + 4) != 1 || *(uint16_t *)(h + 6) != 2) fail("not pub-sub v2");
     if (atomic_load((aint *)(h + 12)) != 1) fail("not ready");
     uint32_t at = *(uint32_t *)(h + 8);
     double total = *(double *)(h + 16);
@@ -128,14 +162,14 @@ static void read_params(double total) {
   uint32_t K = u(C_K), LO = u(C_L), B = u(C_B);
   if (N < 1 || N > 64 || D < 1 || D > 4096 || K > D || LO < 1 || LO > 64 || B < 1 || B > 64 || Z < 1) fail("params");
   if (S != N * (D + B) + K + LO || STRIDE != up64(Z) || QUEUES != CONTROL + SLOT * N) fail("derived");
-  if (RECORDS != up64(QUEUES + 4 * D * N) || PAYLOAD != up64(u(C_HISTORY) + 4 * K)) fail("offsets");
+  if (RECORDS != up64(QUEUES + ENTRY * D * N) || PAYLOAD != up64(u(C_HISTORY) + 4 * K)) fail("offsets");
   if (u(C_HISTORY) != up64(RECORDS + RECORD * S) || HDR + PAYLOAD + (double)STRIDE * S != total) fail("total");
 }
 
 static int subscribe(const char *name, uint32_t count) {
   uint8_t *h = map(name, 0, 0);
   read_params(*(double *)(h + 16));
-  lock();
+  begin_change();
   uint32_t i = 0;
   while (i < N && atomic_load(slot(i, S_STATE)) != 0) i++;
   if (i == N) fail("no free slot");
@@ -147,20 +181,20 @@ static int subscribe(const char *name, uint32_t count) {
   atomic_store(slot(i, S_CPU), -1);
   atomic_store(slot(i, S_TAIL), atomic_load(slot(i, S_HEAD)));  // no history asked of this service
   atomic_store(slot(i, S_STATE), 1);
-  unlock();
+  end_change();
+  uint32_t t = u(CONTROL + SLOT * i + S_TAIL);  // the only taker (block policy, no drops): kept here
   for (uint32_t n = 0; n < count; n++) {
     double deadline = now_ms() + 20000;
-    while (queued(i) == 0) {
+    while ((uint32_t)atomic_load(entry(i, t)) != t + 1) {
       if (atomic_load(w(C_PUB_STATE)) != 1 || kill((pid_t)u(C_PUB_PID), 0) != 0) fail("publisher gone");
       if (now_ms() > deadline) fail("timed out");
       int32_t seen = atomic_load(slot(i, S_HEAD));
       atomic_store(slot(i, S_WAITING), 1);
-      if (queued(i) == 0) futex_wait(slot(i, S_HEAD), seen, 50);
+      if ((uint32_t)atomic_load(entry(i, t)) != t + 1) futex_wait(slot(i, S_HEAD), seen, 50);
       atomic_store(slot(i, S_WAITING), 0);
     }
-    int32_t t = atomic_load(slot(i, S_TAIL));  // the only taker: block policy, no drops
-    uint32_t j = (uint32_t)atomic_load(w(QUEUES + 4 * (D * i + (uint32_t)t % D)));
-    if (!atomic_compare_exchange_strong(slot(i, S_TAIL), &t, t + 1)) fail("tail moved");
+    uint32_t j = (uint32_t)atomic_load(entry(i, t) + 1);
+    atomic_store(slot(i, S_TAIL), (int32_t)++t);
     if (j >= S) fail("sample index out of range");
     if (atomic_load(w(C_PUB_WAITING)) != 0) futex_wake(slot(i, S_TAIL));
     uint32_t len = u(RECORDS + RECORD * j + 12), seq = u(RECORDS + RECORD * j + 16);
@@ -169,10 +203,11 @@ static int subscribe(const char *name, uint32_t count) {
     for (uint32_t k = 4; k < len; k++) if (bytes[k] != ((n + k) & 255)) fail("wrong byte");
     clear_bit(j, i);  // release
   }
-  lock();
+  begin_change();
   for (uint32_t j = 0; j < S; j++) clear_bit(j, i);
+  atomic_store(slot(i, S_TAIL), atomic_load(slot(i, S_HEAD)));
   atomic_store(slot(i, S_STATE), 0);
-  unlock();
+  end_change();
   printf("{\"received\":%u}\n", count);
   return 0;
 }
@@ -181,12 +216,12 @@ static int publish(const char *name, uint32_t count, uint32_t subs) {
   N = subs, D = 8, Z = 128, STRIDE = 128;
   uint32_t K = 0, LO = 2, B = 2;
   S = N * (D + B) + K + LO;
-  QUEUES = CONTROL + SLOT * N, RECORDS = up64(QUEUES + 4 * D * N);
+  QUEUES = CONTROL + SLOT * N, RECORDS = up64(QUEUES + ENTRY * D * N);
   uint32_t history = up64(RECORDS + RECORD * S);
   PAYLOAD = up64(history + 4 * K);
   uint32_t total = HDR + PAYLOAD + STRIDE * S;
   uint8_t *h = map(name, 1, total);
-  *(uint16_t *)(h + 4) = 1, *(uint16_t *)(h + 6) = 1, *(uint32_t *)(h + 8) = HDR;
+  *(uint16_t *)(h + 4) = 1, *(uint16_t *)(h + 6) = 2, *(uint32_t *)(h + 8) = HDR;
   *(double *)(h + 16) = total, *(uint32_t *)(h + 24) = (uint32_t)getpid();
   *(uint32_t *)h = 0x534d4853u;
   uint32_t fields[][2] = {{C_N, N}, {C_D, D}, {C_K, K}, {C_L, LO}, {C_B, B}, {C_S, S}, {C_P, 0}, {C_Z, Z},
@@ -223,15 +258,21 @@ static int publish(const char *name, uint32_t count, uint32_t subs) {
     for (uint32_t k = 4; k < size_of(n); k++) bytes[k] = (uint8_t)((n + k) & 255);
     for (;;) {
       for (uint32_t i = 0; i < N; i++) {  // step 1: room in every live queue
-        while (atomic_load(slot(i, S_STATE)) == 1 && queued(i) >= D) {
+        while (atomic_load(slot(i, S_STATE)) == 1 && !room_now(i)) {
           if (now_ms() > deadline + 20000) fail("no room");
           int32_t t = atomic_load(slot(i, S_TAIL));
           atomic_store(w(C_PUB_WAITING), 1);
-          if (queued(i) >= D) futex_wait(slot(i, S_TAIL), t, 50);
+          if (!room_now(i)) futex_wait(slot(i, S_TAIL), t, 50);
           atomic_store(w(C_PUB_WAITING), 0);
         }
       }
-      lock();
+      // The publish step: without the lock unless a change of membership runs (the membership word is odd).
+      atomic_store(w(C_PUBLISHING), 1);
+      int locked = atomic_load(w(C_MEMBERSHIP)) & 1;
+      if (locked) {
+        atomic_store(w(C_PUBLISHING), 0);
+        lock();
+      }
       uint32_t lo = 0, hi = 0, full = 0;
       for (uint32_t i = 0; i < N; i++) {
         if (atomic_load(slot(i, S_STATE)) != 1) continue;
@@ -240,7 +281,8 @@ static int publish(const char *name, uint32_t count, uint32_t subs) {
         else hi |= 1u << (i - 32);
       }
       if (full) {
-        unlock();
+        if (locked) unlock();
+        else atomic_store(w(C_PUBLISHING), 0);
         continue;
       }
       atomic_store(rec(j, 16), atomic_load(w(C_PUBLISHED)));
@@ -251,11 +293,13 @@ static int publish(const char *name, uint32_t count, uint32_t subs) {
       for (uint32_t i = 0; i < N; i++) {
         if (!(i < 32 ? lo >> i & 1 : hi >> (i - 32) & 1)) continue;
         uint32_t head = u(CONTROL + SLOT * i + S_HEAD);
-        atomic_store(w(QUEUES + 4 * (D * i + head % D)), (int32_t)j);
+        atomic_store(entry(i, head) + 1, (int32_t)j);  // the index, then the stamp, then head
+        atomic_store(entry(i, head), (int32_t)(head + 1));
         atomic_store(slot(i, S_HEAD), (int32_t)(head + 1));
       }
       atomic_fetch_add(w(C_PUBLISHED), 1);
-      unlock();
+      if (locked) unlock();
+      else atomic_store(w(C_PUBLISHING), 0);
       for (uint32_t i = 0; i < N; i++) if (atomic_load(slot(i, S_WAITING)) != 0) futex_wake(slot(i, S_HEAD));
       break;
     }
