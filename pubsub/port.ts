@@ -15,7 +15,7 @@ import { now, processProbe } from "../platform/mod.ts";
 import { wait } from "../wait.ts";
 import { wake, wordAt } from "../internal/wait_loop.ts";
 import type { Word } from "../internal/wait_loop.ts";
-import { readServiceHeader, SERVICE_FIELD, SERVICE_HEADER_BYTES } from "../service/header.ts";
+import { headerOf, SERVICE_FIELD, SERVICE_HEADER_BYTES } from "../service/header.ts";
 import type { ServiceHeader } from "../service/header.ts";
 import { C, CONTROL_BYTES, invalid, readLayout, SLOT, SLOT_BYTES } from "./layout.ts";
 import type { PubSubLayout } from "./layout.ts";
@@ -160,11 +160,11 @@ export class Port {
 /** The header of a service being opened: waits (up to `timeoutMs`) while its creator is still writing it. */
 export function awaitHeader(seg: Segment, timeoutMs: number): ServiceHeader {
   const deadline = now() + timeoutMs;
-  const state = seg.region(SERVICE_FIELD.state, 4).array(Int32Array);
   if (seg.size < SERVICE_HEADER_BYTES) throw invalid(`'${seg.name}' is smaller than a service header`);
+  const state = seg.region(SERVICE_FIELD.state, 4).array(Int32Array);
   const magic = seg.region(SERVICE_FIELD.magic, 4).array(Uint32Array);
   for (;;) {
-    let header = readServiceHeader(seg.bytes());
+    let header = headerOf(seg);
     if (header === "foreign" && magic[0] === 0) header = "initialising"; // created, header not written yet
     if (header === "foreign") {
       throw new ShmError({
