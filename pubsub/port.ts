@@ -109,13 +109,29 @@ export class Port {
 
   /** Runs `body` under the control lock. */
   locked<T>(body: () => T): T {
-    if (this.lock.tryLock() === "busy" && this.lock.lock(LOCK_MS) === "timed-out") {
-      throw invalid(`a live process has held the control lock for more than ${LOCK_MS} ms`);
-    }
     try {
-      return body();
-    } finally {
+      if (this.lock.tryLock() === "busy" && this.lock.lock(LOCK_MS) === "timed-out") {
+        throw invalid(`a live process has held the control lock for more than ${LOCK_MS} ms`);
+      }
+    } catch (error) {
+      throw lockError(error);
+    }
+    let result: T;
+    try {
+      result = body();
+    } catch (error) {
+      this.#unlock();
+      throw error;
+    }
+    this.#unlock();
+    return result;
+  }
+
+  #unlock(): void {
+    try {
       this.lock.unlock();
+    } catch (error) {
+      throw lockError(error);
     }
   }
 
@@ -155,6 +171,16 @@ export class Port {
     }
     return n;
   }
+}
+
+/**
+ * What a Mutex error of the control lock means: its word was overwritten
+ * (taken from this process while it held it, or naming this thread), which
+ * only corrupt memory does.
+ */
+function lockError(error: unknown): unknown {
+  if (!(error instanceof ShmError) || !error.code.startsWith("ERR_MUTEX_")) return error;
+  return invalid(`the control lock's word was overwritten (${error.code}: ${error.message})`);
 }
 
 /** The header of a service being opened: waits (up to `timeoutMs`) while its creator is still writing it. */
