@@ -20,9 +20,8 @@ import { readFileSync } from "node:fs";
 import { Segment } from "./segment.ts";
 import { ShmError } from "./errors.ts";
 import { inspectSegment } from "./internal/inventory.ts";
-import type { SegmentInfo } from "./types.ts";
 import { describeService } from "./service/list.ts";
-import type { ServiceInfo } from "./service/list.ts";
+import type { SegmentInfo, ServiceInfo } from "./types.ts";
 
 /** The help text (`shmem --help`). */
 export const HELP = `shmem: named shared-memory segments, and the leaks crashed programs leave behind

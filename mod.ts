@@ -42,8 +42,6 @@ export type { SubscriberOptions } from "./pubsub/subscriber.ts";
 export { LoanedSample, ReceivedSample } from "./pubsub/sample.ts";
 export type { PubSubParams, PubSubPolicy } from "./pubsub/layout.ts";
 export { listServices } from "./service/list.ts";
-export type { ServiceInfo } from "./service/list.ts";
-export type { ServiceDescription } from "./pubsub/describe.ts";
 export { RequestServer } from "./request_response/server.ts";
 export type { ServeOptions } from "./request_response/server.ts";
 export { ReceivedRequest } from "./request_response/received_request.ts";
@@ -62,6 +60,8 @@ export type {
   Namespace,
   OpenOptions,
   SegmentInfo,
+  ServiceDescription,
+  ServiceInfo,
   ShmErrorCode,
   SysvCreateOptions,
   SysvOpenOptions,

@@ -216,6 +216,58 @@ export interface SegmentInfo {
   readonly creatorPid: number | undefined;
 }
 
+/**
+ * What a service's own layout says about it: its size and its live ports.
+ * Both kinds of service describe themselves with it, and {@link ServiceInfo}
+ * (what `listServices()` returns) extends it.
+ *
+ * @example The ports of a publish-subscribe service
+ * ```ts
+ * import { listServices, Publisher, type ServiceDescription, Subscriber, uniqueName } from "./mod.ts";
+ *
+ * const name = uniqueName();
+ * using pub = Publisher.create(name, { sampleSize: 256, subscribers: 4 });
+ * using sub = Subscriber.open(name);
+ * const about: ServiceDescription | undefined = listServices().find((s) => s.name === name);
+ * if (about) console.assert(about.capacity === 4 && about.live.subscribers === 1); // where segments are listed
+ * ```
+ */
+export interface ServiceDescription {
+  /** Subscriber slots (publish-subscribe) or client slots (request-response), fixed at creation. */
+  readonly capacity: number;
+  /** Bytes of one sample (publish-subscribe) or of one request slot (request-response). */
+  readonly payloadBytes: number;
+  /**
+   * Live ports by role: `{ publishers, subscribers }` for publish-subscribe,
+   * `{ servers, clients }` for request-response. A port counts as live unless
+   * the process probe says its process has ended.
+   */
+  readonly live: Record<string, number>;
+}
+
+/**
+ * One service, as `listServices()` reports it: what its header says (name,
+ * kind, layout version, segment size) and its {@link ServiceDescription}.
+ *
+ * @example Services by kind
+ * ```ts
+ * import { listServices, type ServiceInfo } from "./mod.ts";
+ *
+ * const servers: ServiceInfo[] = listServices().filter((s) => s.kind === "request-response");
+ * for (const s of servers) console.log(s.name, s.capacity, s.live.clients);
+ * ```
+ */
+export interface ServiceInfo extends ServiceDescription {
+  /** The service's (and its segment's) name. */
+  readonly name: string;
+  /** What kind of service it is. */
+  readonly kind: "publish-subscribe" | "request-response";
+  /** The version of the kind's layout. */
+  readonly version: number;
+  /** Bytes of the segment. */
+  readonly size: number;
+}
+
 /** Options of `Segment.collect()`. */
 export interface CollectOptions {
   /** Report what would be removed, and remove nothing. Default `false`. */

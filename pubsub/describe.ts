@@ -5,32 +5,41 @@
  *
  * @module
  */
+import type { MappedMemory } from "../mapped_memory.ts";
 import type { ServiceHeader } from "../service/header.ts";
-import { C, CONTROL_BYTES, readLayout, SLOT, SLOT_BYTES } from "./layout.ts";
+import type { ServiceDescription } from "../types.ts";
+import { C, CONTROL_BYTES, invalid, readLayout, SLOT, SLOT_BYTES } from "./layout.ts";
 import { alive } from "./port.ts";
 
-/** A service's size and its live ports, by role. */
-export interface ServiceDescription {
-  /** Subscriber slots (publish-subscribe) or client slots (request-response). */
-  capacity: number;
-  /** Bytes of one sample or message. */
-  payloadBytes: number;
-  /** Live ports by role: `{ publishers, subscribers }` for publish-subscribe. */
-  live: Record<string, number>;
-}
-
 /**
- * Describes the publish-subscribe service in `bytes` (the whole segment)
- * whose checked header is `header`.
+ * Describes the publish-subscribe service in `seg` whose checked header is
+ * `header`. Only the control area and the subscriber slots are viewed, never
+ * the samples (a view of a whole service past 4 GiB cannot be made in Bun).
  *
  * @throws {ShmError} `ERR_SERVICE_INVALID` when its layout is not valid.
+ * @example
+ * ```ts
+ * import { Publisher, Segment, uniqueName } from "../mod.ts";
+ * import { headerOf } from "../service/header.ts";
+ * import { describePubSub } from "./describe.ts";
+ *
+ * const name = uniqueName();
+ * using pub = Publisher.create(name, { sampleSize: 100, subscribers: 3 });
+ * using seg = Segment.open(name, { readOnly: true });
+ * const header = headerOf(seg);
+ * if (typeof header === "object") {
+ *   const about = describePubSub(seg, header);
+ *   console.assert(about.capacity === 3 && about.payloadBytes === 100 && about.live.publishers === 1);
+ * }
+ * ```
  */
-export function describePubSub(bytes: Uint8Array, header: ServiceHeader): ServiceDescription {
-  const base = bytes.byteOffset + header.layoutOffset;
-  const control = new Int32Array(bytes.buffer, base, CONTROL_BYTES / 4);
-  const l = readLayout(control, header);
-  const words = new Int32Array(bytes.buffer, base, (CONTROL_BYTES + SLOT_BYTES * l.subscribers) / 4);
-  const f64 = new Float64Array(bytes.buffer, base, words.length / 2);
+export function describePubSub(seg: MappedMemory, header: ServiceHeader): ServiceDescription {
+  const base = header.layoutOffset;
+  if (header.totalBytes - base < CONTROL_BYTES) throw invalid("the layout is smaller than its control area");
+  const l = readLayout(seg.region(base, CONTROL_BYTES).array(Int32Array), header);
+  const slots = seg.region(base, CONTROL_BYTES + SLOT_BYTES * l.subscribers);
+  const words = slots.array(Int32Array);
+  const f64 = slots.array(Float64Array);
   const publisher = Atomics.load(words, C.pubState) === 1 && alive(words[C.pubPid] >>> 0, f64[C.pubStart64]);
   let subscribers = 0;
   for (let i = 0; i < l.subscribers; i++) {

@@ -15,7 +15,7 @@ import { now, processProbe, yieldCpu } from "../platform/mod.ts";
 import { wait } from "../wait.ts";
 import { wake, wordAt } from "../internal/wait_loop.ts";
 import type { Word } from "../internal/wait_loop.ts";
-import { readServiceHeader, SERVICE_FIELD, SERVICE_HEADER_BYTES } from "../service/header.ts";
+import { headerOf, SERVICE_FIELD, SERVICE_HEADER_BYTES } from "../service/header.ts";
 import type { ServiceHeader } from "../service/header.ts";
 import { C, CONTROL_BYTES, invalid, readLayout, SLOT, SLOT_BYTES } from "./layout.ts";
 import type { PubSubLayout } from "./layout.ts";
@@ -123,14 +123,30 @@ export class Port {
    * word even again (what that change left is repaired as docs/pubsub.md says).
    */
   locked<T>(body: () => T): T {
-    if (this.lock.tryLock() === "busy" && this.lock.lock(LOCK_MS) === "timed-out") {
-      throw invalid(`a live process has held the control lock for more than ${LOCK_MS} ms`);
+    try {
+      if (this.lock.tryLock() === "busy" && this.lock.lock(LOCK_MS) === "timed-out") {
+        throw invalid(`a live process has held the control lock for more than ${LOCK_MS} ms`);
+      }
+    } catch (error) {
+      throw lockError(error);
     }
+    let result: T;
     try {
       if ((Atomics.load(this.words, C.membership) & 1) !== 0) Atomics.add(this.words, C.membership, 1);
-      return body();
-    } finally {
+      result = body();
+    } catch (error) {
+      this.#unlock();
+      throw error;
+    }
+    this.#unlock();
+    return result;
+  }
+
+  #unlock(): void {
+    try {
       this.lock.unlock();
+    } catch (error) {
+      throw lockError(error);
     }
   }
 
@@ -205,14 +221,24 @@ export class Port {
   }
 }
 
+/**
+ * What a Mutex error of the control lock means: its word was overwritten
+ * (taken from this process while it held it, or naming this thread), which
+ * only corrupt memory does.
+ */
+function lockError(error: unknown): unknown {
+  if (!(error instanceof ShmError) || !error.code.startsWith("ERR_MUTEX_")) return error;
+  return invalid(`the control lock's word was overwritten (${error.code}: ${error.message})`);
+}
+
 /** The header of a service being opened: waits (up to `timeoutMs`) while its creator is still writing it. */
 export function awaitHeader(seg: Segment, timeoutMs: number): ServiceHeader {
   const deadline = now() + timeoutMs;
-  const state = seg.region(SERVICE_FIELD.state, 4).array(Int32Array);
   if (seg.size < SERVICE_HEADER_BYTES) throw invalid(`'${seg.name}' is smaller than a service header`);
+  const state = seg.region(SERVICE_FIELD.state, 4).array(Int32Array);
   const magic = seg.region(SERVICE_FIELD.magic, 4).array(Uint32Array);
   for (;;) {
-    let header = readServiceHeader(seg.bytes());
+    let header = headerOf(seg);
     if (header === "foreign" && magic[0] === 0) header = "initialising"; // created, header not written yet
     if (header === "foreign") {
       throw new ShmError({

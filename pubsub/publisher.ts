@@ -440,7 +440,7 @@ export class Publisher {
 
 /** Lays out a fresh segment (header, control, publisher record) and marks it ready. */
 function lay(seg: Segment, layout: PubSubLayout, detach: boolean): Port {
-  const bytes = seg.bytes();
+  const bytes = seg.region(0, SERVICE_HEADER_BYTES).bytes(); // not the whole: Bun cannot view one past 4 GiB
   const header = {
     kind: "publish-subscribe",
     version: PUBSUB_VERSION,

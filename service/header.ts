@@ -9,6 +9,7 @@
  * @module
  */
 import { ShmError } from "../errors.ts";
+import type { MappedMemory } from "../mapped_memory.ts";
 
 /** Bytes of the service header; a kind's own layout starts at or after it. */
 export const SERVICE_HEADER_BYTES = 64;
@@ -65,16 +66,21 @@ function invalid(message: string): ShmError {
 }
 
 /**
- * Reads and checks the service header of `bytes` (the whole segment).
- * Memory shared with another process is untrusted: every field is checked
- * against the segment's size before it is returned.
+ * Reads and checks the service header at the start of `bytes`, a view of
+ * at least the header's 64 bytes of a segment of `size` bytes (by default
+ * `bytes` is the whole segment). Memory shared with another process is
+ * untrusted: every field is checked against the segment's size before it is
+ * returned.
  *
  * @returns the header, or `undefined` when the segment is not (yet) a ready service:
  *   `"foreign"` when the magic is not there, `"initialising"` while its creator writes it.
  * @throws {ShmError} `ERR_SERVICE_INVALID` when the magic is there and a field is out of range.
  */
-export function readServiceHeader(bytes: Uint8Array): ServiceHeader | "foreign" | "initialising" {
-  if (bytes.byteLength < SERVICE_HEADER_BYTES) return "foreign";
+export function readServiceHeader(
+  bytes: Uint8Array,
+  size: number = bytes.byteLength,
+): ServiceHeader | "foreign" | "initialising" {
+  if (bytes.byteLength < SERVICE_HEADER_BYTES || size < SERVICE_HEADER_BYTES) return "foreign";
   const view = new DataView(bytes.buffer, bytes.byteOffset, SERVICE_HEADER_BYTES);
   if (view.getUint32(SERVICE_FIELD.magic, true) !== SERVICE_MAGIC) return "foreign";
   const state = Atomics.load(new Int32Array(bytes.buffer, bytes.byteOffset + SERVICE_FIELD.state, 1), 0);
@@ -85,11 +91,11 @@ export function readServiceHeader(bytes: Uint8Array): ServiceHeader | "foreign" 
   if (kind === undefined) throw invalid(`The service header has an unknown kind ${code}`);
   const layoutOffset = view.getUint32(SERVICE_FIELD.layoutOffset, true);
   const totalBytes = view.getFloat64(SERVICE_FIELD.totalBytes, true);
-  if (layoutOffset < SERVICE_HEADER_BYTES || layoutOffset % 64 !== 0 || layoutOffset > bytes.byteLength) {
-    throw invalid(`The service header's layout offset ${layoutOffset} is outside the ${bytes.byteLength}-byte segment`);
+  if (layoutOffset < SERVICE_HEADER_BYTES || layoutOffset % 64 !== 0 || layoutOffset > size) {
+    throw invalid(`The service header's layout offset ${layoutOffset} is outside the ${size}-byte segment`);
   }
-  if (!Number.isSafeInteger(totalBytes) || totalBytes < layoutOffset || totalBytes > bytes.byteLength) {
-    throw invalid(`The service header's size ${totalBytes} does not fit the ${bytes.byteLength}-byte segment`);
+  if (!Number.isSafeInteger(totalBytes) || totalBytes < layoutOffset || totalBytes > size) {
+    throw invalid(`The service header's size ${totalBytes} does not fit the ${size}-byte segment`);
   }
   return {
     kind,
@@ -98,6 +104,36 @@ export function readServiceHeader(bytes: Uint8Array): ServiceHeader | "foreign" 
     totalBytes,
     creatorPid: view.getUint32(SERVICE_FIELD.creatorPid, true),
   };
+}
+
+/**
+ * The first 64 bytes of `seg`, the only ones the header needs (a view of
+ * the whole segment cannot be made in Bun past 4 GiB); empty when the
+ * segment is smaller than a header.
+ */
+export function headerBytes(seg: MappedMemory): Uint8Array {
+  return seg.size < SERVICE_HEADER_BYTES ? new Uint8Array(0) : seg.region(0, SERVICE_HEADER_BYTES).bytes();
+}
+
+/**
+ * Reads and checks the service header of a mapped segment from a view of
+ * its first 64 bytes only ({@link readServiceHeader} against its size).
+ *
+ * @throws {ShmError} `ERR_SERVICE_INVALID` as {@link readServiceHeader} does.
+ * @example
+ * ```ts
+ * import { Publisher, Segment, uniqueName } from "../mod.ts";
+ * import { headerOf } from "./header.ts";
+ *
+ * const name = uniqueName();
+ * using pub = Publisher.create(name, { sampleSize: 64 });
+ * using seg = Segment.open(name, { readOnly: true });
+ * const header = headerOf(seg);
+ * console.assert(typeof header === "object" && header.kind === "publish-subscribe");
+ * ```
+ */
+export function headerOf(seg: MappedMemory): ServiceHeader | "foreign" | "initialising" {
+  return readServiceHeader(headerBytes(seg), seg.size);
 }
 
 /**

@@ -5,28 +5,21 @@
  * @module
  */
 import { Segment } from "../segment.ts";
-import { readServiceHeader } from "./header.ts";
+import { headerOf } from "./header.ts";
 import type { ServiceHeader, ServiceKind } from "./header.ts";
+import type { ServiceDescription, ServiceInfo } from "../types.ts";
 import { describePubSub } from "../pubsub/describe.ts";
-import type { ServiceDescription } from "../pubsub/describe.ts";
 import { describeRequestResponse } from "../request_response/describe.ts";
 
-/** One service, as {@link listServices} reports it. */
-export interface ServiceInfo extends ServiceDescription {
-  /** The service's (and its segment's) name. */
-  readonly name: string;
-  /** What kind of service it is. */
-  readonly kind: "publish-subscribe" | "request-response";
-  /** The version of the kind's layout. */
-  readonly version: number;
-  /** Bytes of the segment. */
-  readonly size: number;
-}
-
-/** How each kind describes itself from its memory and its checked header. */
-const DESCRIBE: Record<ServiceKind, (bytes: Uint8Array, header: ServiceHeader) => ServiceDescription> = {
+/**
+ * How each kind describes itself from its segment and its checked header.
+ * A publish-subscribe service is read through views of its control area
+ * only; a request-response one through a view of the bytes its header
+ * names (in Bun at most 4 GiB: a larger one is not listed there).
+ */
+const DESCRIBE: Record<ServiceKind, (seg: Segment, header: ServiceHeader) => ServiceDescription> = {
   "publish-subscribe": describePubSub,
-  "request-response": describeRequestResponse,
+  "request-response": (seg, header) => describeRequestResponse(seg.region(0, header.totalBytes).bytes(), header),
 };
 
 /**
@@ -42,11 +35,10 @@ export function describeService(name: string): ServiceInfo | undefined {
     return undefined;
   }
   try {
-    const bytes = seg.bytes();
-    const header = readServiceHeader(bytes);
+    const header = headerOf(seg);
     if (typeof header === "string") return undefined;
     const describe = DESCRIBE[header.kind];
-    return { name: seg.name, kind: header.kind, version: header.version, size: seg.size, ...describe(bytes, header) };
+    return { name: seg.name, kind: header.kind, version: header.version, size: seg.size, ...describe(seg, header) };
   } catch {
     return undefined;
   } finally {

@@ -16,9 +16,13 @@ import {
   type MappedMemory,
   Mutex,
   notify,
+  Publisher,
   Region,
+  RequestClient,
+  RequestServer,
   Segment,
   ShmError,
+  Subscriber,
   SysvSegment,
   wait,
   waitAsync,
@@ -26,6 +30,7 @@ import {
 import { forceGc } from "../children/force_gc.ts";
 import { EXPECTED_CODES, Rng } from "./rng.ts";
 import { type Fate, Ledger } from "./ledger.ts";
+import { type Host, SERVICE_CODES, SERVICE_ORDER, ServiceFuzz } from "./services.ts";
 
 const [seedArg, callsArg, logPath, prefix] = process.argv.slice(2);
 const seed = Number(seedArg);
@@ -35,7 +40,7 @@ const log = openSync(logPath, "w");
 const dir = join(tmpdir(), prefix);
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 
-const namesLeft = () => readdirSync("/dev/shm").filter((n) => n.startsWith(prefix)).length;
+const namesLeft = () => readdirSync("/dev/shm").filter((n) => n.startsWith(prefix));
 /** System V segments this process created that are not marked for removal (SHM_DEST, 0o1000). */
 function sysvOwn(): number[] {
   const lines = readFileSync("/proc/sysvipc/shm", "utf8").trim().split("\n").slice(1);
@@ -78,24 +83,31 @@ function note(what: string): void {
   writeSync(log, `${calls} ${what}\n`);
 }
 
-function classify(what: string, error: unknown): void {
+/** What a call may throw besides TypeError and RangeError: ShmError codes, and plain Errors for calls out of order. */
+interface Expected {
+  readonly codes: ReadonlySet<string>;
+  readonly order: RegExp;
+}
+/** The plain Errors Channel documents for calls out of order (release without recvInPlace, ...). */
+const CHANNEL_ORDER = /^(Nothing to (release|commit)|commit\(\) the reserved|release\(\) the message)/;
+const MEMORY: Expected = { codes: EXPECTED_CODES, order: CHANNEL_ORDER };
+const SERVICES: Expected = { codes: SERVICE_CODES, order: SERVICE_ORDER };
+
+function classify(what: string, error: unknown, expected: Expected = MEMORY): void {
   let key: string;
   if (error instanceof ShmError) {
     key = `ShmError ${error.code}`;
-    if (!EXPECTED_CODES.has(error.code)) fail(what, error);
+    if (!expected.codes.has(error.code)) fail(what, error);
   } else if (error instanceof TypeError || error instanceof RangeError) key = error.constructor.name;
   else if (error instanceof DOMException && error.name === "DataCloneError") key = "DataCloneError";
-  else if (error instanceof Error && error.constructor === Error && CHANNEL_ORDER.test(error.message)) {
-    key = "Error (channel call order, documented)";
+  else if (error instanceof Error && error.constructor === Error && expected.order.test(error.message)) {
+    key = "Error (call order, documented)";
   } else {
     key = "unexpected";
     fail(what, error);
   }
   byClass[key] = (byClass[key] ?? 0) + 1;
 }
-
-/** The plain Errors Channel documents for calls out of order (release without recvInPlace, ...). */
-const CHANNEL_ORDER = /^(Nothing to (release|commit)|commit\(\) the reserved|release\(\) the message)/;
 
 function fail(what: string, error: unknown): void {
   if (unexpected.length < 20) {
@@ -104,26 +116,26 @@ function fail(what: string, error: unknown): void {
 }
 
 /** Runs one public call, logged first; only TypeError, RangeError and ShmError with a documented code may escape. */
-function call<T>(what: string, body: () => T): T | undefined {
+function call<T>(what: string, body: () => T, expected?: Expected): T | undefined {
   note(what);
   try {
     const r = body();
     byClass.ok = (byClass.ok ?? 0) + 1;
     return r;
   } catch (error) {
-    classify(what, error);
+    classify(what, error, expected);
     return undefined;
   }
 }
 
-async function callAsync<T>(what: string, body: () => Promise<T>): Promise<T | undefined> {
+async function callAsync<T>(what: string, body: () => Promise<T>, expected?: Expected): Promise<T | undefined> {
   note(what);
   try {
     const r = await body();
     byClass.ok = (byClass.ok ?? 0) + 1;
     return r;
   } catch (error) {
-    classify(what, error);
+    classify(what, error, expected);
     return undefined;
   }
 }
@@ -512,17 +524,7 @@ async function scribbled(ms: number, budget: number): Promise<void> {
   const seg = Segment.create(name, { size: 192 + 4096 });
   names.push(name);
   const ch = Channel.create(seg, { spinMicros: 0 });
-  const exe = process.execPath;
-  const args = runtime === "deno" ? ["run", "--allow-all", "--quiet"] : runtime === "bun" ? ["run"] : ["--no-warnings"];
-  const peer = spawn(exe, [
-    ...args,
-    fileURLToPath(new URL("./scribbler.ts", import.meta.url)),
-    name,
-    String(ms),
-    String(seed),
-  ], {
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  const peer = scribbler(name, ms, "channel");
   const ended = new Promise((resolve) => peer.once("exit", resolve));
   const until = Date.now() + ms;
   let i = 0;
@@ -549,19 +551,112 @@ async function scribbled(ms: number, budget: number): Promise<void> {
   seg.close();
 }
 
+/** What the service calls borrow: the same log, classes, ledger and names, with the services' documented codes. */
+let serviceCalls = 0;
+/** With FUZZ_DEBUG: per service call, how often it returned and how often it threw (is each path reached?). */
+const serviceOps: Record<string, [number, number]> = {};
+function tallied<T>(what: string, body: () => T): () => T {
+  const counts = serviceOps[what.replace(/\(.*$/, "").replace(/ \d+$/, "")] ??= [0, 0];
+  counts[1]++;
+  return () => {
+    const r = body();
+    counts[0]++, counts[1]--;
+    return r;
+  };
+}
+const host: Host = {
+  rng,
+  call: (what, body) => (serviceCalls++, call(what, tallied(what, body), SERVICES)),
+  callAsync: (what, body) => {
+    serviceCalls++;
+    const counts = serviceOps[what.replace(/\(.*$/, "")] ??= [0, 0];
+    return callAsync(
+      what,
+      () => body().then((r) => (counts[0]++, r), (e) => (counts[1]++, Promise.reject(e))),
+      SERVICES,
+    );
+  },
+  note,
+  later: (what, error) => classify(what, error, SERVICES),
+  fail,
+  track: (open) => ledger.track(open, () => `${calls} ${recent.at(-1)}`),
+};
+/** Names of segments that are not services, for opens of the wrong thing. */
+const plainNames = () => names.filter((n) => !n.includes("_sv"));
+const serviceNames = [0, 1, 2, 3].map((i) => `${prefix}_sv${i}`);
+const services = new ServiceFuzz(host, serviceNames, plainNames);
+
+/**
+ * A publish-subscribe and a request-response service in use, valid at first, that a second process scribbles
+ * random bytes and words over (both segments: headers, control areas, queues, records) while this one calls.
+ */
+async function scribbledServices(ms: number, budget: number): Promise<void> {
+  const pub = `${prefix}_svpub`;
+  const rr = `${prefix}_svrr`;
+  const fuzz = new ServiceFuzz(host, [pub, rr], plainNames);
+  names.push(...fuzz.names);
+  const start = <T>(pool: { port: T; name: string; fate: Fate }[], name: string, open: () => T) => {
+    const { value, fate } = ledger.track(open, () => `${calls} ${recent.at(-1)}`);
+    pool.push({ port: value, name, fate });
+  };
+  start(fuzz.publishers, pub, () =>
+    Publisher.create(pub, {
+      sampleSize: 512,
+      subscribers: 3,
+      depth: 4,
+      history: 2,
+      policy: rng.pick(["block", "drop-oldest"]),
+    }));
+  start(fuzz.servers, rr, () => RequestServer.serve(rr, { clients: 3, requestSize: 256, inFlight: 2 }));
+  for (let i = 0; i < 2; i++) {
+    start(fuzz.subscribers, pub, () => Subscriber.open(pub));
+    start(fuzz.clients, rr, () => RequestClient.connect(rr));
+  }
+  const peer = scribbler(`${pub},${rr}`, ms, "service");
+  const ended = new Promise((resolve) => peer.once("exit", resolve));
+  const until = Date.now() + ms;
+  let i = 0;
+  while (Date.now() < until && calls < budget) {
+    await fuzz.step();
+    if (++i % 200 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  peer.kill("SIGTERM");
+  await ended;
+  await fuzz.closeAll();
+}
+
+/** Starts the peer that scribbles over the segments `names` (comma-separated) for `ms` milliseconds. */
+function scribbler(names: string, ms: number, mode: "channel" | "service") {
+  const exe = process.execPath;
+  const args = runtime === "deno" ? ["run", "--allow-all", "--quiet"] : runtime === "bun" ? ["run"] : ["--no-warnings"];
+  return spawn(exe, [
+    ...args,
+    fileURLToPath(new URL("./scribbler.ts", import.meta.url)),
+    names,
+    String(ms),
+    String(seed),
+    mode,
+  ], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+}
+
 // --- the run ---
 rmSync(dir, { recursive: true, force: true });
 await import("node:fs").then((fs) => fs.mkdirSync(dir, { recursive: true }));
 const sysvBefore = sysvOwn().length;
 await scribbled(Math.min(5000, 500 + total / 20), total / 10);
+await scribbledServices(Math.min(5000, 500 + total / 20), calls + total / 10);
+names.push(...services.names);
 while (calls < total) {
   const roll = rng.int(0, 99);
-  if (roll < 12) open();
-  else if (roll < 30) views();
-  else if (roll < 50) touch();
-  else if (roll < 60) await sync();
-  else if (roll < 70) await mutex();
-  else if (roll < 85) await channel();
+  if (roll < 11) open();
+  else if (roll < 26) views();
+  else if (roll < 42) touch();
+  else if (roll < 50) await sync();
+  else if (roll < 58) await mutex();
+  else if (roll < 72) await channel();
+  else if (roll < 86) await services.step();
   else if (roll < 92) moveOrDrop();
   else if (roll < 99) misc();
   else if (rng.chance(0.05)) await worker();
@@ -578,6 +673,7 @@ while (calls < total) {
 }
 
 // Clean up through the public API, let the backstop close what was dropped, and compare.
+await services.closeAll();
 for (const m of memories.splice(0)) call(`${m.kind}.close()`, () => m.memory.close());
 regions.length =
   arrays.length =
@@ -605,7 +701,7 @@ moved.length = 0;
 // Only the mappings the documented rules keep may stay (see ledger.ts).
 const measure = () => ({
   ...ledger.leaks(),
-  names: namesLeft(),
+  names: namesLeft().length,
   sysv: sysvOwn().length - sysvBefore,
 });
 let leaks = measure();
@@ -616,5 +712,20 @@ for (let i = 0; i < 30 && (leaks.fds > 0 || leaks.maps > 0); i++) {
 closeSync(log);
 if (process.env.FUZZ_DEBUG) {
   console.error(readdirSync("/dev/shm").filter((n) => n.startsWith(prefix)), sysvOwn(), ledger.leakedMaps());
+  console.error(serviceOps);
 }
-console.log(JSON.stringify({ runtime, seed, calls, byClass, movedAway, droppedMoved, unexpected, leaks }));
+const leakedNames = namesLeft().map((n) => n.slice(prefix.length));
+console.log(
+  JSON.stringify({
+    runtime,
+    seed,
+    calls,
+    serviceCalls,
+    byClass,
+    movedAway,
+    droppedMoved,
+    unexpected,
+    leaks,
+    leakedNames,
+  }),
+);

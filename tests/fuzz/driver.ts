@@ -17,10 +17,14 @@ export interface FuzzReport {
   runtime: Runtime;
   seed: number;
   calls: number;
+  /** How many of them were calls on services. */
+  serviceCalls: number;
   crashed: string | null;
   hung: boolean;
   unexpected: { call: string; error: string; last: string[] }[];
   leaks: { fds: number; maps: number; names: number; sysv: number };
+  /** The names left behind, without the run's prefix. */
+  leakedNames: string[];
   byClass: Record<string, number>;
   /** The last calls logged before a crash or a hang. */
   lastCalls: string[];
@@ -72,10 +76,12 @@ export function fuzz(runtime: Runtime, seed: number, calls: number, timeLimitMs:
     runtime,
     seed,
     calls: result.calls ?? Number(lastCalls.at(-1)?.split(" ")[0] ?? 0),
+    serviceCalls: result.serviceCalls ?? 0,
     crashed,
     hung,
     unexpected: result.unexpected ?? [],
     leaks: result.leaks ?? { fds: 0, maps: 0, names: 0, sysv: 0 },
+    leakedNames: result.leakedNames ?? [],
     byClass: result.byClass ?? {},
     lastCalls: crashed || hung ? lastCalls : [],
     stderr: r.stderr ?? "",
@@ -91,7 +97,9 @@ export function clean(r: FuzzReport): boolean {
 export function describe(r: FuzzReport): string {
   const leaks = `leaks: ${r.leaks.fds} fds, ${r.leaks.maps} mappings, ${r.leaks.names} names, ${r.leaks.sysv} SysV`;
   const lines = [
-    `${r.runtime}: ${r.calls} calls, seed ${r.seed}, crash: ${r.crashed ?? "none"}, hang: ${r.hung ? "yes" : "no"}, ` +
+    `${r.runtime}: ${r.calls} calls (${r.serviceCalls} on services), seed ${r.seed}, crash: ${
+      r.crashed ?? "none"
+    }, hang: ${r.hung ? "yes" : "no"}, ` +
     `unexpected errors: ${r.unexpected.length}, ${leaks}`,
   ];
   if (!clean(r)) {
@@ -99,6 +107,7 @@ export function describe(r: FuzzReport): string {
     for (const u of r.unexpected.slice(0, 3)) {
       lines.push(`  unexpected in ${u.call}: ${u.error.split("\n")[0]}`, `    after: ${u.last.slice(-8).join(" | ")}`);
     }
+    if (r.leakedNames.length > 0) lines.push(`  names left: ${r.leakedNames.join(" ")}`);
     if (r.lastCalls.length > 0) lines.push(`  last calls:`, ...r.lastCalls.map((c) => `    ${c}`));
     if (r.crashed || r.hung) lines.push(`  stderr: ${r.stderr.slice(-2000)}`);
   }

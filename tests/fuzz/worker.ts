@@ -20,7 +20,11 @@ try {
   }
   if (close) seg.close();
 } catch (error) {
-  if (!(error instanceof ShmError && error.code === "ENOENT") && !(error instanceof RangeError)) {
+  // ENOENT: unlinked meanwhile; EACCES: a service created with a mode that keeps even its owner out.
+  if (
+    !(error instanceof ShmError && (error.code === "ENOENT" || error.code === "EACCES")) &&
+    !(error instanceof RangeError)
+  ) {
     result = String((error as Error)?.stack ?? error);
   }
 }
