@@ -87,7 +87,7 @@ export class Receiver {
           const v = ring.watch();
           if (v === seen) continue;
           seen = v;
-          at = ring.peek();
+          at = ring.peek(v);
           if (at >= 0) return this.#hold(at);
           if (at !== NOTHING) break;
         }

@@ -227,15 +227,19 @@ export class Ring {
   /**
    * The data offset of the message at tail ({@link Ring.tail} and
    * {@link Ring.length} are set), {@link NOTHING}, or {@link MARKER}.
+   * `seen`: the state word {@link Ring.watch} just read, used instead of
+   * loading it again when tail is still where the last peek found nothing
+   * (tail is read again after it all the same).
    */
-  peek(): number {
+  peek(seen?: number): number {
     if (this.#broken !== undefined) throw corrupt(this.#broken);
     const { h, d32, capacity: cap, mod } = this;
     for (let retries = 0; retries < MAX_RETRIES; retries++) {
       const tail = h[TAIL] & ~SENDER_WAITS; // read again atomically below
       if (tail < 0 || tail >= mod || (tail & 7) !== 0) throw this.#badPosition(RECEIVER, tail);
       const at = wrapped(tail, cap);
-      const state = Atomics.load(d32, at >> 2);
+      const state = seen !== undefined && at === this.#nothingAt ? seen : Atomics.load(d32, at >> 2);
+      seen = undefined;
       // The sender skipped a lone wrap marker (and may be writing over it): start again.
       if ((Atomics.load(h, TAIL) & ~SENDER_WAITS) !== tail) continue;
       if (state === EMPTY) {
