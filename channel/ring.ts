@@ -122,7 +122,8 @@ export class Ring {
    */
   #moveTail(from: number, to: number): number {
     const h = this.h;
-    // The sender sets and clears its bit only around a sleep, so a few tries always suffice.
+    // The sender sets and clears its bit only around a sleep, so one or two tries do; a bit that flips 16 times
+    // during one move is no sender's: the move counts as not made (the receiver then meets the marker again).
     for (let i = 0; i < MAX_RETRIES; i++) {
       const seen = Atomics.load(h, TAIL);
       if ((seen & ~SENDER_WAITS) !== from) return 0;
