@@ -54,7 +54,7 @@ export type { ChannelCreateOptions, ChannelOpenOptions } from "./channel/options
  * `ShmError` `ERR_CHANNEL_INVALID` instead of looping or reading outside the
  * ring, and so does every later call on that object.
  *
- * **Layout.** The bytes in shared memory (version 3) are specified in
+ * **Layout.** The bytes in shared memory (version 4) are specified in
  * `docs/channel.md` in the repository, for programs in other languages: a
  * 192-byte header, then a ring of records that the receiver polls one by
  * one (each record's own state word, which the sender stores last).
@@ -304,7 +304,10 @@ export class Channel {
    */
   async sendAsync(message: ArrayBufferView, timeoutMs?: number): Promise<boolean> {
     const bytes = this.#bytes(message);
-    const target = await this.reserveAsync(this.#checkSize(bytes.length, "Message size"), timeoutMs);
+    const n = this.#checkSize(bytes.length, "Message size");
+    const timeout = checkTimeout(timeoutMs);
+    // Room now: the same fast path as send(), with no wait loop in between.
+    const target = this.#tx.quick(n) ?? await this.#tx.reserveAsync(n, timeout);
     if (target === null) return false;
     target.set(bytes);
     this.commit();
@@ -413,7 +416,9 @@ export class Channel {
    * ```
    */
   async recvAsync(timeoutMs?: number): Promise<Uint8Array | null> {
-    const m = await this.recvInPlaceAsync(timeoutMs);
+    const timeout = checkTimeout(timeoutMs);
+    // A message there now: the same fast path as recv(), with no wait loop in between.
+    const m = this.#rx.quick() ?? await this.#rx.recvInPlaceAsync(timeout);
     if (m === null) return null;
     const copy = m.slice();
     this.release();

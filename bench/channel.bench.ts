@@ -78,7 +78,9 @@ if (tables.includes("throughput")) await throughput();
 
 async function latency() {
   console.log("Round trip of an 8-byte message between two processes, µs per round trip:");
-  console.log("median and p99 of 400 batches of 32 round trips, after 2,000 to warm up. Raw spin: one word each way,");
+  console.log(
+    "median and p99 of 400 batches of 32 round trips, after 300 ms (and 2,000 at least) to warm up. Raw spin: one word each way,",
+  );
   console.log(
     "spun on, then slept on with wait() (the floor across two CPUs; on one CPU spinning first is the trap).\n",
   );

@@ -1,5 +1,5 @@
 /**
- * The wire layout of a Channel (version 3), as docs/channel.md specifies it:
+ * The wire layout of a Channel (version 4), as docs/channel.md specifies it:
  * the header's fields, the two roles' fields, the record encoding, and the
  * checks of a header that another process wrote.
  *
@@ -9,7 +9,7 @@ import { ShmError } from "../errors.ts";
 
 /** `"SHMC"` read as a native (little-endian) u32. */
 export const MAGIC = 0x434d4853;
-export const VERSION = 3;
+export const VERSION = 4;
 /** Bytes before the data area. */
 export const HEADER = 192;
 export const MIN_CAPACITY = 64;
@@ -50,6 +50,13 @@ export interface Role {
 export const SENDER: Role = { name: "sender", position: 16, sleeping: 17, hint: 5, cpu: 7 };
 /** Tail at byte 128, sleeping word at 132; hint at 24, CPU at 32. */
 export const RECEIVER: Role = { name: "receiver", position: 32, sleeping: 33, hint: 6, cpu: 8 };
+
+/**
+ * Bit 0 of tail: the sender waits for room (set by the sender before it
+ * sleeps, cleared by the receiver's next move of tail, which then wakes it).
+ * Positions are multiples of 8, so the bit is free.
+ */
+export const SENDER_WAITS = 1;
 
 /** The state bit that tells a record of an odd lap (position >= C) from one of the even lap before it. */
 export const LAP = 1 << 31;

@@ -40,7 +40,7 @@ export class Receiver {
     for (let i = 0; i < MAX_MARKERS; i++) {
       const at = ring.peek();
       if (at !== MARKER) return at;
-      if (ring.skip()) this.peer!.wake();
+      if (ring.skip()) this.peer!.wakeSleeper();
     }
     throw ring.fail(`${MAX_MARKERS} wrap markers in a row during one receive`);
   }
@@ -87,7 +87,7 @@ export class Receiver {
           const v = ring.watch();
           if (v === seen) continue;
           seen = v;
-          at = ring.peek();
+          at = ring.peek(v);
           if (at >= 0) return this.#hold(at);
           if (at !== NOTHING) break;
         }
@@ -97,7 +97,21 @@ export class Receiver {
     return this.#take((this.#found = this.#peek()) >= 0 || block(this.side, timeout, this.#spin));
   }
 
+  /**
+   * The fast path of a receive: the message at tail now, or null (then the
+   * full path decides: skip a marker, wait, end). The async calls take it
+   * too, so a receive that need not wait never waits for the wait loop.
+   */
+  quick(): Uint8Array | null {
+    if (this.#taken >= 0 || this.#h[I_CLOSED] === undefined) return null;
+    this.#spin.note();
+    const at = this.#ring.peek();
+    return at >= 0 ? this.#hold(at) : null;
+  }
+
   async recvInPlaceAsync(timeout: number): Promise<Uint8Array | null> {
+    const quick = this.quick();
+    if (quick !== null) return quick;
     this.#start();
     return this.#take((this.#found = this.#peek()) >= 0 || await blockAsync(this.side, timeout, this.#spin));
   }
@@ -108,8 +122,7 @@ export class Receiver {
     const at = this.#taken;
     if (at < 0 || h[I_CLOSED] === undefined) return this.#release();
     this.#taken = -1;
-    this.#ring.release(this.#takenTail, this.#takenLength);
-    if (Atomics.load(h, SENDER.hint) !== 0) this.peer!.wake();
+    if (this.#ring.release(this.#takenTail, this.#takenLength)) this.peer!.wakeSleeper();
   }
 
   #release(): void {
@@ -117,7 +130,6 @@ export class Receiver {
     const at = this.#taken;
     if (at < 0) throw new Error("Nothing to release: recvInPlace() a message first");
     this.#taken = -1;
-    this.#ring.release(this.#takenTail, this.#takenLength);
-    this.peer!.wake();
+    if (this.#ring.release(this.#takenTail, this.#takenLength)) this.peer!.wakeSleeper();
   }
 }

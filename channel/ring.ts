@@ -7,7 +7,19 @@
  *
  * @module
  */
-import { corrupt, EMPTY, LAP, RECEIVER, RECORD, recordBytes, SENDER, stateOf, WRAP, wrapOf } from "./layout.ts";
+import {
+  corrupt,
+  EMPTY,
+  LAP,
+  RECEIVER,
+  RECORD,
+  recordBytes,
+  SENDER,
+  SENDER_WAITS,
+  stateOf,
+  WRAP,
+  wrapOf,
+} from "./layout.ts";
 import type { Role } from "./layout.ts";
 import type { ShmError } from "../errors.ts";
 
@@ -90,15 +102,34 @@ export class Ring {
 
   /**
    * `role`'s position (head or tail), checked: a multiple of 8 below twice
-   * the capacity. `atomic` false reads it without ordering (an atomic load
-   * costs several times more): for a position the caller itself writes, or
-   * one it reads again atomically before it relies on it.
+   * the capacity (tail's {@link SENDER_WAITS} bit masked off). `atomic` false
+   * reads it without ordering (an atomic load costs several times more): for
+   * a position the caller itself writes, or one it reads again atomically
+   * before it relies on it.
    */
   position(role: Role, atomic = true): number {
     if (this.#broken !== undefined) throw corrupt(this.#broken);
-    const value = atomic ? Atomics.load(this.h, role.position) : this.h[role.position];
+    const word = atomic ? Atomics.load(this.h, role.position) : this.h[role.position];
+    const value = role === RECEIVER ? word & ~SENDER_WAITS : word;
     if (value < 0 || value >= this.mod || (value & 7) !== 0) throw this.#badPosition(role, value);
     return value;
+  }
+
+  /**
+   * Moves tail from `from` to `to` if it is there (with or without the
+   * {@link SENDER_WAITS} bit, which the move clears): 0 when tail was
+   * elsewhere, 1 when moved, 2 when moved and the sender's bit was set.
+   */
+  #moveTail(from: number, to: number): number {
+    const h = this.h;
+    // The sender sets and clears its bit only around a sleep, so one or two tries do; a bit that flips 16 times
+    // during one move is no sender's: the move counts as not made (the receiver then meets the marker again).
+    for (let i = 0; i < MAX_RETRIES; i++) {
+      const seen = Atomics.load(h, TAIL);
+      if ((seen & ~SENDER_WAITS) !== from) return 0;
+      if (Atomics.compareExchange(h, TAIL, seen, to) === seen) return seen === from ? 1 : 2;
+    }
+    return 0;
   }
 
   #badPosition(role: Role, value: number): ShmError {
@@ -169,7 +200,8 @@ export class Ring {
     const next = wrapped(head + before, this.mod);
     Atomics.store(d32, at >> 2, wrapOf(head, cap));
     h[SENDER.position] = next;
-    if (Atomics.compareExchange(h, RECEIVER.position, head, next) !== head) return false;
+    // Tail may carry this sender's own waiting bit (it checks for room while it announces a sleep).
+    if (this.#moveTail(head, next) === 0) return false;
     this.#tail = next;
     return true;
   }
@@ -196,17 +228,21 @@ export class Ring {
   /**
    * The data offset of the message at tail ({@link Ring.tail} and
    * {@link Ring.length} are set), {@link NOTHING}, or {@link MARKER}.
+   * `seen`: the state word {@link Ring.watch} just read, used instead of
+   * loading it again when tail is still where the last peek found nothing
+   * (tail is read again after it all the same).
    */
-  peek(): number {
+  peek(seen?: number): number {
     if (this.#broken !== undefined) throw corrupt(this.#broken);
     const { h, d32, capacity: cap, mod } = this;
     for (let retries = 0; retries < MAX_RETRIES; retries++) {
-      const tail = h[TAIL]; // read again atomically below
+      const tail = h[TAIL] & ~SENDER_WAITS; // read again atomically below
       if (tail < 0 || tail >= mod || (tail & 7) !== 0) throw this.#badPosition(RECEIVER, tail);
       const at = wrapped(tail, cap);
-      const state = Atomics.load(d32, at >> 2);
+      const state = seen !== undefined && at === this.#nothingAt ? seen : Atomics.load(d32, at >> 2);
+      seen = undefined;
       // The sender skipped a lone wrap marker (and may be writing over it): start again.
-      if (Atomics.load(h, TAIL) !== tail) continue;
+      if ((Atomics.load(h, TAIL) & ~SENDER_WAITS) !== tail) continue;
       if (state === EMPTY) {
         this.#nothingAt = at;
         return NOTHING;
@@ -238,17 +274,27 @@ export class Ring {
   /**
    * Skips the wrap marker {@link Ring.peek} found (writing nothing into the
    * data area: the sender may already be writing there); true when this call
-   * moved tail (then wake the sender).
+   * moved tail while the sender waited for room (then wake it).
    */
   skip(): boolean {
     const tail = this.tail;
     const at = wrapped(tail, this.capacity);
-    const next = wrapped(tail + this.capacity - at, this.mod);
-    return Atomics.compareExchange(this.h, RECEIVER.position, tail, next) === tail;
+    return this.#moveTail(tail, wrapped(tail + this.capacity - at, this.mod)) === 2;
   }
 
-  /** Frees the message of `n` bytes at position `tail` (the slot keeps its state: its lap bit tells it is old). */
-  release(tail: number, n: number): void {
-    Atomics.store(this.h, TAIL, wrapped(tail + recordBytes(n), this.mod));
+  /**
+   * Frees the message of `n` bytes at position `tail` (the slot keeps its
+   * state: its lap bit tells it is old) with one exchange of tail, which
+   * also clears and returns the sender's {@link SENDER_WAITS} bit: true when
+   * the sender waits for room (then wake it). Tail found anywhere else than
+   * `tail` means the memory was overwritten (nobody else moves tail while
+   * a message is held: the ring is not empty).
+   */
+  release(tail: number, n: number): boolean {
+    const old = Atomics.exchange(this.h, TAIL, wrapped(tail + recordBytes(n), this.mod));
+    if ((old & ~SENDER_WAITS) !== tail) {
+      throw this.fail(`tail moved from ${tail} to ${old >>> 0} while a message was held`);
+    }
+    return old !== tail;
   }
 }

@@ -76,17 +76,31 @@ export class Sender {
    * throws) and the sender's own head, and writes nothing shared.
    */
   reserve(n: number, timeout: number): Uint8Array | null {
-    if (this.#h[I_CLOSED] === 0 && this.#reservedAt < 0) {
-      this.#spin.note();
-      const record = recordBytes(n);
-      const at = this.#ring.fit(record);
-      if (at >= 0) return this.#reserved(at, this.#ring.head, n);
-    }
+    return this.quick(n) ?? this.#reserve(n, timeout);
+  }
+
+  #reserve(n: number, timeout: number): Uint8Array | null {
     this.#start(n);
     return this.#finish(this.#claim() || block(this.side, timeout, this.#spin), n);
   }
 
+  /**
+   * The fast path of a reserve: room for `n` bytes (checked) before the end
+   * of the ring now, or null (then the full path decides: wrap, wait, throw).
+   * The async calls take it too, so a send that need not wait never makes a
+   * promise wait for the wait loop.
+   */
+  quick(n: number): Uint8Array | null {
+    if (this.#h[I_CLOSED] !== 0 || this.#reservedAt >= 0) return null;
+    this.#spin.note();
+    const ring = this.#ring;
+    const at = ring.fit(recordBytes(n));
+    return at >= 0 ? this.#reserved(at, ring.head, n) : null;
+  }
+
   async reserveAsync(n: number, timeout: number): Promise<Uint8Array | null> {
+    const quick = this.quick(n);
+    if (quick !== null) return quick;
     this.#start(n);
     return this.#finish(this.#claim() || await blockAsync(this.side, timeout, this.#spin), n);
   }

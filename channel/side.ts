@@ -7,7 +7,7 @@
 import { ShmError } from "../errors.ts";
 import { wakeIfAsleep, wordAt } from "../internal/wait_loop.ts";
 import type { WaitPlan, Word } from "../internal/wait_loop.ts";
-import { I_CLOSED } from "./layout.ts";
+import { I_CLOSED, RECEIVER, SENDER, SENDER_WAITS } from "./layout.ts";
 import type { Role } from "./layout.ts";
 
 export function closedError(): ShmError {
@@ -44,10 +44,16 @@ export class Side implements WaitPlan {
     return this.#check() || Atomics.load(this.#h, I_CLOSED) !== 0;
   }
 
-  /** The hint first (the other side reads it after every message), then the futex word. */
+  /**
+   * The hint first (the sender reads the receiver's after every message; the
+   * receiver's spin reads the sender's), then the futex word; the sender then
+   * sets its bit in tail, which the receiver's next move of tail returns.
+   */
   arm(): void {
-    Atomics.store(this.#h, this.#role.hint, 1);
-    Atomics.exchange(this.#h, this.#role.sleeping, 1);
+    const h = this.#h;
+    Atomics.store(h, this.#role.hint, 1);
+    Atomics.exchange(h, this.#role.sleeping, 1);
+    if (this.#role === SENDER) Atomics.or(h, RECEIVER.position, SENDER_WAITS);
   }
 
   expected(): number {
@@ -55,13 +61,20 @@ export class Side implements WaitPlan {
   }
 
   disarm(): void {
-    if (this.#h.length === 0) return;
-    Atomics.store(this.#h, this.#role.sleeping, 0);
-    Atomics.store(this.#h, this.#role.hint, 0);
+    const h = this.#h;
+    if (h.length === 0) return;
+    if (this.#role === SENDER) Atomics.and(h, RECEIVER.position, ~SENDER_WAITS);
+    Atomics.store(h, this.#role.sleeping, 0);
+    Atomics.store(h, this.#role.hint, 0);
   }
 
-  /** Wakes this side if it sleeps: the other side calls it after moving its position. */
+  /** Wakes this side if its hint says it sleeps: the sender calls it after publishing. */
   wake(): void {
     wakeIfAsleep(this.#h, this.#role.hint, this.word);
+  }
+
+  /** Wakes this side if its futex word says it sleeps: the receiver calls it when tail carried the sender's bit. */
+  wakeSleeper(): void {
+    wakeIfAsleep(this.#h, this.#role.sleeping, this.word);
   }
 }

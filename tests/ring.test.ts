@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ShmError } from "../mod.ts";
-import { EMPTY, HEADER, RECEIVER, recordBytes, SENDER, WRAP, writeHeader } from "../channel/layout.ts";
+import { EMPTY, HEADER, RECEIVER, recordBytes, SENDER, SENDER_WAITS, WRAP, writeHeader } from "../channel/layout.ts";
 import { MARKER, MUST_WRAP, NO_ROOM, NOTHING, Ring } from "../channel/ring.ts";
 
 const CAP = 256;
@@ -119,7 +119,8 @@ test("wrap-around: a lone marker is skipped by the sender, one behind messages b
   assert.equal(send(b.ring, new Uint8Array(56).fill(2)), true);
   assert.deepEqual(recv(b.ring), new Uint8Array(40).fill(1));
   assert.equal(b.ring.peek(), MARKER);
-  assert.equal(b.ring.skip(), true);
+  assert.equal(b.ring.skip(), false, "skipped; no sender waits, so nobody to wake");
+  assert.equal(b.h[RECEIVER.position], 256);
   assert.deepEqual(recv(b.ring), new Uint8Array(56).fill(2));
   assert.equal(recv(b.ring), null);
   assert.equal(b.h[RECEIVER.position], 256 + 64);
@@ -156,6 +157,9 @@ test("corrupt positions, distances and states throw ERR_CHANNEL_INVALID, and the
     ["a negative state", (s) => (s.d32[0] = -2), (r) => r.peek()],
     ["a wrap marker at offset 0", (s) => (s.d32[0] = WRAP), (r) => r.peek()],
     ["an odd lap's wrap marker at offset 0", (s) => (s.d32[0] = -1), (r) => r.peek()],
+    ["tail with bit 1 set", (s) => (s.h[RECEIVER.position] = 2), (r) => r.peek()],
+    ["tail with bit 2 set and the sender's bit", (s) => (s.h[RECEIVER.position] = 5), (r) => r.peek()],
+    ["head with bit 0 set (only tail carries a flag)", (s) => (s.h[SENDER.position] = 1), (r) => r.fit(16)],
   ];
   for (const [what, spoil, call] of cases) {
     const s = setup();
@@ -178,4 +182,52 @@ test("a ring that found its memory corrupt stays so, for the sender and the rece
   s.d32[0] = 9; // valid again, but the memory was overwritten once: nothing read there is trusted
   assert.throws(() => s.ring.peek(), isCorrupt);
   assert.throws(() => s.ring.fit(16), isCorrupt);
+});
+
+test("the sender's waiting bit in tail: set while it waits, returned and cleared by every move of tail", () => {
+  const { ring, h } = setup();
+  const TAIL = RECEIVER.position;
+  assert.equal(send(ring, new Uint8Array(8).fill(1)), true);
+  assert.equal(send(ring, new Uint8Array(8).fill(2)), true);
+  // Without the bit, a release is one exchange that reports nobody to wake.
+  assert.equal(ring.peek(), 0);
+  assert.equal(ring.release(ring.tail, ring.length), false);
+  assert.equal(h[TAIL], 16);
+  // With the bit (the sender announced a sleep), reads of tail mask it off, and the release returns and clears it.
+  h[TAIL] |= SENDER_WAITS;
+  assert.equal(ring.position(RECEIVER), 16);
+  assert.equal(ring.fit(16), 32, "the sender's room check reads through the bit");
+  assert.equal(ring.peek(), 16);
+  assert.deepEqual(ring.payload(16, ring.length), new Uint8Array(8).fill(2));
+  assert.equal(ring.release(ring.tail, ring.length), true, "the sender waits: wake it");
+  assert.equal(h[TAIL], 32, "the bit is cleared by the move");
+
+  // Skipping a wrap marker behind a message clears and reports the bit too.
+  const b = setup();
+  b.h[SENDER.position] = b.h[RECEIVER.position] = 160;
+  assert.equal(send(b.ring, new Uint8Array(40).fill(1)), true);
+  assert.equal(send(b.ring, new Uint8Array(56).fill(2)), true, "behind a marker at 208");
+  assert.deepEqual(recv(b.ring), new Uint8Array(40).fill(1));
+  b.h[TAIL] |= SENDER_WAITS;
+  assert.equal(b.ring.peek(), MARKER);
+  assert.equal(b.ring.skip(), true, "moved while the sender waited: wake it");
+  assert.equal(b.h[TAIL], 256);
+  assert.deepEqual(recv(b.ring), new Uint8Array(56).fill(2));
+
+  // The sender skips a lone marker even while its own bit is set (it checks for room while announcing a sleep).
+  const c = setup();
+  c.h[SENDER.position] = 200;
+  c.h[TAIL] = 200 | SENDER_WAITS;
+  assert.equal(c.ring.fit(64), MUST_WRAP);
+  assert.equal(c.ring.wrap(), true);
+  assert.equal(c.h[TAIL], 256, "moved, and the bit cleared");
+});
+
+test("tail moved by someone else while a message is held is corrupt memory, and found so", () => {
+  const { ring, h } = setup();
+  assert.equal(send(ring, new Uint8Array(8)), true);
+  assert.equal(ring.peek(), 0);
+  h[RECEIVER.position] = 64;
+  assert.throws(() => ring.release(ring.tail, ring.length), isCorrupt);
+  assert.throws(() => ring.peek(), isCorrupt, "and stays so");
 });
