@@ -18,7 +18,7 @@ assert.ok(bytes > 2 ** 32, `${bytes} bytes`);
 assert.deepEqual(info, {
   name,
   kind: "publish-subscribe",
-  version: 1,
+  version: 2,
   capacity: 1,
   payloadBytes: sampleSize,
   live: { publishers: 1, subscribers: 1 },
