@@ -27,6 +27,7 @@ import { Spinner } from "../internal/wait_loop.ts";
 import { blockWord, openService, ownerWord, recordWord, ring, SERVER_WORD } from "./service.ts";
 import type { Mapped } from "./service.ts";
 import { clientFriend, LoanedRequest, ReceivedResponse } from "./messages.ts";
+import { SlotViews } from "./views.ts";
 
 /** Options of {@link RequestClient.connect}. */
 export interface ConnectOptions {
@@ -106,6 +107,7 @@ export class RequestClient {
   readonly #pending = new Map<number, Pending>();
   readonly #releasedAt: boolean[];
   readonly #spinner: Spinner;
+  readonly #views: SlotViews;
   #nextId = 1;
   #reqHead = 0;
   #read = 0;
@@ -115,8 +117,8 @@ export class RequestClient {
   #closed = false;
 
   static {
-    clientFriend.bytes = (c) => (c as RequestClient).#m.bytes;
-    clientFriend.release = (c, position) => (c as RequestClient).#release(position);
+    clientFriend.view = (c, at, size, length) => (c as RequestClient).#views.view(at, size, length);
+    clientFriend.release = (c, position, at) => (c as RequestClient).#release(position, at);
   }
 
   private constructor(name: string, m: Mapped, slot: number) {
@@ -129,6 +131,7 @@ export class RequestClient {
     this.inFlight = l.inFlight;
     this.#free = Array.from({ length: l.inFlight }, (_, i) => l.inFlight - 1 - i);
     this.#releasedAt = new Array(l.inFlight).fill(false);
+    this.#views = new SlotViews(m.seg);
     const at = (field: number) => blockWord(l, slot, field);
     this.#spinner = new Spinner(
       m.words,
@@ -230,6 +233,7 @@ export class RequestClient {
     checkServer(this.#m, this.name, false);
     if (!clientFriend.take(request)) throw new TypeError(`${what}: this request was already sent`);
     this.#loans--;
+    this.#views.retire(requestSlotAt(this.#layout, this.slot, request.slot));
     let id = this.#nextId;
     while (id === 0 || this.#pending.has(id)) id = (id + 1) >>> 0;
     this.#nextId = (id + 1) >>> 0;
@@ -263,7 +267,7 @@ export class RequestClient {
       this.#read = (position + 1) >>> 0;
       const last = (e.flags & FLAG.last) !== 0;
       const at = responseSlotAt(l, this.slot, e.slot);
-      const response = new ReceivedResponse(this, position, e.id, last, at, e.length);
+      const response = new ReceivedResponse(this, position, e.id, last, at, l.responseSize, e.length);
       if (last) {
         p.done = true;
         this.#free.push(p.slot);
@@ -331,9 +335,10 @@ export class RequestClient {
     return timedOut(`Request ${id}`, timeout);
   }
 
-  /** Hands response slot `position` back; the queue's tail moves over every released slot in a row. */
-  #release(position: number): void {
+  /** Hands response slot `position` (at `at`) back; the queue's tail moves over every released slot in a row. */
+  #release(position: number, at: number): void {
     if (this.#closed) return;
+    this.#views.retire(at);
     const f = this.inFlight;
     this.#releasedAt[position % f] = true;
     while (this.#resTail !== this.#read && this.#releasedAt[this.#resTail % f]) {

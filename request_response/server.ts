@@ -24,7 +24,9 @@ import {
   readEntry,
   RECORD,
   requestEntryAt,
+  requestSlotAt,
   responseEntryAt,
+  responseSlotAt,
   SERVER_STATE,
   writeEntry,
   writeRecord,
@@ -35,6 +37,7 @@ import { Spinner } from "../internal/wait_loop.ts";
 import { blockWord, mapped, openService, ownerWord, recordWord, ring, SERVER_WORD } from "./service.ts";
 import type { Mapped } from "./service.ts";
 import { ReceivedRequest, serverFriend } from "./received_request.ts";
+import { SlotViews } from "./views.ts";
 
 /** Options of {@link RequestServer.serve}. */
 export interface ServeOptions {
@@ -136,6 +139,7 @@ export class RequestServer {
   readonly #loaned: boolean[];
   /** Per client: the spin towards it while it runs on another CPU. */
   readonly #spinners: Spinner[];
+  readonly #views: SlotViews;
   readonly #bell = recordWord(RECORD.serverBell);
   readonly #sleeping = recordWord(RECORD.serverSleeping);
   readonly #taker = () => this.#take();
@@ -150,6 +154,8 @@ export class RequestServer {
     serverFriend.drop = (s, c, gen, id) => of(s).#drop(c, gen, id);
     serverFriend.current = (s, c, gen) => !of(s).#closed && of(s).#gen[c] === gen;
     serverFriend.bytes = (s) => of(s).#m.bytes;
+    serverFriend.view = (s, at, size, length) => of(s).#views.view(at, size, length);
+    serverFriend.retire = (s, at) => of(s).#views.retire(at);
   }
 
   private constructor(name: string, m: Mapped) {
@@ -165,6 +171,7 @@ export class RequestServer {
     this.#gen = new Array(l.clients).fill(0);
     this.#owed = Array.from({ length: l.clients }, () => []);
     this.#loaned = new Array(l.clients).fill(false);
+    this.#views = new SlotViews(m.seg);
     const serverCpu = recordWord(RECORD.serverCpu);
     this.#spinners = Array.from({ length: l.clients }, (_, c) => {
       const at = (field: number) => blockWord(l, c, field);
@@ -255,6 +262,10 @@ export class RequestServer {
     this.#gen[c] = (this.#gen[c] + 1) >>> 0;
     this.#owed[c] = [];
     this.#loaned[c] = false;
+    for (let s = 0; s < this.inFlight; s++) {
+      this.#views.retire(requestSlotAt(this.#layout, c, s));
+      this.#views.retire(responseSlotAt(this.#layout, c, s));
+    }
     Atomics.store(w, this.#word(c, BLOCK.cpu), -1);
     Atomics.store(w, this.#word(c, BLOCK.generation), this.#gen[c] | 0);
     Atomics.store(this.#m.wide, ownerWord(this.#layout, c), 0n);
