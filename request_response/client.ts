@@ -4,7 +4,7 @@
  * @module
  */
 import { ShmError } from "../errors.ts";
-import { checkTimeout, describe, readOptions } from "../internal/options.ts";
+import { checkBoolean, checkTimeout, describe, readOptions } from "../internal/options.ts";
 import type { OptionKeys } from "../internal/options.ts";
 import { now } from "../platform/mod.ts";
 import {
@@ -33,6 +33,13 @@ import { SlotViews } from "./views.ts";
 export interface ConnectOptions {
   /** Longest wait for a free client slot (and for a server still laying out), in milliseconds. Default 1000. */
   timeoutMs?: number;
+  /**
+   * Whether the views a loaned request and a response hand out are detached
+   * (length 0) once the request is sent and the response released. Default
+   * true. false saves a buffer transfer per view: the views then stay valid
+   * until the client closes, and reach memory the server reuses.
+   */
+  detach?: boolean;
 }
 
 /** Options of {@link RequestClient.request}, {@link RequestClient.requestSync} and {@link RequestClient.stream}. */
@@ -43,7 +50,7 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-const CONNECT_KEYS: OptionKeys<ConnectOptions> = { timeoutMs: true };
+const CONNECT_KEYS: OptionKeys<ConnectOptions> = { timeoutMs: true, detach: true };
 const REQUEST_KEYS: OptionKeys<RequestOptions> = { length: true, timeoutMs: true };
 
 /** A request in flight. */
@@ -121,7 +128,7 @@ export class RequestClient {
     clientFriend.release = (c, position, at) => (c as RequestClient).#release(position, at);
   }
 
-  private constructor(name: string, m: Mapped, slot: number) {
+  private constructor(name: string, m: Mapped, slot: number, detach: boolean) {
     this.name = name;
     this.#m = m;
     const l = this.#layout = m.layout;
@@ -131,7 +138,7 @@ export class RequestClient {
     this.inFlight = l.inFlight;
     this.#free = Array.from({ length: l.inFlight }, (_, i) => l.inFlight - 1 - i);
     this.#releasedAt = new Array(l.inFlight).fill(false);
-    this.#views = new SlotViews(m.seg);
+    this.#views = new SlotViews(m.seg, detach);
     const at = (field: number) => blockWord(l, slot, field);
     this.#spinner = new Spinner(
       m.words,
@@ -145,7 +152,8 @@ export class RequestClient {
   /**
    * Connects to the named service, taking a free client slot.
    *
-   * @param options `timeoutMs` (default 1000): how long to wait for a slot to become free.
+   * @param options `timeoutMs` (default 1000): how long to wait for a slot to become free;
+   *   `detach` (default true): whether views detach once sent or released.
    * @throws {ShmError} `ENOENT` when nothing has the name, `ERR_SERVER_GONE` when its server
    *   closed or died, `ERR_SERVICE_FULL` when every slot stays taken, `ERR_SERVICE_INVALID` when it is corrupt.
    * @example
@@ -160,6 +168,7 @@ export class RequestClient {
   static connect(name: string, options?: ConnectOptions): RequestClient {
     const o = readOptions(options, "RequestClient.connect", CONNECT_KEYS);
     const timeout = checkTimeout(o.timeoutMs ?? 1000, "Connect timeout");
+    const detach = checkBoolean(o.detach, "detach", true);
     const m = openService(name, timeout);
     try {
       const slot = until(() => claim(m, name), m.words, recordWord(RECORD.serverState), -1, timeout, undefined, 10);
@@ -171,7 +180,7 @@ export class RequestClient {
           hint: "Close a client, or serve the service with more clients",
         });
       }
-      return new RequestClient(m.seg.name, m, slot);
+      return new RequestClient(m.seg.name, m, slot, detach);
     } catch (error) {
       m.seg.close();
       throw error;

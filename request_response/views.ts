@@ -18,9 +18,12 @@ export class SlotViews {
   readonly #buffers = new Map<number, ArrayBuffer>();
   /** Slots whose buffer has views out (so retiring them has something to detach). */
   readonly #used = new Set<number>();
+  /** Whether retiring a slot detaches its views (else only closing the mapping does). */
+  readonly #detach: boolean;
 
-  constructor(seg: Segment) {
+  constructor(seg: Segment, detach: boolean) {
     this.#owner = mappingOwner(seg)!;
+    this.#detach = detach;
   }
 
   /** A view of the first `length` bytes of the `size`-byte slot at `at`. */
@@ -30,7 +33,7 @@ export class SlotViews {
       buffer = this.#owner.lease(at, size);
       this.#buffers.set(at, buffer);
     }
-    this.#used.add(at);
+    if (this.#detach) this.#used.add(at);
     return new Uint8Array(buffer, 0, length);
   }
 

@@ -158,6 +158,26 @@ test("request-response: a sent request, an answered or released request and a re
   assert.equal(third.bytes[0], 9);
 });
 
+test("request-response: detach: false keeps views until the port closes", async () => {
+  const name = testName();
+  const server = RequestServer.serve(name, { clients: 1, requestSize: 8, detach: false });
+  const client = RequestClient.connect(name, { detach: false });
+  const loaned = client.loan()!;
+  const written = loaned.bytes;
+  const reply = client.request(loaned, { length: 1, timeoutMs: 5000 });
+  const request = server.receive(1000)!;
+  const read = request.bytes;
+  request.respond(Uint8Array.of(4));
+  const response = await reply;
+  const seen = response.bytes;
+  response.release();
+  assert.deepEqual([written.byteLength, read.byteLength, seen.byteLength, seen[0]], [8, 1, 1, 4]);
+  assert.throws(() => RequestClient.connect(name, { detach: 1 as never }), TypeError);
+  client.close();
+  server.close();
+  assert.deepEqual([written.byteLength, read.byteLength, seen.byteLength], [0, 0, 0], "closing detaches them");
+});
+
 test("request-response: a timed-out request's late answer is released, leaking no slot", async () => {
   const { name, server } = serve(1, 1);
   using _ = server;
