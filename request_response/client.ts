@@ -18,13 +18,13 @@ import {
   requestSlotAt,
   responseEntryAt,
   responseSlotAt,
-  SERVER_STATE,
   writeEntry,
 } from "./layout.ts";
 import type { Layout } from "./layout.ts";
-import { alive, CHECK_MS, closedPort, identity, serverGone, SPIN_MICROS, timedOut, until, untilAsync } from "./peer.ts";
+import { CHECK_MS, closedPort, SPIN_MICROS, timedOut, until, untilAsync } from "./peer.ts";
 import { Spinner } from "../internal/wait_loop.ts";
-import { blockWord, openService, ownerWord, recordWord, ring, SERVER_WORD } from "./service.ts";
+import { blockWord, openService, recordWord, ring } from "./service.ts";
+import { checkServer, claim } from "./claim.ts";
 import type { Mapped } from "./service.ts";
 import { clientFriend, LoanedRequest, ReceivedResponse } from "./messages.ts";
 import { SlotViews } from "./views.ts";
@@ -150,7 +150,8 @@ export class RequestClient {
   }
 
   /**
-   * Connects to the named service, taking a free client slot.
+   * Connects to the named service, taking a free client slot, or else the
+   * slot of a client that left or died (without waiting for the server).
    *
    * @param options `timeoutMs` (default 1000): how long to wait for a slot to become free;
    *   `detach` (default true): whether views detach once sent or released.
@@ -478,28 +479,4 @@ export class RequestClient {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-/** Throws ERR_SERVER_GONE when the server closed or (with `probe`) died. */
-function checkServer(m: Mapped, name: string, probe = true): void {
-  if (Atomics.load(m.words, recordWord(RECORD.serverState)) !== SERVER_STATE.serving) throw serverGone(name, "closed");
-  if (probe && !alive(Atomics.load(m.wide, SERVER_WORD))) throw serverGone(name, "died");
-}
-
-/** Claims a free client block of `m` for this process: its index, or undefined (having asked the server to free dead ones). */
-function claim(m: Mapped, name: string): number | undefined {
-  const { layout, words, wide } = m;
-  checkServer(m, name);
-  for (let c = 0; c < layout.clients; c++) {
-    if (Atomics.compareExchange(wide, ownerWord(layout, c), 0n, identity()) !== 0n) continue;
-    for (const f of [BLOCK.reqHead, BLOCK.reqTail, BLOCK.resHead, BLOCK.resTail]) {
-      if (Atomics.load(words, blockWord(layout, c, f)) !== 0) {
-        Atomics.store(words, blockWord(layout, c, BLOCK.leaving), 1);
-        throw invalid(`client slot ${c} was freed with its queues not empty`);
-      }
-    }
-    return c;
-  }
-  ring(words, recordWord(RECORD.serverBell), recordWord(RECORD.serverSleeping));
-  return undefined;
 }
