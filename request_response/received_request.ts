@@ -29,6 +29,8 @@ export const serverFriend = {} as {
   send(server: Server, client: number, gen: number, id: number, length: number, flags: number): boolean;
   drop(server: Server, client: number, gen: number, id: number): void;
   current(server: Server, client: number, gen: number): boolean;
+  /** Throws `ERR_USE_AFTER_CLOSE` once the server is closed. */
+  live(server: Server): void;
   bytes(server: Server): Uint8Array;
   /** A view of `length` bytes of the `size`-byte slot at `at`, detached when the slot is retired. */
   view(server: Server, at: number, size: number, length: number): Uint8Array;
@@ -110,9 +112,15 @@ export class ReceivedRequest {
     return serverFriend.view(this.#server, this.#at, this.#layout.requestSize, this.#length);
   }
 
-  /** Whether the client left (the request is then done); throws once the request is done. */
+  /** Whether the client left (the request is then done); throws once the request is done or the server closed. */
   #gone(): boolean {
     if (this.#done) throw released("The request");
+    try {
+      serverFriend.live(this.#server);
+    } catch (error) {
+      this.#done = true; // closing the server detached every view already
+      throw error;
+    }
     if (serverFriend.current(this.#server, this.client, this.#gen)) return false;
     this.#finish();
     return true;
@@ -156,7 +164,8 @@ export class ReceivedRequest {
    * (length 0) once the response is sent or the request released.
    *
    * @returns The view, or `null` when the client has left (the request is then done).
-   * @throws {ShmError} `ERR_REQUEST_TIMEOUT` when no room came in time; `ERR_USE_AFTER_CLOSE` once done.
+   * @throws {ShmError} `ERR_REQUEST_TIMEOUT` when no room came in time; `ERR_USE_AFTER_CLOSE` once done
+   *   or once the server is closed.
    */
   loanResponse(timeoutMs?: number): Uint8Array | null {
     if (!this.#reserve(checkTimeout(timeoutMs, "Response timeout"))) return null;
@@ -168,7 +177,8 @@ export class ReceivedRequest {
    * Sends the loaned response's first `length` bytes.
    *
    * @returns false when the client has left meanwhile (the request is then done).
-   * @throws {RangeError} when `length` does not fit the slot; {Error} when nothing is loaned.
+   * @throws {RangeError} when `length` does not fit the slot; {Error} when nothing is loaned;
+   *   {ShmError} `ERR_USE_AFTER_CLOSE` once done or once the server is closed.
    */
   sendResponse(length: number, options?: RespondOptions): boolean {
     const o = readOptions(options, "ReceivedRequest.sendResponse", RESPOND_KEYS);
@@ -189,8 +199,12 @@ export class ReceivedRequest {
   /**
    * Copies `data` into a response slot and sends it (the last one, unless `last: false`).
    *
-   * @returns false when the client has left (the request is then done).
-   * @throws {TypeError|RangeError} when `data` is not a Uint8Array of at most `responseSize` bytes.
+   * @returns true when sent; false when the client has left (the request is then done): a client
+   *   that left or died is no error for the server, which goes on serving the others.
+   * @throws {TypeError|RangeError} when `data` is not a Uint8Array of at most `responseSize` bytes;
+   *   {ShmError} `ERR_USE_AFTER_CLOSE` once the request is done (answered or released) or once the
+   *   server is closed, as every use of a closed port throws; `ERR_REQUEST_TIMEOUT` when the client
+   *   made no room in time.
    * @example
    * ```ts
    * import { RequestClient, RequestServer, uniqueName } from "../mod.ts";
@@ -215,7 +229,8 @@ export class ReceivedRequest {
   }
 
   /**
-   * Ends the request: when it was not answered, its client gets `ERR_REQUEST_DROPPED`. Idempotent.
+   * Ends the request: when it was not answered, its client gets `ERR_REQUEST_DROPPED`. Idempotent,
+   * and a no-op once the server is closed (its clients then see `ERR_SERVER_GONE`).
    *
    * @example
    * ```ts

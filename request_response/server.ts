@@ -159,6 +159,7 @@ export class RequestServer {
     serverFriend.send = (s, c, gen, id, length, flags) => of(s).#send(c, gen, id, length, flags);
     serverFriend.drop = (s, c, gen, id) => of(s).#drop(c, gen, id);
     serverFriend.current = (s, c, gen) => !of(s).#closed && !of(s).#blocks.changed(c) && of(s).#books[c].epoch === gen;
+    serverFriend.live = (s) => of(s).#live();
     serverFriend.bytes = (s) => of(s).#m.bytes;
     serverFriend.view = (s, at, size, length) => of(s).#views.view(at, size, length);
     serverFriend.retire = (s, at) => of(s).#views.retire(at);
@@ -395,7 +396,7 @@ export class RequestServer {
   /** Sends the loaned response of client `c`; false when the client has gone meanwhile. */
   #send(c: number, gen: number, id: number, length: number, flags: number): boolean {
     const b = this.#books[c];
-    if (b.epoch !== gen) return false;
+    if (this.#closed || b.epoch !== gen) return false;
     b.loaned = false;
     return !this.#blocks.gone(c, false) && this.#push(c, id, length, flags);
   }

@@ -206,6 +206,24 @@ test("request-response: server close fails pending requests with ERR_SERVER_GONE
   assert.equal(again.clients, 1);
 });
 
+test("request-response: answering after the server closed throws ERR_USE_AFTER_CLOSE; releasing is a no-op", async () => {
+  const { name, server } = serve(1);
+  using client = RequestClient.connect(name);
+  const replies = [0, 1, 2, 3].map(() => client.request(client.loan()!, { length: 0, timeoutMs: 5000 }));
+  const [a, b, c, d] = [0, 1, 2, 3].map(() => server.receive(1000)!);
+  const loaned = b.loanResponse(1000)!;
+  server.close();
+  assert.equal(loaned.byteLength, 0);
+  assert.throws(() => a.respond(Uint8Array.of(1)), isCode("ERR_USE_AFTER_CLOSE"));
+  assert.equal(a.done, true);
+  assert.throws(() => b.sendResponse(1), isCode("ERR_USE_AFTER_CLOSE"));
+  assert.throws(() => c.loanResponse(10), isCode("ERR_USE_AFTER_CLOSE"));
+  d.release();
+  d.release();
+  assert.equal(d.done, true);
+  await Promise.all(replies.map((reply) => assert.rejects(reply, isCode("ERR_SERVER_GONE"))));
+});
+
 test("request-response: a client that leaves frees its slot for the next one", () => {
   const { name, server } = serve(1);
   using _ = server;
