@@ -47,6 +47,8 @@ export const RECORD = {
   blockBytes: 36,
   /** i32: the CPU the server last ran on, -1 unknown (a hint for spinning). */
   serverCpu: 40,
+  /** u64: the identity of a process replacing a server that closed or died (0: none); see service/takeover.ts. */
+  taker: 56,
 } as const;
 
 /** The server's state word. */

@@ -3,11 +3,12 @@
  *
  * @module
  */
-import { ShmError } from "../errors.ts";
 import { Segment } from "../segment.ts";
 import { checkBoolean, checkTimeout, describe, readOptions } from "../internal/options.ts";
 import type { OptionKeys } from "../internal/options.ts";
 import { markServiceReady, SERVICE_FIELD, writeServiceHeader } from "../service/header.ts";
+import { claimTakeover, createOrTakeOver } from "../service/takeover.ts";
+import type { Verdict } from "../service/takeover.ts";
 import { notify } from "../wait.ts";
 import { now } from "../platform/mod.ts";
 import {
@@ -32,7 +33,7 @@ import {
 import type { Entry, Layout } from "./layout.ts";
 import { alive, CHECK_MS, closedPort, identity, pidOf, SPIN_MICROS, until, untilAsync } from "./peer.ts";
 import { Spinner } from "../internal/wait_loop.ts";
-import { blockWord, mapped, openService, recordWord, ring, SERVER_WORD } from "./service.ts";
+import { blockWord, mapped, mapService, recordWord, ring, SERVER_WORD } from "./service.ts";
 import type { Mapped } from "./service.ts";
 import { ReceivedRequest, serverFriend } from "./received_request.ts";
 import { ClientBlocks } from "./blocks.ts";
@@ -80,23 +81,12 @@ function count(value: unknown, name: string, max: number, fallback?: number): nu
   return value;
 }
 
-/** Whether `error` says the name exists. */
-const exists = (error: unknown) => error instanceof ShmError && error.code === "EEXIST";
-
-/** Unlinks `name` when it holds a request-response service whose server is gone; false otherwise. */
-function replaceDead(name: string): boolean {
-  let service: Mapped;
-  try {
-    service = openService(name, 0);
-  } catch {
-    return false;
-  }
-  const { words, wide, seg } = service;
-  const gone = Atomics.load(words, recordWord(RECORD.serverState)) === SERVER_STATE.closed ||
+/** What a server that wants a name makes of the service `seg` there (see service/takeover.ts). */
+function judge(seg: Segment, timeoutMs: number): Verdict {
+  const { words, wide } = mapService(seg, timeoutMs);
+  const gone = Atomics.load(words, recordWord(RECORD.serverState)) !== SERVER_STATE.serving ||
     !alive(Atomics.load(wide, SERVER_WORD));
-  seg.close();
-  if (gone) Segment.unlink(name);
-  return gone;
+  return gone && claimTakeover(wide, (LAYOUT_OFFSET + RECORD.taker) / 8) ? "claimed" : "live";
 }
 
 /**
@@ -185,13 +175,16 @@ export class RequestServer {
 
   /**
    * Creates the named service and serves it. A name whose earlier server
-   * closed or died is taken over (its clients see `ERR_SERVER_GONE`).
+   * closed or died is taken over (its clients see `ERR_SERVER_GONE`); of
+   * several processes that take it over at once, exactly one serves it and
+   * the others get `EEXIST`.
    *
    * @param name The service's name (a Segment name).
    * @param options `clients` and `requestSize` (required), `responseSize` (default `requestSize`),
    *   `inFlight` (default 4), `mode` (default `0o600`), `detach` (default true).
    * @throws {TypeError|RangeError} for a bad option, before any system call.
-   * @throws {ShmError} `EEXIST` when a live service (or another segment) has the name.
+   * @throws {ShmError} `EEXIST` when a live server serves the name, another process is taking it
+   *   over at the same moment (the message says which), or another segment has the name.
    * @example
    * ```ts
    * import { RequestServer, uniqueName } from "../mod.ts";
@@ -208,13 +201,8 @@ export class RequestServer {
     const mode = o.mode as number | undefined;
     const detach = checkBoolean(o.detach, "detach", true);
     const layout = layoutOf({ clients, inFlight, requestSize, responseSize });
-    let seg: Segment;
-    try {
-      seg = Segment.create(name, { size: layout.totalBytes, mode });
-    } catch (error) {
-      if (!exists(error) || !replaceDead(name)) throw error;
-      seg = Segment.create(name, { size: layout.totalBytes, mode });
-    }
+    const create = () => Segment.create(name, { size: layout.totalBytes, mode });
+    const seg = createOrTakeOver(name, "request-response server", create, judge);
     const m = mapped(seg, layout);
     const me = identity();
     writeServiceHeader(m.bytes, {
