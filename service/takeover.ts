@@ -17,7 +17,6 @@
 import { ShmError } from "../errors.ts";
 import { Segment } from "../segment.ts";
 import { now, processProbe } from "../platform/mod.ts";
-import { wait } from "../wait.ts";
 import { SERVICE_FIELD, SERVICE_HEADER_BYTES } from "./header.ts";
 
 /** Bits of an identity word that hold the pid. */
@@ -121,7 +120,7 @@ function awaitHeaderBegun(name: string, timeoutMs: number): "begun" | "vanished"
       }
     }
     if (now() >= deadline) return "foreign";
-    wait(nap, 0, 0, 1);
+    Atomics.wait(nap, 0, 0, 1); // a millisecond's nap on memory nobody else sees
   }
 }
 

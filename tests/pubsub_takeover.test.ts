@@ -3,7 +3,7 @@
 // server) end with exactly one owner and the other with EEXIST.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Publisher, RequestClient, ShmError, Subscriber } from "../mod.ts";
+import { Publisher, RequestClient, RequestServer, Segment, ShmError, Subscriber } from "../mod.ts";
 import { child, ok, runAsync, RUNTIMES, testName } from "./helpers.ts";
 import type { Runtime } from "./helpers.ts";
 import { start } from "./live_child.ts";
@@ -59,6 +59,20 @@ test("pub-sub: a closed publisher's name is created again", () => {
   Publisher.create(name, { sampleSize: 8 }).close();
   using pub = Publisher.create(name, { sampleSize: 8 });
   assert.equal(pub.sampleSize, 8);
+});
+
+test("a name holding a plain segment (no service header, even after a wait) is never taken over", () => {
+  const name = testName();
+  using seg = Segment.create(name, { size: 4096 });
+  try {
+    seg.bytes()[100] = 1;
+    assert.throws(() => Publisher.create(name, { sampleSize: 8 }), isCode("EEXIST"));
+    assert.throws(() => RequestServer.serve(name, { clients: 1, requestSize: 8 }), isCode("EEXIST"));
+    assert.equal(Segment.open(name).close(), undefined, "still there");
+    assert.equal(seg.bytes()[100], 1);
+  } finally {
+    Segment.unlink(name);
+  }
 });
 
 const PAIRS = [["deno", "bun"], ["bun", "node"], ["node", "deno"], ["node", "node"]];
