@@ -77,14 +77,8 @@ const LAYOUT_WAIT_MS = 1000;
  * about it; "vanished" when the name went away meanwhile.
  */
 function look(name: string, judge: (seg: Segment, timeoutMs: number) => Verdict): Verdict | "vanished" {
-  const begun = awaitHeaderBegun(name, LAYOUT_WAIT_MS);
-  if (begun !== "begun") return begun;
-  let seg: Segment;
-  try {
-    seg = Segment.open(name);
-  } catch (error) {
-    return isCode(error, "ENOENT") ? "vanished" : "foreign";
-  }
+  const seg = openBegun(name, LAYOUT_WAIT_MS);
+  if (typeof seg === "string") return seg;
   try {
     return judge(seg, LAYOUT_WAIT_MS);
   } catch {
@@ -95,12 +89,13 @@ function look(name: string, judge: (seg: Segment, timeoutMs: number) => Verdict)
 }
 
 /**
- * Waits up to `timeoutMs` until the segment at `name` has a service header
- * begun: its creator may not have sized it or written the header yet (a
- * racer sees a new segment at once). "begun", "vanished" (no such name) or
- * "foreign" (still no header, or still not openable, after the wait).
+ * Opens the segment at `name` once it has a service header begun, waiting up
+ * to `timeoutMs`: its creator may not have sized it or written the header
+ * yet (a racer sees a new segment at once), and opening may fail meanwhile.
+ * The open segment, "vanished" (no such name) or "foreign" (still no header,
+ * or still not openable, after the wait).
  */
-function awaitHeaderBegun(name: string, timeoutMs: number): "begun" | "vanished" | "foreign" {
+function openBegun(name: string, timeoutMs: number): Segment | "vanished" | "foreign" {
   const deadline = now() + timeoutMs;
   const nap = new Int32Array(new SharedArrayBuffer(4));
   for (;;) {
@@ -111,13 +106,10 @@ function awaitHeaderBegun(name: string, timeoutMs: number): "begun" | "vanished"
       if (isCode(error, "ENOENT")) return "vanished";
     }
     if (seg !== undefined) {
-      try {
-        if (seg.size >= SERVICE_HEADER_BYTES && seg.region(SERVICE_FIELD.magic, 4).array(Uint32Array)[0] !== 0) {
-          return "begun";
-        }
-      } finally {
-        seg.close();
+      if (seg.size >= SERVICE_HEADER_BYTES && seg.region(SERVICE_FIELD.magic, 4).array(Uint32Array)[0] !== 0) {
+        return seg;
       }
+      seg.close();
     }
     if (now() >= deadline) return "foreign";
     Atomics.wait(nap, 0, 0, 1); // a millisecond's nap on memory nobody else sees

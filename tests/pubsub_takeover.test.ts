@@ -91,12 +91,14 @@ for (const kind of ["ps", "rr"] as const) {
       await new Promise((r) => setTimeout(r, 2000));
       if (kind === "rr") RequestClient.connect(name, { timeoutMs: 2000 }).close();
       else Subscriber.open(name).close();
-      const lines = (await Promise.all(racers)).map((r, i) => JSON.parse(ok(r, [a, b][i]).trim().split("\n").pop()!));
+      const results = await Promise.all(racers);
+      const lines = results.map((r, i) => JSON.parse(ok(r, [a, b][i]).trim().split("\n").pop()!));
       const won = lines.filter((l) => l.won === true);
       assert.equal(won.length, 1, `${a} and ${b}: ${JSON.stringify(lines)}`);
       const lost = lines.find((l) => l.won !== true);
       assert.equal(lost.code, "EEXIST", JSON.stringify(lost));
-      assert.match(lost.message, /is taken: a live (publisher|request-response server) holds it/);
+      const why = results.map((r) => r.stderr).join("");
+      assert.match(lost.message, /is taken: a live (publisher|request-response server) holds it/, why);
     }
   });
 }
