@@ -26,6 +26,7 @@ import { Port, self } from "./port.ts";
 import { RoomPlan } from "./waits.ts";
 import { block, Spinner } from "../internal/wait_loop.ts";
 import { endLoanView, newLoan } from "./sample.ts";
+import { createPublisherSegment } from "./takeover.ts";
 import type { LoanedSample, LoanOwner } from "./sample.ts";
 
 /** Options of {@link Publisher.create}. */
@@ -176,9 +177,12 @@ export class Publisher {
 
   /**
    * Creates the service `name` (a new segment) with this process as its publisher.
+   * A name whose publisher closed or died is taken over (exactly one of several
+   * processes trying at once wins); that service's subscribers see it gone.
    *
    * @throws {TypeError|RangeError} for bad options, before anything is created.
-   * @throws {ShmError} `EEXIST` when the name exists; what `Segment.create` throws.
+   * @throws {ShmError} `EEXIST` when a live publisher has the name, another process is taking it over
+   *   at the same moment, or the name holds something else; what `Segment.create` throws.
    * @example Create a service with history
    * ```ts
    * import { Publisher, uniqueName } from "../mod.ts";
@@ -208,7 +212,7 @@ export class Publisher {
     const spin = checkSpin(o.spinMicros);
     const detach = checkBoolean(o.detach, "detach", true);
     const size = SERVICE_HEADER_BYTES + layout.bytes;
-    const seg = Segment.create(name, { size, mode });
+    const seg = createPublisherSegment(name, () => Segment.create(name, { size, mode }));
     try {
       return make(lay(seg, layout, detach), spin);
     } catch (error) {

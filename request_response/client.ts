@@ -4,7 +4,7 @@
  * @module
  */
 import { ShmError } from "../errors.ts";
-import { checkTimeout, describe, readOptions } from "../internal/options.ts";
+import { checkBoolean, checkTimeout, describe, readOptions } from "../internal/options.ts";
 import type { OptionKeys } from "../internal/options.ts";
 import { now } from "../platform/mod.ts";
 import {
@@ -18,20 +18,28 @@ import {
   requestSlotAt,
   responseEntryAt,
   responseSlotAt,
-  SERVER_STATE,
   writeEntry,
 } from "./layout.ts";
 import type { Layout } from "./layout.ts";
-import { alive, CHECK_MS, closedPort, identity, serverGone, SPIN_MICROS, timedOut, until, untilAsync } from "./peer.ts";
+import { CHECK_MS, closedPort, SPIN_MICROS, timedOut, until, untilAsync } from "./peer.ts";
 import { Spinner } from "../internal/wait_loop.ts";
-import { blockWord, openService, ownerWord, recordWord, ring, SERVER_WORD } from "./service.ts";
+import { blockWord, openService, recordWord, ring } from "./service.ts";
+import { checkServer, claim } from "./claim.ts";
 import type { Mapped } from "./service.ts";
 import { clientFriend, LoanedRequest, ReceivedResponse } from "./messages.ts";
+import { SlotViews } from "./views.ts";
 
 /** Options of {@link RequestClient.connect}. */
 export interface ConnectOptions {
   /** Longest wait for a free client slot (and for a server still laying out), in milliseconds. Default 1000. */
   timeoutMs?: number;
+  /**
+   * Whether the views a loaned request and a response hand out are detached
+   * (length 0) once the request is sent and the response released. Default
+   * true. false saves a buffer transfer per view: the views then stay valid
+   * until the client closes, and reach memory the server reuses.
+   */
+  detach?: boolean;
 }
 
 /** Options of {@link RequestClient.request}, {@link RequestClient.requestSync} and {@link RequestClient.stream}. */
@@ -42,7 +50,7 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-const CONNECT_KEYS: OptionKeys<ConnectOptions> = { timeoutMs: true };
+const CONNECT_KEYS: OptionKeys<ConnectOptions> = { timeoutMs: true, detach: true };
 const REQUEST_KEYS: OptionKeys<RequestOptions> = { length: true, timeoutMs: true };
 
 /** A request in flight. */
@@ -106,6 +114,7 @@ export class RequestClient {
   readonly #pending = new Map<number, Pending>();
   readonly #releasedAt: boolean[];
   readonly #spinner: Spinner;
+  readonly #views: SlotViews;
   #nextId = 1;
   #reqHead = 0;
   #read = 0;
@@ -115,11 +124,11 @@ export class RequestClient {
   #closed = false;
 
   static {
-    clientFriend.bytes = (c) => (c as RequestClient).#m.bytes;
-    clientFriend.release = (c, position) => (c as RequestClient).#release(position);
+    clientFriend.view = (c, at, size, length) => (c as RequestClient).#views.view(at, size, length);
+    clientFriend.release = (c, position, at) => (c as RequestClient).#release(position, at);
   }
 
-  private constructor(name: string, m: Mapped, slot: number) {
+  private constructor(name: string, m: Mapped, slot: number, detach: boolean) {
     this.name = name;
     this.#m = m;
     const l = this.#layout = m.layout;
@@ -129,6 +138,7 @@ export class RequestClient {
     this.inFlight = l.inFlight;
     this.#free = Array.from({ length: l.inFlight }, (_, i) => l.inFlight - 1 - i);
     this.#releasedAt = new Array(l.inFlight).fill(false);
+    this.#views = new SlotViews(m.seg, detach);
     const at = (field: number) => blockWord(l, slot, field);
     this.#spinner = new Spinner(
       m.words,
@@ -140,9 +150,11 @@ export class RequestClient {
   }
 
   /**
-   * Connects to the named service, taking a free client slot.
+   * Connects to the named service, taking a free client slot, or else the
+   * slot of a client that left or died (without waiting for the server).
    *
-   * @param options `timeoutMs` (default 1000): how long to wait for a slot to become free.
+   * @param options `timeoutMs` (default 1000): how long to wait for a slot to become free;
+   *   `detach` (default true): whether views detach once sent or released.
    * @throws {ShmError} `ENOENT` when nothing has the name, `ERR_SERVER_GONE` when its server
    *   closed or died, `ERR_SERVICE_FULL` when every slot stays taken, `ERR_SERVICE_INVALID` when it is corrupt.
    * @example
@@ -157,6 +169,7 @@ export class RequestClient {
   static connect(name: string, options?: ConnectOptions): RequestClient {
     const o = readOptions(options, "RequestClient.connect", CONNECT_KEYS);
     const timeout = checkTimeout(o.timeoutMs ?? 1000, "Connect timeout");
+    const detach = checkBoolean(o.detach, "detach", true);
     const m = openService(name, timeout);
     try {
       const slot = until(() => claim(m, name), m.words, recordWord(RECORD.serverState), -1, timeout, undefined, 10);
@@ -168,7 +181,7 @@ export class RequestClient {
           hint: "Close a client, or serve the service with more clients",
         });
       }
-      return new RequestClient(m.seg.name, m, slot);
+      return new RequestClient(m.seg.name, m, slot, detach);
     } catch (error) {
       m.seg.close();
       throw error;
@@ -230,6 +243,7 @@ export class RequestClient {
     checkServer(this.#m, this.name, false);
     if (!clientFriend.take(request)) throw new TypeError(`${what}: this request was already sent`);
     this.#loans--;
+    this.#views.retire(requestSlotAt(this.#layout, this.slot, request.slot));
     let id = this.#nextId;
     while (id === 0 || this.#pending.has(id)) id = (id + 1) >>> 0;
     this.#nextId = (id + 1) >>> 0;
@@ -263,7 +277,7 @@ export class RequestClient {
       this.#read = (position + 1) >>> 0;
       const last = (e.flags & FLAG.last) !== 0;
       const at = responseSlotAt(l, this.slot, e.slot);
-      const response = new ReceivedResponse(this, position, e.id, last, at, e.length);
+      const response = new ReceivedResponse(this, position, e.id, last, at, l.responseSize, e.length);
       if (last) {
         p.done = true;
         this.#free.push(p.slot);
@@ -331,9 +345,10 @@ export class RequestClient {
     return timedOut(`Request ${id}`, timeout);
   }
 
-  /** Hands response slot `position` back; the queue's tail moves over every released slot in a row. */
-  #release(position: number): void {
+  /** Hands response slot `position` (at `at`) back; the queue's tail moves over every released slot in a row. */
+  #release(position: number, at: number): void {
     if (this.#closed) return;
+    this.#views.retire(at);
     const f = this.inFlight;
     this.#releasedAt[position % f] = true;
     while (this.#resTail !== this.#read && this.#releasedAt[this.#resTail % f]) {
@@ -464,28 +479,4 @@ export class RequestClient {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-/** Throws ERR_SERVER_GONE when the server closed or (with `probe`) died. */
-function checkServer(m: Mapped, name: string, probe = true): void {
-  if (Atomics.load(m.words, recordWord(RECORD.serverState)) !== SERVER_STATE.serving) throw serverGone(name, "closed");
-  if (probe && !alive(Atomics.load(m.wide, SERVER_WORD))) throw serverGone(name, "died");
-}
-
-/** Claims a free client block of `m` for this process: its index, or undefined (having asked the server to free dead ones). */
-function claim(m: Mapped, name: string): number | undefined {
-  const { layout, words, wide } = m;
-  checkServer(m, name);
-  for (let c = 0; c < layout.clients; c++) {
-    if (Atomics.compareExchange(wide, ownerWord(layout, c), 0n, identity()) !== 0n) continue;
-    for (const f of [BLOCK.reqHead, BLOCK.reqTail, BLOCK.resHead, BLOCK.resTail]) {
-      if (Atomics.load(words, blockWord(layout, c, f)) !== 0) {
-        Atomics.store(words, blockWord(layout, c, BLOCK.leaving), 1);
-        throw invalid(`client slot ${c} was freed with its queues not empty`);
-      }
-    }
-    return c;
-  }
-  ring(words, recordWord(RECORD.serverBell), recordWord(RECORD.serverSleeping));
-  return undefined;
 }

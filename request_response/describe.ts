@@ -21,8 +21,8 @@ export interface RequestResponseSummary {
 /**
  * Summarises the request-response service in `bytes` (the whole segment),
  * whose `header` {@link readServiceHeader} returned. Every field is checked
- * before use; a process counts as live unless the process probe says it has
- * ended.
+ * before use; a client counts as live unless it left or the process probe
+ * says its process has ended (its slot may not be freed yet).
  *
  * @throws {ShmError} `ERR_SERVICE_INVALID` when the layout is not valid.
  * @example
@@ -50,8 +50,9 @@ export function describeRequestResponse(bytes: Uint8Array, header: ServiceHeader
   const server = view.getBigUint64(LAYOUT_OFFSET + RECORD.server, true);
   let clients = 0;
   for (let c = 0; c < layout.clients; c++) {
-    const owner = view.getBigUint64(blockAt(layout, c) + BLOCK.owner, true);
-    if (owner !== 0n && alive(owner)) clients++;
+    const at = blockAt(layout, c);
+    const owner = view.getBigUint64(at + BLOCK.owner, true);
+    if (owner !== 0n && view.getInt32(at + BLOCK.leaving, true) === 0 && alive(owner)) clients++;
   }
   return {
     capacity: layout.clients,

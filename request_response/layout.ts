@@ -47,6 +47,8 @@ export const RECORD = {
   blockBytes: 36,
   /** i32: the CPU the server last ran on, -1 unknown (a hint for spinning). */
   serverCpu: 40,
+  /** u64: the identity of a process replacing a server that closed or died (0: none); see service/takeover.ts. */
+  taker: 56,
 } as const;
 
 /** The server's state word. */
@@ -74,6 +76,12 @@ export const BLOCK = {
   leaving: 36,
   /** i32: the CPU the client last ran on, -1 unknown (a hint for spinning). */
   cpu: 40,
+  /**
+   * u64: the identity of the process that holds the block's lock (0: free): the
+   * server while it reads or writes the queues, or a client taking over the
+   * slot of one that left or died.
+   */
+  lock: 48,
 } as const;
 
 /** Bits of a queue entry's flags. */

@@ -8,8 +8,10 @@ import { released } from "./peer.ts";
 
 /** What the client lends its messages (set by the client's static block). */
 export const clientFriend = {} as {
-  bytes(client: object): Uint8Array;
-  release(client: object, position: number): void;
+  /** A view of `length` bytes of the `size`-byte slot at `at`, detached when the slot is retired. */
+  view(client: object, at: number, size: number, length: number): Uint8Array;
+  /** Hands response `position` (its slot at `at`) back, detaching its views. */
+  release(client: object, position: number, at: number): void;
   /** Marks a loaned request sent; false when it already was. */
   take(request: LoanedRequest): boolean;
 };
@@ -18,8 +20,9 @@ export const clientFriend = {} as {
  * A request buffer loaned by {@link RequestClient.loan}: fill `bytes` (a
  * writable view of this client's request slot, `requestSize` bytes) and
  * send it with {@link RequestClient.request}, {@link RequestClient.requestSync}
- * or {@link RequestClient.stream}. Once sent, `bytes` throws; the slot
- * returns to the client when the request's last response arrives.
+ * or {@link RequestClient.stream}. Once sent, `bytes` throws and every view
+ * taken from it earlier is detached (length 0); the slot returns to the
+ * client when the request's last response arrives.
  *
  * @example
  * ```ts
@@ -68,7 +71,7 @@ export class LoanedRequest {
    */
   get bytes(): Uint8Array {
     if (this.#sent) throw released("The loaned request was sent or");
-    return clientFriend.bytes(this.#client).subarray(this.#at, this.#at + this.#size);
+    return clientFriend.view(this.#client, this.#at, this.#size, this.#size);
   }
 }
 
@@ -77,9 +80,8 @@ export class LoanedRequest {
  * response slot in shared memory, valid until {@link ReceivedResponse.release}
  * (or `using`) hands the slot back to the server. Release every response:
  * an unreleased one keeps a slot of this client's response queue. After the
- * release `bytes` throws, but a Uint8Array taken from it earlier still views
- * the slot, which the server then reuses: do not keep one past the release
- * (closing the client detaches them all).
+ * release `bytes` throws and every view taken from it earlier is detached
+ * (length 0), so nothing reads the slot once the server reuses it.
  *
  * @example
  * ```ts
@@ -102,16 +104,26 @@ export class ReceivedResponse {
   readonly #client: object;
   readonly #position: number;
   readonly #at: number;
+  readonly #size: number;
   readonly #length: number;
   #released = false;
 
   /** Made by the client only. */
-  constructor(client: object, position: number, id: number, last: boolean, at: number, length: number) {
+  constructor(
+    client: object,
+    position: number,
+    id: number,
+    last: boolean,
+    at: number,
+    size: number,
+    length: number,
+  ) {
     this.#client = client;
     this.#position = position;
     this.id = id;
     this.last = last;
     this.#at = at;
+    this.#size = size;
     this.#length = length;
   }
 
@@ -127,11 +139,11 @@ export class ReceivedResponse {
    */
   get bytes(): Uint8Array {
     if (this.#released) throw released("The response");
-    return clientFriend.bytes(this.#client).subarray(this.#at, this.#at + this.#length);
+    return clientFriend.view(this.#client, this.#at, this.#size, this.#length);
   }
 
   /**
-   * Hands the response slot back to the server. Idempotent.
+   * Hands the response slot back to the server and detaches every view of it. Idempotent.
    *
    * @example
    * ```ts
@@ -147,7 +159,7 @@ export class ReceivedResponse {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    clientFriend.release(this.#client, this.#position);
+    clientFriend.release(this.#client, this.#position, this.#at);
   }
 
   /** Releases (see {@link ReceivedResponse.release}). */

@@ -1,48 +1,22 @@
 /**
  * What both ends of a request-response service share: process identities
- * packed into one 64-bit word (as the Mutex packs its owner), the liveness
- * check of a peer, the errors, and the one place that sleeps on a word.
+ * packed into one 64-bit word (as the Mutex packs its owner, from
+ * service/takeover.ts), the liveness check of a peer, the errors, and the
+ * one place that sleeps on a word.
  *
  * @module
  */
 import { ShmError } from "../errors.ts";
-import { now, processProbe } from "../platform/mod.ts";
+import { now } from "../platform/mod.ts";
 import { block, blockAsync, wordAt } from "../internal/wait_loop.ts";
 import type { Spinner, WaitPlan } from "../internal/wait_loop.ts";
-
-/** Bits of an identity word that hold the pid. */
-const PID_BITS = 22n;
-const PID_MASK = (1n << PID_BITS) - 1n;
 
 /** How often a waiting end checks that its peer still lives, in milliseconds. */
 export const CHECK_MS = 50;
 /** How long a wait spins while its peer runs on another CPU, in microseconds. */
 export const SPIN_MICROS = 50;
 
-let self: bigint | undefined;
-
-/** This process as an identity word: `pid | start << 22` (as a signed 64-bit integer), never 0. */
-export function identity(): bigint {
-  if (self === undefined) {
-    const { pid, start } = processProbe().self();
-    self = BigInt.asIntN(64, BigInt(pid) | (BigInt(start) << PID_BITS)); // as a BigInt64Array reads it back
-  }
-  return self;
-}
-
-/** The pid in an identity word. */
-export function pidOf(owner: bigint): number {
-  return Number(owner & PID_MASK);
-}
-
-/** False only when the process `owner` names has certainly ended (this process is alive). */
-export function alive(word: bigint): boolean {
-  const owner = BigInt.asIntN(64, word);
-  if (owner === identity()) return true;
-  const pid = pidOf(owner);
-  if (pid === pidOf(identity())) return false; // an earlier process with our pid
-  return processProbe().alive(pid, Number(BigInt.asUintN(64, owner) >> PID_BITS));
-}
+export { alive, identity, pidOf } from "../service/takeover.ts";
 
 /** The error of a server that closed or died. */
 export function serverGone(name: string, how: "closed" | "died"): ShmError {

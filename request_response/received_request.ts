@@ -29,7 +29,13 @@ export const serverFriend = {} as {
   send(server: Server, client: number, gen: number, id: number, length: number, flags: number): boolean;
   drop(server: Server, client: number, gen: number, id: number): void;
   current(server: Server, client: number, gen: number): boolean;
+  /** Throws `ERR_USE_AFTER_CLOSE` once the server is closed. */
+  live(server: Server): void;
   bytes(server: Server): Uint8Array;
+  /** A view of `length` bytes of the `size`-byte slot at `at`, detached when the slot is retired. */
+  view(server: Server, at: number, size: number, length: number): Uint8Array;
+  /** Detaches every view of the slot at `at`. */
+  retire(server: Server, at: number): void;
 };
 
 /**
@@ -40,9 +46,10 @@ export const serverFriend = {} as {
  * zero-copy, {@link ReceivedRequest.loanResponse} + {@link ReceivedRequest.sendResponse};
  * several responses with `last: false` stream. Releasing a request that was
  * not answered tells its client it was dropped (`ERR_REQUEST_DROPPED`).
- * Once the request is done `bytes` throws, but a Uint8Array taken from it
- * earlier still views the client's slot, which the client then reuses: do
- * not keep one past the answer (closing the server detaches them all).
+ * Once the request is done (answered, released, or its client gone) `bytes`
+ * throws and every view taken from it earlier is detached (length 0), as is
+ * a loaned response's view once it is sent: nothing reads or writes a slot
+ * its client reuses.
  *
  * @example Stream three responses
  * ```ts
@@ -102,14 +109,48 @@ export class ReceivedRequest {
    */
   get bytes(): Uint8Array {
     this.#check();
-    return serverFriend.bytes(this.#server).subarray(this.#at, this.#at + this.#length);
+    return serverFriend.view(this.#server, this.#at, this.#layout.requestSize, this.#length);
   }
 
-  /** Whether the client left (the request is then done); throws once the request is done. */
+  /** Whether the client left (the request is then done); throws once the request is done or the server closed. */
   #gone(): boolean {
     if (this.#done) throw released("The request");
+    try {
+      serverFriend.live(this.#server);
+    } catch (error) {
+      this.#done = true; // closing the server detached every view already
+      throw error;
+    }
     if (serverFriend.current(this.#server, this.client, this.#gen)) return false;
+    this.#finish();
+    return true;
+  }
+
+  /** Marks the request done and detaches every view it handed out. */
+  #finish(): void {
     this.#done = true;
+    serverFriend.retire(this.#server, this.#at);
+    this.#unloan();
+  }
+
+  /** Forgets the loaned response slot, detaching its views. */
+  #unloan(): void {
+    if (this.#slot < 0) return;
+    serverFriend.retire(this.#server, responseSlotAt(this.#layout, this.client, this.#slot));
+    this.#slot = -1;
+  }
+
+  /** Waits for a response slot (see {@link ReceivedRequest.loanResponse}): false when the client has left. */
+  #reserve(timeout: number): boolean {
+    if (this.#gone()) return false;
+    if (this.#slot >= 0) return true;
+    const slot = serverFriend.loan(this.#server, this.client, this.#gen, timeout);
+    if (slot === -2) throw timedOut("Waiting for room for a response", timeout);
+    if (slot === -1) {
+      this.#finish();
+      return false;
+    }
+    this.#slot = slot;
     return true;
   }
 
@@ -119,32 +160,25 @@ export class ReceivedRequest {
 
   /**
    * A writable view of the next response slot (`responseSize` bytes), waiting
-   * up to `timeoutMs` for the client to make room.
+   * up to `timeoutMs` for the client to make room. The view is detached
+   * (length 0) once the response is sent or the request released.
    *
    * @returns The view, or `null` when the client has left (the request is then done).
-   * @throws {ShmError} `ERR_REQUEST_TIMEOUT` when no room came in time; `ERR_USE_AFTER_CLOSE` once done.
+   * @throws {ShmError} `ERR_REQUEST_TIMEOUT` when no room came in time; `ERR_USE_AFTER_CLOSE` once done
+   *   or once the server is closed.
    */
   loanResponse(timeoutMs?: number): Uint8Array | null {
-    const timeout = checkTimeout(timeoutMs, "Response timeout");
-    if (this.#gone()) return null;
-    if (this.#slot < 0) {
-      const slot = serverFriend.loan(this.#server, this.client, this.#gen, timeout);
-      if (slot === -2) throw timedOut("Waiting for room for a response", timeout);
-      if (slot === -1) {
-        this.#done = true;
-        return null;
-      }
-      this.#slot = slot;
-    }
+    if (!this.#reserve(checkTimeout(timeoutMs, "Response timeout"))) return null;
     const at = responseSlotAt(this.#layout, this.client, this.#slot);
-    return serverFriend.bytes(this.#server).subarray(at, at + this.#layout.responseSize);
+    return serverFriend.view(this.#server, at, this.#layout.responseSize, this.#layout.responseSize);
   }
 
   /**
    * Sends the loaned response's first `length` bytes.
    *
    * @returns false when the client has left meanwhile (the request is then done).
-   * @throws {RangeError} when `length` does not fit the slot; {Error} when nothing is loaned.
+   * @throws {RangeError} when `length` does not fit the slot; {Error} when nothing is loaned;
+   *   {ShmError} `ERR_USE_AFTER_CLOSE` once done or once the server is closed.
    */
   sendResponse(length: number, options?: RespondOptions): boolean {
     const o = readOptions(options, "ReceivedRequest.sendResponse", RESPOND_KEYS);
@@ -156,17 +190,21 @@ export class ReceivedRequest {
     }
     if (this.#gone()) return false;
     if (this.#slot < 0) throw new Error("Nothing to send: loanResponse() first");
-    this.#slot = -1;
+    this.#unloan();
     const sent = serverFriend.send(this.#server, this.client, this.#gen, this.id, length, last ? FLAG.last : 0);
-    if (last || !sent) this.#done = true;
+    if (last || !sent) this.#finish();
     return sent;
   }
 
   /**
    * Copies `data` into a response slot and sends it (the last one, unless `last: false`).
    *
-   * @returns false when the client has left (the request is then done).
-   * @throws {TypeError|RangeError} when `data` is not a Uint8Array of at most `responseSize` bytes.
+   * @returns true when sent; false when the client has left (the request is then done): a client
+   *   that left or died is no error for the server, which goes on serving the others.
+   * @throws {TypeError|RangeError} when `data` is not a Uint8Array of at most `responseSize` bytes;
+   *   {ShmError} `ERR_USE_AFTER_CLOSE` once the request is done (answered or released) or once the
+   *   server is closed, as every use of a closed port throws; `ERR_REQUEST_TIMEOUT` when the client
+   *   made no room in time.
    * @example
    * ```ts
    * import { RequestClient, RequestServer, uniqueName } from "../mod.ts";
@@ -185,14 +223,14 @@ export class ReceivedRequest {
       throw new RangeError(`A response holds at most ${this.#layout.responseSize} bytes, got ${data.length}`);
     }
     const o = readOptions(options, "ReceivedRequest.respond", RESPOND_KEYS);
-    const out = this.loanResponse(checkTimeout(o.timeoutMs, "Response timeout"));
-    if (out === null) return false;
-    out.set(data);
+    if (!this.#reserve(checkTimeout(o.timeoutMs, "Response timeout"))) return false;
+    serverFriend.bytes(this.#server).set(data, responseSlotAt(this.#layout, this.client, this.#slot));
     return this.sendResponse(data.length, { last: o.last as boolean | undefined });
   }
 
   /**
-   * Ends the request: when it was not answered, its client gets `ERR_REQUEST_DROPPED`. Idempotent.
+   * Ends the request: when it was not answered, its client gets `ERR_REQUEST_DROPPED`. Idempotent,
+   * and a no-op once the server is closed (its clients then see `ERR_SERVER_GONE`).
    *
    * @example
    * ```ts
@@ -208,11 +246,10 @@ export class ReceivedRequest {
    */
   release(): void {
     if (this.#done) return;
-    this.#done = true;
-    if (this.#slot >= 0) {
-      this.#slot = -1;
-      serverFriend.send(this.#server, this.client, this.#gen, this.id, 0, FLAG.last | FLAG.dropped);
-    } else serverFriend.drop(this.#server, this.client, this.#gen, this.id);
+    const loaned = this.#slot >= 0;
+    this.#finish();
+    if (loaned) serverFriend.send(this.#server, this.client, this.#gen, this.id, 0, FLAG.last | FLAG.dropped);
+    else serverFriend.drop(this.#server, this.client, this.#gen, this.id);
   }
 
   /** Releases (see {@link ReceivedRequest.release}). */

@@ -3,11 +3,12 @@
  *
  * @module
  */
-import { ShmError } from "../errors.ts";
 import { Segment } from "../segment.ts";
-import { checkTimeout, describe, readOptions } from "../internal/options.ts";
+import { checkBoolean, checkTimeout, describe, readOptions } from "../internal/options.ts";
 import type { OptionKeys } from "../internal/options.ts";
 import { markServiceReady, SERVICE_FIELD, writeServiceHeader } from "../service/header.ts";
+import { claimTakeover, createOrTakeOver } from "../service/takeover.ts";
+import type { Verdict } from "../service/takeover.ts";
 import { notify } from "../wait.ts";
 import { now } from "../platform/mod.ts";
 import {
@@ -29,12 +30,15 @@ import {
   writeEntry,
   writeRecord,
 } from "./layout.ts";
-import type { Layout } from "./layout.ts";
+import type { Entry, Layout } from "./layout.ts";
 import { alive, CHECK_MS, closedPort, identity, pidOf, SPIN_MICROS, until, untilAsync } from "./peer.ts";
 import { Spinner } from "../internal/wait_loop.ts";
-import { blockWord, mapped, openService, ownerWord, recordWord, ring, SERVER_WORD } from "./service.ts";
+import { blockWord, mapped, mapService, recordWord, ring, SERVER_WORD } from "./service.ts";
 import type { Mapped } from "./service.ts";
 import { ReceivedRequest, serverFriend } from "./received_request.ts";
+import { ClientBlocks } from "./blocks.ts";
+import type { Book } from "./blocks.ts";
+import { SlotViews } from "./views.ts";
 
 /** Options of {@link RequestServer.serve}. */
 export interface ServeOptions {
@@ -48,6 +52,15 @@ export interface ServeOptions {
   inFlight?: number;
   /** Permission bits of the segment. Default `0o600`. */
   mode?: number;
+  /**
+   * Whether the views a request and a loaned response hand out are detached
+   * (length 0) once the request is answered or released and the response
+   * sent. Default true. false saves a buffer transfer per view (about a
+   * quarter to a few microseconds, more for large slots on Bun): the views
+   * then stay valid until the server closes, and reach memory the client
+   * reuses.
+   */
+  detach?: boolean;
 }
 
 const SERVE_KEYS: OptionKeys<ServeOptions> = {
@@ -56,6 +69,7 @@ const SERVE_KEYS: OptionKeys<ServeOptions> = {
   responseSize: true,
   inFlight: true,
   mode: true,
+  detach: true,
 };
 
 function count(value: unknown, name: string, max: number, fallback?: number): number {
@@ -67,23 +81,12 @@ function count(value: unknown, name: string, max: number, fallback?: number): nu
   return value;
 }
 
-/** Whether `error` says the name exists. */
-const exists = (error: unknown) => error instanceof ShmError && error.code === "EEXIST";
-
-/** Unlinks `name` when it holds a request-response service whose server is gone; false otherwise. */
-function replaceDead(name: string): boolean {
-  let service: Mapped;
-  try {
-    service = openService(name, 0);
-  } catch {
-    return false;
-  }
-  const { words, wide, seg } = service;
-  const gone = Atomics.load(words, recordWord(RECORD.serverState)) === SERVER_STATE.closed ||
+/** What a server that wants a name makes of the service `seg` there (see service/takeover.ts). */
+function judge(seg: Segment, timeoutMs: number): Verdict {
+  const { words, wide } = mapService(seg, timeoutMs);
+  const gone = Atomics.load(words, recordWord(RECORD.serverState)) !== SERVER_STATE.serving ||
     !alive(Atomics.load(wide, SERVER_WORD));
-  seg.close();
-  if (gone) Segment.unlink(name);
-  return gone;
+  return gone && claimTakeover(wide, (LAYOUT_OFFSET + RECORD.taker) / 8) ? "claimed" : "live";
 }
 
 /**
@@ -93,7 +96,8 @@ function replaceDead(name: string): boolean {
  * and responses are views into the service's shared memory (no copy).
  *
  * The server frees the slot of a client that leaves or dies (checked about
- * every 50 ms while it receives), dropping its requests; its clients see the
+ * every 50 ms while it receives), dropping its requests, and a connecting
+ * client that finds no free slot takes such a slot over itself; clients see the
  * server's own close or death as `ShmError` `ERR_SERVER_GONE`. The layout is
  * specified in docs/request_response.md.
  *
@@ -126,16 +130,12 @@ export class RequestServer {
   readonly inFlight: number;
   readonly #m: Mapped;
   readonly #layout: Layout;
-  /** Per client: requests taken, responses sent, the slot's generation (this end writes all three). */
-  readonly #reqTail: number[];
-  readonly #resHead: number[];
-  readonly #gen: number[];
-  /** Per client: ids of requests released unanswered whose drop could not be queued yet. */
-  readonly #owed: number[][];
-  /** Per client: whether a loaned response is being written. */
-  readonly #loaned: boolean[];
+  /** Per client: what this end knows of its block (queue counters, drops owed, the loan). */
+  readonly #blocks: ClientBlocks;
+  readonly #books: Book[];
   /** Per client: the spin towards it while it runs on another CPU. */
   readonly #spinners: Spinner[];
+  readonly #views: SlotViews;
   readonly #bell = recordWord(RECORD.serverBell);
   readonly #sleeping = recordWord(RECORD.serverSleeping);
   readonly #taker = () => this.#take();
@@ -148,11 +148,14 @@ export class RequestServer {
     serverFriend.loan = (s, c, gen, ms) => of(s).#loan(c, gen, ms);
     serverFriend.send = (s, c, gen, id, length, flags) => of(s).#send(c, gen, id, length, flags);
     serverFriend.drop = (s, c, gen, id) => of(s).#drop(c, gen, id);
-    serverFriend.current = (s, c, gen) => !of(s).#closed && of(s).#gen[c] === gen;
+    serverFriend.current = (s, c, gen) => !of(s).#closed && !of(s).#blocks.changed(c) && of(s).#books[c].epoch === gen;
+    serverFriend.live = (s) => of(s).#live();
     serverFriend.bytes = (s) => of(s).#m.bytes;
+    serverFriend.view = (s, at, size, length) => of(s).#views.view(at, size, length);
+    serverFriend.retire = (s, at) => of(s).#views.retire(at);
   }
 
-  private constructor(name: string, m: Mapped) {
+  private constructor(name: string, m: Mapped, detach: boolean) {
     this.name = name;
     this.#m = m;
     const l = this.#layout = m.layout;
@@ -160,11 +163,9 @@ export class RequestServer {
     this.requestSize = l.requestSize;
     this.responseSize = l.responseSize;
     this.inFlight = l.inFlight;
-    this.#reqTail = new Array(l.clients).fill(0);
-    this.#resHead = new Array(l.clients).fill(0);
-    this.#gen = new Array(l.clients).fill(0);
-    this.#owed = Array.from({ length: l.clients }, () => []);
-    this.#loaned = new Array(l.clients).fill(false);
+    this.#views = new SlotViews(m.seg, detach);
+    this.#blocks = new ClientBlocks(m, this.#views);
+    this.#books = this.#blocks.books;
     const serverCpu = recordWord(RECORD.serverCpu);
     this.#spinners = Array.from({ length: l.clients }, (_, c) => {
       const at = (field: number) => blockWord(l, c, field);
@@ -174,13 +175,16 @@ export class RequestServer {
 
   /**
    * Creates the named service and serves it. A name whose earlier server
-   * closed or died is taken over (its clients see `ERR_SERVER_GONE`).
+   * closed or died is taken over (its clients see `ERR_SERVER_GONE`); of
+   * several processes that take it over at once, exactly one serves it and
+   * the others get `EEXIST`.
    *
    * @param name The service's name (a Segment name).
    * @param options `clients` and `requestSize` (required), `responseSize` (default `requestSize`),
-   *   `inFlight` (default 4), `mode` (default `0o600`).
+   *   `inFlight` (default 4), `mode` (default `0o600`), `detach` (default true).
    * @throws {TypeError|RangeError} for a bad option, before any system call.
-   * @throws {ShmError} `EEXIST` when a live service (or another segment) has the name.
+   * @throws {ShmError} `EEXIST` when a live server serves the name, another process is taking it
+   *   over at the same moment (the message says which), or another segment has the name.
    * @example
    * ```ts
    * import { RequestServer, uniqueName } from "../mod.ts";
@@ -195,14 +199,10 @@ export class RequestServer {
     const responseSize = count(o.responseSize, "responseSize", MAX_PAYLOAD, requestSize);
     const inFlight = count(o.inFlight, "inFlight", MAX_IN_FLIGHT, 4);
     const mode = o.mode as number | undefined;
+    const detach = checkBoolean(o.detach, "detach", true);
     const layout = layoutOf({ clients, inFlight, requestSize, responseSize });
-    let seg: Segment;
-    try {
-      seg = Segment.create(name, { size: layout.totalBytes, mode });
-    } catch (error) {
-      if (!exists(error) || !replaceDead(name)) throw error;
-      seg = Segment.create(name, { size: layout.totalBytes, mode });
-    }
+    const create = () => Segment.create(name, { size: layout.totalBytes, mode });
+    const seg = createOrTakeOver(name, "request-response server", create, judge);
     const m = mapped(seg, layout);
     const me = identity();
     writeServiceHeader(m.bytes, {
@@ -219,7 +219,7 @@ export class RequestServer {
     for (let c = 0; c < clients; c++) Atomics.store(m.words, blockWord(layout, c, BLOCK.cpu), -1);
     markServiceReady(m.bytes);
     notify(m.words, SERVICE_FIELD.state / 4);
-    return new RequestServer(seg.name, m);
+    return new RequestServer(seg.name, m, detach);
   }
 
   /** Whether close() ran. */
@@ -227,10 +227,10 @@ export class RequestServer {
     return this.#closed;
   }
 
-  /** How many client slots are taken now. */
+  /** How many clients are connected now: the slots of clients that left or died are freed first. */
   get connected(): number {
     let n = 0;
-    for (let c = 0; c < this.clients; c++) if (Atomics.load(this.#m.wide, ownerWord(this.#layout, c)) !== 0n) n++;
+    for (let c = 0; c < this.clients; c++) if (!this.#closed && !this.#blocks.gone(c, true)) n++;
     return n;
   }
 
@@ -245,32 +245,6 @@ export class RequestServer {
     return spinner;
   }
 
-  /** Frees a client's slot: the server is the only one that does, so a new owner finds it reset. */
-  #free(c: number): void {
-    const w = this.#m.words;
-    for (const f of [BLOCK.reqHead, BLOCK.reqTail, BLOCK.resHead, BLOCK.resTail, BLOCK.leaving, BLOCK.sleeping]) {
-      Atomics.store(w, this.#word(c, f), 0);
-    }
-    this.#reqTail[c] = this.#resHead[c] = 0;
-    this.#gen[c] = (this.#gen[c] + 1) >>> 0;
-    this.#owed[c] = [];
-    this.#loaned[c] = false;
-    Atomics.store(w, this.#word(c, BLOCK.cpu), -1);
-    Atomics.store(w, this.#word(c, BLOCK.generation), this.#gen[c] | 0);
-    Atomics.store(this.#m.wide, ownerWord(this.#layout, c), 0n);
-  }
-
-  /** Whether client `c` left or died; frees its slot when so. Probes processes at most every CHECK_MS. */
-  #gone(c: number, probe: boolean): boolean {
-    const owner = Atomics.load(this.#m.wide, ownerWord(this.#layout, c));
-    if (owner === 0n) return true;
-    if (Atomics.load(this.#m.words, this.#word(c, BLOCK.leaving)) !== 0 || (probe && !alive(owner))) {
-      this.#free(c);
-      return true;
-    }
-    return false;
-  }
-
   #live(): void {
     if (this.#closed) throw closedPort(`Request-response server '${this.name}'`);
   }
@@ -283,17 +257,26 @@ export class RequestServer {
     const l = this.#layout;
     for (let k = 0; k < l.clients; k++) {
       const c = (this.#next + k) % l.clients;
-      if (this.#gone(c, probe)) continue;
+      if (this.#blocks.gone(c, probe)) continue;
       this.#flush(c);
-      const head = Atomics.load(this.#m.words, this.#word(c, BLOCK.reqHead));
-      if (queued(head, this.#reqTail[c], l.inFlight, `client ${c}'s request queue`) === 0) continue;
-      const at = requestEntryAt(l, c, this.#reqTail[c]);
-      const entry = readEntry(this.#m.view, at, l.inFlight, l.requestSize, `a request of client ${c}`);
-      if (entry.flags !== 0) throw invalid(`a request of client ${c} has flags ${entry.flags}`);
-      this.#reqTail[c] = (this.#reqTail[c] + 1) >>> 0;
-      Atomics.store(this.#m.words, this.#word(c, BLOCK.reqTail), this.#reqTail[c] | 0);
+      const b = this.#books[c];
+      const reqHead = this.#word(c, BLOCK.reqHead);
+      if (Atomics.load(this.#m.words, reqHead) >>> 0 === b.reqTail || !this.#blocks.enter(c)) continue;
+      let entry: Entry;
+      try {
+        // Under the block's lock: the queue is the client's the records are about, not one being reset.
+        const head = Atomics.load(this.#m.words, reqHead);
+        if (queued(head, b.reqTail, l.inFlight, `client ${c}'s request queue`) === 0) continue;
+        const at = requestEntryAt(l, c, b.reqTail);
+        entry = readEntry(this.#m.view, at, l.inFlight, l.requestSize, `a request of client ${c}`);
+        if (entry.flags !== 0) throw invalid(`a request of client ${c} has flags ${entry.flags}`);
+        b.reqTail = (b.reqTail + 1) >>> 0;
+        Atomics.store(this.#m.words, this.#word(c, BLOCK.reqTail), b.reqTail | 0);
+      } finally {
+        this.#blocks.exit(c);
+      }
       this.#next = (c + 1) % l.clients;
-      return new ReceivedRequest(this, c, this.#gen[c], entry, l);
+      return new ReceivedRequest(this, c, b.epoch, entry, l);
     }
     return undefined;
   }
@@ -359,54 +342,74 @@ export class RequestServer {
 
   /** Queues the drops owed to client `c` while its response queue has room. */
   #flush(c: number): void {
-    const owed = this.#owed[c];
-    while (owed.length > 0 && !this.#loaned[c] && this.#hasRoom(c)) {
-      this.#push(c, owed.shift()!, 0, FLAG.last | FLAG.dropped);
+    const b = this.#books[c];
+    while (b.owed.length > 0 && !b.loaned && this.#hasRoom(c)) {
+      if (!this.#push(c, b.owed[0], 0, FLAG.last | FLAG.dropped)) return;
+      b.owed.shift();
     }
   }
 
+  /** Whether client `c`'s response queue has room (false too when the block changed hands). */
   #hasRoom(c: number): boolean {
-    const tail = Atomics.load(this.#m.words, this.#word(c, BLOCK.resTail));
-    return queued(this.#resHead[c], tail, this.inFlight, `client ${c}'s response queue`) < this.inFlight;
+    const b = this.#books[c];
+    const tail = () => Atomics.load(this.#m.words, this.#word(c, BLOCK.resTail));
+    const n = (b.resHead - tail()) >>> 0;
+    if (n <= this.inFlight) return n < this.inFlight;
+    // Out of range: a client may be taking the slot over; only a check under the lock tells.
+    if (!this.#blocks.enter(c)) return false;
+    try {
+      return queued(b.resHead, tail(), this.inFlight, `client ${c}'s response queue`) < this.inFlight;
+    } finally {
+      this.#blocks.exit(c);
+    }
   }
 
   /** Waits for room in client `c`'s response queue: the response slot to write, -1 once the client is gone, -2 at the deadline. */
   #loan(c: number, gen: number, timeoutMs: number): number {
-    if (this.#loaned[c]) throw new Error("sendResponse() the loaned response before answering this client again");
+    const b = this.#books[c];
+    if (b.loaned) throw new Error("sendResponse() the loaned response before answering this client again");
     const room = () => {
       this.#live();
-      if (this.#gen[c] !== gen || this.#gone(c, false)) return -1;
+      if (b.epoch !== gen || this.#blocks.gone(c, false)) return -1;
       this.#flush(c);
-      if (this.#hasRoom(c)) {
-        this.#loaned[c] = true;
-        return this.#resHead[c] % this.inFlight;
+      if (this.#hasRoom(c) && b.epoch === gen) {
+        b.loaned = true;
+        return b.resHead % this.inFlight;
       }
-      return this.#gone(c, true) ? -1 : undefined;
+      return b.epoch !== gen || this.#blocks.gone(c, true) ? -1 : undefined;
     };
     return until(room, this.#m.words, this.#bell, this.#sleeping, timeoutMs) ?? -2;
   }
 
   /** Sends the loaned response of client `c`; false when the client has gone meanwhile. */
   #send(c: number, gen: number, id: number, length: number, flags: number): boolean {
-    this.#loaned[c] = false;
-    if (this.#gen[c] !== gen || this.#gone(c, false)) return false;
-    this.#push(c, id, length, flags);
-    return true;
+    const b = this.#books[c];
+    if (this.#closed || b.epoch !== gen) return false;
+    b.loaned = false;
+    return !this.#blocks.gone(c, false) && this.#push(c, id, length, flags);
   }
 
-  #push(c: number, id: number, length: number, flags: number): void {
+  /** Queues a response entry for client `c`; false when the block changed hands (nothing sent). */
+  #push(c: number, id: number, length: number, flags: number): boolean {
     const l = this.#layout;
-    const slot = this.#resHead[c] % l.inFlight;
-    writeEntry(this.#m.view, responseEntryAt(l, c, this.#resHead[c]), { id, slot, length, flags });
-    this.#resHead[c] = (this.#resHead[c] + 1) >>> 0;
-    Atomics.store(this.#m.words, this.#word(c, BLOCK.resHead), this.#resHead[c] | 0);
+    const b = this.#books[c];
+    if (!this.#blocks.enter(c)) return false;
+    try {
+      const slot = b.resHead % l.inFlight;
+      writeEntry(this.#m.view, responseEntryAt(l, c, b.resHead), { id, slot, length, flags });
+      b.resHead = (b.resHead + 1) >>> 0;
+      Atomics.store(this.#m.words, this.#word(c, BLOCK.resHead), b.resHead | 0);
+    } finally {
+      this.#blocks.exit(c);
+    }
     ring(this.#m.words, this.#word(c, BLOCK.bell), this.#word(c, BLOCK.sleeping));
+    return true;
   }
 
   /** Drops request `id` of client `c` without a response: now when there is room, else at the next chance. */
   #drop(c: number, gen: number, id: number): void {
-    if (this.#closed || this.#gen[c] !== gen || this.#gone(c, false)) return;
-    this.#owed[c].push(id);
+    if (this.#closed || this.#books[c].epoch !== gen || this.#blocks.gone(c, false)) return;
+    this.#books[c].owed.push(id);
     this.#flush(c);
   }
 

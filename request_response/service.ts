@@ -46,19 +46,25 @@ export function mapped(seg: Segment, layout: Layout): Mapped {
 export function openService(name: string, timeoutMs: number): Mapped {
   const seg = Segment.open(name);
   try {
-    const state = seg.region(SERVICE_FIELD.state, 4).array(Int32Array);
-    const ready = () => {
-      const header = readServiceHeader(seg.bytes());
-      if (header === "foreign") throw invalid(`segment '${name}' is not a shmem service`);
-      return header === "initialising" ? undefined : mapped(seg, readRecord(seg.region(0).view(), header));
-    };
-    const m = until(ready, state, 0, -1, timeoutMs);
-    if (m === undefined) throw invalid(`its server did not finish laying out '${name}' within ${timeoutMs} ms`);
-    return m;
+    return mapService(seg, timeoutMs);
   } catch (error) {
     seg.close();
     throw error;
   }
+}
+
+/** Checks the service in the open segment `seg` and maps it, waiting up to `timeoutMs` while its server lays it out. */
+export function mapService(seg: Segment, timeoutMs: number): Mapped {
+  const name = seg.name;
+  const state = seg.region(SERVICE_FIELD.state, 4).array(Int32Array);
+  const ready = () => {
+    const header = readServiceHeader(seg.bytes());
+    if (header === "foreign") throw invalid(`segment '${name}' is not a shmem service`);
+    return header === "initialising" ? undefined : mapped(seg, readRecord(seg.region(0).view(), header));
+  };
+  const m = until(ready, state, 0, -1, timeoutMs);
+  if (m === undefined) throw invalid(`its server did not finish laying out '${name}' within ${timeoutMs} ms`);
+  return m;
 }
 
 /** The i32 index of a field of the service record. */

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RequestClient, RequestServer, Segment, ShmError } from "../mod.ts";
-import { BLOCK, layoutOf, requestEntryAt, responseEntryAt } from "../request_response/layout.ts";
+import { BLOCK, layoutOf, requestEntryAt, requestSlotAt, responseEntryAt } from "../request_response/layout.ts";
 import { blockAt } from "../request_response/layout.ts";
 import { child, ok, runAsync, RUNTIMES, testName } from "./helpers.ts";
 import { start } from "./live_child.ts";
@@ -70,11 +70,10 @@ test("request-response: zero copy, streams, drops and detached views", async () 
   assert.throws(() => loaned.bytes, isCode("ERR_USE_AFTER_CLOSE"), "sent: no more writes");
   const request = server.receive(1000)!;
   assert.deepEqual([...request.bytes], [7, 8, 9]);
-  assert.equal(
-    request.bytes.buffer.byteLength,
-    layoutOf({ clients: 1, inFlight: 2, requestSize: 64, responseSize: 32 }).totalBytes,
-    "a view of the whole mapping: no copy",
-  );
+  using seg = Segment.open(name);
+  const slot = requestSlotAt(layoutOf({ clients: 1, inFlight: 2, requestSize: 64, responseSize: 32 }), 0, 0);
+  request.bytes[1] = 42;
+  assert.equal(seg.bytes()[slot + 1], 42, "a view of the shared slot itself: no copy");
   const got: number[] = [];
   for (let i = 0; i < 5; i++) {
     if (i === 2 || i === 4) {
@@ -110,6 +109,75 @@ test("request-response: zero copy, streams, drops and detached views", async () 
   assert.throws(() => client.loan(), isCode("ERR_USE_AFTER_CLOSE"));
 });
 
+test("request-response: a sent request, an answered or released request and a released response detach every view they gave", async () => {
+  const { name, server } = serve(1, 2);
+  using _ = server;
+  using client = RequestClient.connect(name);
+  const loaned = client.loan()!;
+  const written = loaned.bytes;
+  written[0] = 1;
+  const reply = client.request(loaned, { length: 1, timeoutMs: 5000 });
+  assert.equal(
+    written.byteLength,
+    0,
+    "a sent request's view is detached: the client cannot write what the server reads",
+  );
+  const request = server.receive(1000)!;
+  const read = request.bytes;
+  assert.equal(read[0], 1);
+  const out = request.loanResponse(1000)!;
+  out[0] = 2;
+  assert.equal(request.sendResponse(1, { last: false }), true);
+  assert.equal(out.byteLength, 0, "a sent response's view is detached");
+  assert.equal(read.byteLength, 1, "the request is still being answered");
+  assert.equal(request.respond(Uint8Array.of(3)), true);
+  assert.equal(read.byteLength, 0, "an answered request's view is detached");
+  const first = await reply;
+  const seen = first.bytes;
+  assert.equal(seen[0], 2);
+  first.release();
+  assert.equal(seen.byteLength, 0, "a released response's view is detached");
+  assert.equal(seen[0], undefined);
+
+  // Released unanswered, with a response loaned: both views go.
+  const dropped = client.request(client.loan()!, { length: 0, timeoutMs: 5000 });
+  const r2 = server.receive(1000)!;
+  const r2bytes = r2.bytes;
+  const r2out = r2.loanResponse(1000)!;
+  r2.release();
+  assert.equal(r2bytes.byteLength + r2out.byteLength, 0);
+  await assert.rejects(dropped, isCode("ERR_REQUEST_DROPPED"));
+
+  // The slot's next use gets a live view again.
+  const again = client.request(client.loan()!, { length: 0, timeoutMs: 5000 });
+  const r3 = server.receive(1000)!;
+  const r3out = r3.loanResponse(1000)!;
+  r3out[0] = 9;
+  r3.sendResponse(1);
+  using third = await again;
+  assert.equal(third.bytes[0], 9);
+});
+
+test("request-response: detach: false keeps views until the port closes", async () => {
+  const name = testName();
+  const server = RequestServer.serve(name, { clients: 1, requestSize: 8, detach: false });
+  const client = RequestClient.connect(name, { detach: false });
+  const loaned = client.loan()!;
+  const written = loaned.bytes;
+  const reply = client.request(loaned, { length: 1, timeoutMs: 5000 });
+  const request = server.receive(1000)!;
+  const read = request.bytes;
+  request.respond(Uint8Array.of(4));
+  const response = await reply;
+  const seen = response.bytes;
+  response.release();
+  assert.deepEqual([written.byteLength, read.byteLength, seen.byteLength, seen[0]], [8, 1, 1, 4]);
+  assert.throws(() => RequestClient.connect(name, { detach: 1 as never }), TypeError);
+  client.close();
+  server.close();
+  assert.deepEqual([written.byteLength, read.byteLength, seen.byteLength], [0, 0, 0], "closing detaches them");
+});
+
 test("request-response: a timed-out request's late answer is released, leaking no slot", async () => {
   const { name, server } = serve(1, 1);
   using _ = server;
@@ -136,6 +204,24 @@ test("request-response: server close fails pending requests with ERR_SERVER_GONE
   assert.throws(() => RequestClient.connect(name), isCode("ENOENT"));
   using again = RequestServer.serve(name, { clients: 1, requestSize: 8 });
   assert.equal(again.clients, 1);
+});
+
+test("request-response: answering after the server closed throws ERR_USE_AFTER_CLOSE; releasing is a no-op", async () => {
+  const { name, server } = serve(1);
+  using client = RequestClient.connect(name);
+  const replies = [0, 1, 2, 3].map(() => client.request(client.loan()!, { length: 0, timeoutMs: 5000 }));
+  const [a, b, c, d] = [0, 1, 2, 3].map(() => server.receive(1000)!);
+  const loaned = b.loanResponse(1000)!;
+  server.close();
+  assert.equal(loaned.byteLength, 0);
+  assert.throws(() => a.respond(Uint8Array.of(1)), isCode("ERR_USE_AFTER_CLOSE"));
+  assert.equal(a.done, true);
+  assert.throws(() => b.sendResponse(1), isCode("ERR_USE_AFTER_CLOSE"));
+  assert.throws(() => c.loanResponse(10), isCode("ERR_USE_AFTER_CLOSE"));
+  d.release();
+  d.release();
+  assert.equal(d.done, true);
+  await Promise.all(replies.map((reply) => assert.rejects(reply, isCode("ERR_SERVER_GONE"))));
 });
 
 test("request-response: a client that leaves frees its slot for the next one", () => {
@@ -206,11 +292,13 @@ for (const [serverRuntime, clientRuntime] of [["deno", "bun"], ["bun", "node"], 
     try {
       await held.ready;
       const request = server.receive(5000)!;
+      const view = request.bytes;
       assert.equal(server.connected, 1);
       held.process.kill("SIGKILL");
       await held.ended;
       for (let i = 0; i < 100 && server.connected > 0; i++) server.receive(20);
       assert.equal(server.connected, 0, "the dead client's slot was freed");
+      assert.equal(view.byteLength, 0, "freeing the slot detached the views of its requests");
       assert.equal(request.respond(Uint8Array.of(1)), false, "its request was dropped");
       using next = RequestClient.connect(name, { timeoutMs: 2000 });
       assert.equal(next.slot, 0);
