@@ -150,7 +150,7 @@ export class RequestServer {
     serverFriend.drop = (s, c, gen, id) => of(s).#drop(c, gen, id);
     serverFriend.current = (s, c, gen) => !of(s).#closed && !of(s).#blocks.changed(c) && of(s).#books[c].epoch === gen;
     serverFriend.live = (s) => of(s).#live();
-    serverFriend.bytes = (s) => of(s).#m.bytes;
+    serverFriend.bytes = (s, at, length) => of(s).#m.seg.region(at, length).bytes();
     serverFriend.view = (s, at, size, length) => of(s).#views.view(at, size, length);
     serverFriend.retire = (s, at) => of(s).#views.retire(at);
   }
