@@ -13,6 +13,7 @@ import { MappingOwner } from "./internal/views.ts";
 import { checkBounds } from "./region.ts";
 import { collectSegments, listSegments } from "./internal/inventory.ts";
 import { unlinkOnExit } from "./internal/unlink_on_exit.ts";
+import { ShmError } from "./errors.ts";
 
 const CREATE_KEYS: OptionKeys<CreateOptions> = {
   size: true,
@@ -23,6 +24,9 @@ const CREATE_KEYS: OptionKeys<CreateOptions> = {
   namespace: true,
   sddl: true,
 };
+/** Set by Segment's static block: see {@link unlinkIfSame}. */
+let unlinkOwn: (seg: Segment) => boolean;
+
 const OPEN_KEYS: OptionKeys<OpenOptions> = { readOnly: true, private: true, namespace: true };
 
 function checkNamespace(value: unknown): Namespace {
@@ -77,18 +81,39 @@ export class Segment extends MappedMemory {
   readonly name: string;
   #cancelExit: (() => void) | undefined;
   #refresh: ((offset: number, length: number) => void) | undefined;
+  /** The descriptor or handle the mapping keeps open (-1 when none). */
+  readonly #handle: number | bigint;
+
+  static {
+    unlinkOwn = (seg) => seg.#unlinkOwn();
+  }
 
   private constructor(
     name: string,
     owner: MappingOwner,
+    handle: number | bigint,
     cancelExit?: () => void,
     refresh?: (offset: number, length: number) => void,
   ) {
     super();
     this.name = name;
+    this.#handle = handle;
     this.#cancelExit = cancelExit;
     this.#refresh = refresh;
     attachOwner(this, owner);
+  }
+
+  /** See {@link unlinkIfSame}. */
+  #unlinkOwn(): boolean {
+    if (this.closed) this.bytes(); // throws ERR_USE_AFTER_CLOSE: the handle may name something else now
+    if (!platform().holders.sameObject(this.name, this.#handle)()) return false;
+    try {
+      this.unlink();
+    } catch (error) {
+      if (error instanceof ShmError && error.code === "ENOENT") return false;
+      throw error;
+    }
+    return true;
   }
 
   /**
@@ -134,7 +159,7 @@ export class Segment extends MappedMemory {
         throw error;
       }
     }
-    return new Segment(bare, new MappingOwner(raw, false, `Segment '${bare}'`), cancelExit);
+    return new Segment(bare, new MappingOwner(raw, false, `Segment '${bare}'`), raw.handle, cancelExit);
   }
 
   /**
@@ -171,7 +196,8 @@ export class Segment extends MappedMemory {
     const priv = checkBoolean(o.private, "private", false);
     const namespace = checkNamespace(o.namespace);
     const raw = backend.open(bare, { readOnly, private: priv, namespace });
-    return new Segment(bare, new MappingOwner(raw, readOnly || priv, `Segment '${bare}'`), undefined, raw.refresh);
+    const owner = new MappingOwner(raw, readOnly || priv, `Segment '${bare}'`);
+    return new Segment(bare, owner, raw.handle, undefined, raw.refresh);
   }
 
   /**
@@ -278,4 +304,22 @@ export class Segment extends MappedMemory {
   static collect(options?: CollectOptions): SegmentInfo[] {
     return collectSegments(options);
   }
+}
+
+/**
+ * Removes the name of the open segment `seg` only while the name still
+ * refers to `seg`: when it was removed and another segment was made under
+ * it since, that one keeps its name. Internal (not exported by mod.ts): a
+ * service's close and takeover remove names through it.
+ *
+ * Where a name's object cannot be compared with a mapping's (macOS), the
+ * name is removed as {@link Segment.unlink} does; on Windows that does nothing.
+ * The check and the removal are two system calls: a service removes its name
+ * while it still counts as live, so that no other process replaces it between them.
+ *
+ * @returns whether the name was removed (false when it is gone or names another segment).
+ * @throws {ShmError} `ERR_USE_AFTER_CLOSE` when `seg` is closed; what the removal throws but `ENOENT`.
+ */
+export function unlinkIfSame(seg: Segment): boolean {
+  return unlinkOwn(seg);
 }

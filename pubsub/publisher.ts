@@ -4,7 +4,7 @@
  * @module
  */
 import { ShmError } from "../errors.ts";
-import { Segment } from "../segment.ts";
+import { Segment, unlinkIfSame } from "../segment.ts";
 import { checkBoolean, checkMode, checkTimeout, describe, readOptions } from "../internal/options.ts";
 import type { OptionKeys } from "../internal/options.ts";
 import { now } from "../platform/mod.ts";
@@ -216,8 +216,11 @@ export class Publisher {
     try {
       return make(lay(seg, layout, detach), spin);
     } catch (error) {
-      seg.close();
-      seg.unlink();
+      try {
+        unlinkIfSame(seg);
+      } finally {
+        seg.close();
+      }
       throw error;
     }
   }
@@ -404,7 +407,9 @@ export class Publisher {
   /**
    * Closes the service: subscribers receive what is queued and are then told
    * the publisher is gone; the name is removed (subscribers keep their
-   * mapping until they close). Idempotent.
+   * mapping until they close). Idempotent. The name is removed only while it
+   * still names this service: when somebody removed it and another service
+   * was created under it since, that one keeps it.
    *
    * @example Close
    * ```ts
@@ -424,15 +429,16 @@ export class Publisher {
     this.#loans.length = 0;
     this.#loaned = 0;
     try {
+      // While this publisher is still live, so that no process takes the name over between the check and the removal.
+      unlinkIfSame(port.seg);
+    } catch {
+      // Not removable (the platform refused): the segment is closed all the same.
+    }
+    try {
       Atomics.store(port.words, C.pubState, PUB_CLOSED);
       for (let i = 0; i < port.layout.subscribers; i++) port.wakeHead(i);
     } finally {
       port.seg.close();
-      try {
-        Segment.unlink(port.seg.name);
-      } catch {
-        // Someone else removed the name already.
-      }
     }
   }
 

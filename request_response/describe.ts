@@ -4,9 +4,11 @@
  *
  * @module
  */
+import type { MappedMemory } from "../mapped_memory.ts";
 import type { ServiceHeader } from "../service/header.ts";
-import { BLOCK, blockAt, LAYOUT_OFFSET, readRecord, RECORD, SERVER_STATE } from "./layout.ts";
+import { BLOCK, blockAt, LAYOUT_OFFSET, RECORD, SERVER_STATE } from "./layout.ts";
 import { alive } from "./peer.ts";
+import { layoutIn } from "./service.ts";
 
 /** A request-response service at a glance. */
 export interface RequestResponseSummary {
@@ -19,33 +21,35 @@ export interface RequestResponseSummary {
 }
 
 /**
- * Summarises the request-response service in `bytes` (the whole segment),
- * whose `header` {@link readServiceHeader} returned. Every field is checked
- * before use; a client counts as live unless it left or the process probe
- * says its process has ended (its slot may not be freed yet).
+ * Summarises the request-response service in `seg` (which may be mapped
+ * read-only), whose checked header is `header`. Only the record and the
+ * client blocks are viewed, never the payload slots (a view of a whole
+ * service past 4 GiB cannot be made in Bun). Every field is checked before
+ * use; a client counts as live unless it left or the process probe says its
+ * process has ended (its slot may not be freed yet).
  *
  * @throws {ShmError} `ERR_SERVICE_INVALID` when the layout is not valid.
  * @example
  * ```ts
  * import { RequestClient, RequestServer, Segment, uniqueName } from "../mod.ts";
- * import { readServiceHeader } from "../service/header.ts";
+ * import { headerOf } from "../service/header.ts";
  * import { describeRequestResponse } from "./describe.ts";
  *
  * const name = uniqueName();
  * using server = RequestServer.serve(name, { clients: 4, requestSize: 128 });
  * using client = RequestClient.connect(name);
  * using seg = Segment.open(name, { readOnly: true });
- * const header = readServiceHeader(seg.bytes());
+ * const header = headerOf(seg);
  * if (typeof header === "object") {
- *   const summary = describeRequestResponse(seg.bytes(), header);
+ *   const summary = describeRequestResponse(seg, header);
  *   console.assert(summary.capacity === 4 && summary.payloadBytes === 128);
  *   console.assert(summary.live.servers === 1 && summary.live.clients === 1);
  * }
  * ```
  */
-export function describeRequestResponse(bytes: Uint8Array, header: ServiceHeader): RequestResponseSummary {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const layout = readRecord(view, header);
+export function describeRequestResponse(seg: MappedMemory, header: ServiceHeader): RequestResponseSummary {
+  const layout = layoutIn(seg, header);
+  const view = seg.region(0, layout.payloadAt).view();
   const serving = view.getInt32(LAYOUT_OFFSET + RECORD.serverState, true) === SERVER_STATE.serving;
   const server = view.getBigUint64(LAYOUT_OFFSET + RECORD.server, true);
   let clients = 0;

@@ -196,16 +196,21 @@ export function writeRecord(view: DataView, layout: Layout): void {
 }
 
 /**
- * Reads the service record and checks it against the header and the
- * segment's size; every later offset derived from the result is inside it.
+ * Reads the service record from `view` (at least the header and the record)
+ * and checks it against the header and the size of the segment, `size`
+ * bytes (by default the view's length); every later offset derived from the
+ * result is inside it.
  */
-export function readRecord(view: DataView, header: ServiceHeader): Layout {
+export function readRecord(view: DataView, header: ServiceHeader, size: number = view.byteLength): Layout {
   if (header.kind !== "request-response") throw invalid(`the service is ${header.kind}, not request-response`);
   if (header.version !== LAYOUT_VERSION) {
     throw invalid(`layout version ${header.version}; this shmem reads version ${LAYOUT_VERSION}`);
   }
   if (header.layoutOffset !== LAYOUT_OFFSET) throw invalid(`layout offset ${header.layoutOffset}, not 64`);
   if (header.totalBytes < LAYOUT_OFFSET + SERVICE_RECORD_BYTES) throw invalid(`size ${header.totalBytes}`);
+  if (view.byteLength < LAYOUT_OFFSET + SERVICE_RECORD_BYTES) {
+    throw invalid(`a ${view.byteLength}-byte view has no record`);
+  }
   const at = LAYOUT_OFFSET;
   const clients = view.getUint32(at + RECORD.clients, true);
   const inFlight = view.getUint32(at + RECORD.inFlight, true);
@@ -217,7 +222,7 @@ export function readRecord(view: DataView, header: ServiceHeader): Layout {
   if (responseSize < 1 || responseSize > MAX_PAYLOAD) throw invalid(`response size ${responseSize}`);
   const layout = layoutOf({ clients, inFlight, requestSize, responseSize });
   if (view.getUint32(at + RECORD.blockBytes, true) !== layout.blockBytes) throw invalid("client block size");
-  if (layout.totalBytes !== header.totalBytes || layout.totalBytes > view.byteLength) {
+  if (layout.totalBytes !== header.totalBytes || layout.totalBytes > size) {
     throw invalid(`the layout needs ${layout.totalBytes} bytes, the header says ${header.totalBytes}`);
   }
   return layout;

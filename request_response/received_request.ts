@@ -31,7 +31,8 @@ export const serverFriend = {} as {
   current(server: Server, client: number, gen: number): boolean;
   /** Throws `ERR_USE_AFTER_CLOSE` once the server is closed. */
   live(server: Server): void;
-  bytes(server: Server): Uint8Array;
+  /** The `length` bytes at `at` (a payload slot's), not detached by retiring the slot. */
+  bytes(server: Server, at: number, length: number): Uint8Array;
   /** A view of `length` bytes of the `size`-byte slot at `at`, detached when the slot is retired. */
   view(server: Server, at: number, size: number, length: number): Uint8Array;
   /** Detaches every view of the slot at `at`. */
@@ -224,7 +225,7 @@ export class ReceivedRequest {
     }
     const o = readOptions(options, "ReceivedRequest.respond", RESPOND_KEYS);
     if (!this.#reserve(checkTimeout(o.timeoutMs, "Response timeout"))) return false;
-    serverFriend.bytes(this.#server).set(data, responseSlotAt(this.#layout, this.client, this.#slot));
+    serverFriend.bytes(this.#server, responseSlotAt(this.#layout, this.client, this.#slot), data.length).set(data);
     return this.sendResponse(data.length, { last: o.last as boolean | undefined });
   }
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Segment } from "../segment.ts";
+import { Segment, unlinkIfSame } from "../segment.ts";
 import { checkBoolean, checkTimeout, describe, readOptions } from "../internal/options.ts";
 import type { OptionKeys } from "../internal/options.ts";
 import { markServiceReady, SERVICE_FIELD, writeServiceHeader } from "../service/header.ts";
@@ -150,7 +150,7 @@ export class RequestServer {
     serverFriend.drop = (s, c, gen, id) => of(s).#drop(c, gen, id);
     serverFriend.current = (s, c, gen) => !of(s).#closed && !of(s).#blocks.changed(c) && of(s).#books[c].epoch === gen;
     serverFriend.live = (s) => of(s).#live();
-    serverFriend.bytes = (s) => of(s).#m.bytes;
+    serverFriend.bytes = (s, at, length) => of(s).#m.seg.region(at, length).bytes();
     serverFriend.view = (s, at, size, length) => of(s).#views.view(at, size, length);
     serverFriend.retire = (s, at) => of(s).#views.retire(at);
   }
@@ -416,6 +416,8 @@ export class RequestServer {
   /**
    * Stops serving: clients see `ERR_SERVER_GONE` (after the responses already
    * sent), the name is removed, and every view of requests is detached. Idempotent.
+   * The name is removed only while it still names this service: when somebody
+   * removed it and another service was created under it since, that one keeps it.
    *
    * @example
    * ```ts
@@ -429,15 +431,18 @@ export class RequestServer {
     if (this.#closed) return;
     this.#closed = true;
     const { words, seg } = this.#m;
-    Atomics.store(words, recordWord(RECORD.serverState), SERVER_STATE.closed);
-    for (let c = 0; c < this.clients; c++) {
-      Atomics.add(words, this.#word(c, BLOCK.bell), 1);
-      notify(words, this.#word(c, BLOCK.bell));
+    try {
+      // While this server still serves, so that no process takes the name over between the check and the removal.
+      unlinkIfSame(seg);
+    } catch {
+      // Not removable (the platform refused): the segment is closed all the same.
     }
     try {
-      seg.unlink();
-    } catch {
-      // Already unlinked (or replaced) by someone else: nothing of ours to remove.
+      Atomics.store(words, recordWord(RECORD.serverState), SERVER_STATE.closed);
+      for (let c = 0; c < this.clients; c++) {
+        Atomics.add(words, this.#word(c, BLOCK.bell), 1);
+        notify(words, this.#word(c, BLOCK.bell));
+      }
     } finally {
       seg.close();
     }

@@ -13,13 +13,12 @@ import { describeRequestResponse } from "../request_response/describe.ts";
 
 /**
  * How each kind describes itself from its segment and its checked header.
- * A publish-subscribe service is read through views of its control area
- * only; a request-response one through a view of the bytes its header
- * names (in Bun at most 4 GiB: a larger one is not listed there).
+ * Both kinds are read through views of their control areas only, never
+ * their payloads (so a service past 4 GiB is listed in Bun too).
  */
 const DESCRIBE: Record<ServiceKind, (seg: Segment, header: ServiceHeader) => ServiceDescription> = {
   "publish-subscribe": describePubSub,
-  "request-response": (seg, header) => describeRequestResponse(seg.region(0, header.totalBytes).bytes(), header),
+  "request-response": describeRequestResponse,
 };
 
 /**

@@ -15,7 +15,7 @@
  * @module
  */
 import { ShmError } from "../errors.ts";
-import { Segment } from "../segment.ts";
+import { Segment, unlinkIfSame } from "../segment.ts";
 import { now, processProbe } from "../platform/mod.ts";
 import { SERVICE_FIELD, SERVICE_HEADER_BYTES } from "./header.ts";
 
@@ -74,15 +74,23 @@ const LAYOUT_WAIT_MS = 1000;
 /**
  * Opens the segment at `name` once its header is begun and asks `judge`
  * (which may throw for a segment that is not its kind's service: "foreign")
- * about it; "vanished" when the name went away meanwhile.
+ * about it; "vanished" when the name went away meanwhile. When this process
+ * claimed it, removes the name, but only while it still names the segment
+ * judged (another process may have replaced it since: then the name is left
+ * alone and looked at again).
  */
 function look(name: string, judge: (seg: Segment, timeoutMs: number) => Verdict): Verdict | "vanished" {
   const seg = openBegun(name, LAYOUT_WAIT_MS);
   if (typeof seg === "string") return seg;
   try {
-    return judge(seg, LAYOUT_WAIT_MS);
-  } catch {
-    return "foreign";
+    let verdict: Verdict;
+    try {
+      verdict = judge(seg, LAYOUT_WAIT_MS);
+    } catch {
+      return "foreign";
+    }
+    if (verdict === "claimed") unlinkIfSame(seg);
+    return verdict;
   } finally {
     seg.close();
   }
@@ -125,7 +133,8 @@ const ATTEMPTS = 4;
 /**
  * Creates a service with `create`; when the name exists, asks `judge` about
  * the service there (the segment open, and how long to wait for its layout)
- * and, when this process claimed it, unlinks the name and creates again.
+ * and, when this process claimed it, unlinks the name (only while it still
+ * names the service judged) and creates again.
  * Exactly one of several processes racing for a gone service's name ends up
  * creating it.
  *
@@ -150,13 +159,6 @@ export function createOrTakeOver<T>(
     const verdict = look(name, judge);
     if (verdict === "foreign") throw last;
     if (verdict === "live") break;
-    if (verdict === "claimed") {
-      try {
-        Segment.unlink(name);
-      } catch (error) {
-        if (!isCode(error, "ENOENT")) throw error;
-      }
-    }
   }
   const cause = last as ShmError;
   throw new ShmError({

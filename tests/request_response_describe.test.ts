@@ -10,7 +10,7 @@ import { testName } from "./helpers.ts";
 function summary(name: string) {
   using seg = Segment.open(name, { readOnly: true });
   const header = readServiceHeader(seg.bytes()) as ServiceHeader;
-  return describeRequestResponse(seg.bytes(), header);
+  return describeRequestResponse(seg, header);
 }
 
 test("describeRequestResponse: capacity, request size, live server and clients", () => {
@@ -26,7 +26,7 @@ test("describeRequestResponse: capacity, request size, live server and clients",
   using seg = Segment.open(name);
   server.close();
   const header = readServiceHeader(seg.bytes()) as ServiceHeader;
-  assert.deepEqual(describeRequestResponse(seg.bytes(), header).live, { servers: 0, clients: 1 }, "closed");
+  assert.deepEqual(describeRequestResponse(seg, header).live, { servers: 0, clients: 1 }, "closed");
 });
 
 test("describeRequestResponse: a corrupt record is ERR_SERVICE_INVALID", () => {
@@ -36,7 +36,7 @@ test("describeRequestResponse: a corrupt record is ERR_SERVICE_INVALID", () => {
   const header = readServiceHeader(seg.bytes()) as ServiceHeader;
   seg.region(LAYOUT_OFFSET + RECORD.clients, 4).view().setUint32(0, 9999, true);
   assert.throws(
-    () => describeRequestResponse(seg.bytes(), header),
+    () => describeRequestResponse(seg, header),
     (e: unknown) => e instanceof ShmError && e.code === "ERR_SERVICE_INVALID",
   );
   assert.equal(server.clients, 2);

@@ -13,7 +13,7 @@ const peer = child("reqres_peer.ts");
 
 function liveClients(name: string): number {
   using seg = Segment.open(name, { readOnly: true });
-  return describeRequestResponse(seg.bytes(), readServiceHeader(seg.bytes()) as ServiceHeader).live.clients;
+  return describeRequestResponse(seg, readServiceHeader(seg.bytes()) as ServiceHeader).live.clients;
 }
 
 /** A request from `client` carrying `byte`, answered by `server` with `byte + 1`. */
