@@ -5,7 +5,7 @@
  */
 import { platform } from "./platform/mod.ts";
 import type { CollectOptions, CreateOptions, Namespace, OpenOptions, SegmentInfo } from "./types.ts";
-import { attachOwner, MappedMemory } from "./mapped_memory.ts";
+import { attachOwner, MappedMemory, mappingOwner } from "./mapped_memory.ts";
 import { portableName } from "./names.ts";
 import { checkBoolean, checkMode, checkSize, describe, readOptions } from "./internal/options.ts";
 import type { OptionKeys } from "./internal/options.ts";
@@ -24,9 +24,6 @@ const CREATE_KEYS: OptionKeys<CreateOptions> = {
   namespace: true,
   sddl: true,
 };
-/** Set by Segment's static block: see {@link unlinkIfSame}. */
-let unlinkOwn: (seg: Segment) => boolean;
-
 const OPEN_KEYS: OptionKeys<OpenOptions> = { readOnly: true, private: true, namespace: true };
 
 function checkNamespace(value: unknown): Namespace {
@@ -81,39 +78,17 @@ export class Segment extends MappedMemory {
   readonly name: string;
   #cancelExit: (() => void) | undefined;
   #refresh: ((offset: number, length: number) => void) | undefined;
-  /** The descriptor or handle the mapping keeps open (-1 when none). */
-  readonly #handle: number | bigint;
-
-  static {
-    unlinkOwn = (seg) => seg.#unlinkOwn();
-  }
-
   private constructor(
     name: string,
     owner: MappingOwner,
-    handle: number | bigint,
     cancelExit?: () => void,
     refresh?: (offset: number, length: number) => void,
   ) {
     super();
     this.name = name;
-    this.#handle = handle;
     this.#cancelExit = cancelExit;
     this.#refresh = refresh;
     attachOwner(this, owner);
-  }
-
-  /** See {@link unlinkIfSame}. */
-  #unlinkOwn(): boolean {
-    if (this.closed) this.bytes(); // throws ERR_USE_AFTER_CLOSE: the handle may name something else now
-    if (!platform().holders.sameObject(this.name, this.#handle)()) return false;
-    try {
-      this.unlink();
-    } catch (error) {
-      if (error instanceof ShmError && error.code === "ENOENT") return false;
-      throw error;
-    }
-    return true;
   }
 
   /**
@@ -159,7 +134,7 @@ export class Segment extends MappedMemory {
         throw error;
       }
     }
-    return new Segment(bare, new MappingOwner(raw, false, `Segment '${bare}'`), raw.handle, cancelExit);
+    return new Segment(bare, new MappingOwner(raw, false, `Segment '${bare}'`), cancelExit);
   }
 
   /**
@@ -197,7 +172,7 @@ export class Segment extends MappedMemory {
     const namespace = checkNamespace(o.namespace);
     const raw = backend.open(bare, { readOnly, private: priv, namespace });
     const owner = new MappingOwner(raw, readOnly || priv, `Segment '${bare}'`);
-    return new Segment(bare, owner, raw.handle, undefined, raw.refresh);
+    return new Segment(bare, owner, undefined, raw.refresh);
   }
 
   /**
@@ -321,5 +296,13 @@ export class Segment extends MappedMemory {
  * @throws {ShmError} `ERR_USE_AFTER_CLOSE` when `seg` is closed; what the removal throws but `ENOENT`.
  */
 export function unlinkIfSame(seg: Segment): boolean {
-  return unlinkOwn(seg);
+  const handle = mappingOwner(seg)!.handle; // ERR_USE_AFTER_CLOSE: once closed, the handle may name something else
+  if (!platform().holders.sameObject(seg.name, handle)()) return false;
+  try {
+    seg.unlink();
+  } catch (error) {
+    if (error instanceof ShmError && error.code === "ENOENT") return false;
+    throw error;
+  }
+  return true;
 }

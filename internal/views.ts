@@ -170,6 +170,12 @@ export class MappingOwner {
   }
 
   /** Throws the use-after-close error when closed. */
+  /** The descriptor or handle the open mapping keeps (-1 when none). */
+  get handle(): number | bigint {
+    this.assertOpen();
+    return this.#raw!.handle;
+  }
+
   assertOpen(): void {
     if (this.#raw === undefined) {
       throw new ShmError({
