@@ -4,6 +4,7 @@
 //   rr    a RequestServer (side b, synchronous receive) answers a RequestClient (side a, requestSync) with
 //         a loaned response of <bytes>; the request is <bytes> too. Zero copy: each side writes one byte of
 //         the slot it loaned and reads one byte of the one it received
+//   keep  rr with `detach: false` on both sides: the views stay valid until close, so no buffer is renewed
 //   sock  the same exchange over a Unix socket (node:net in every runtime): <bytes> each way, every byte copied
 import * as net from "node:net";
 import { RequestClient, RequestServer } from "../mod.ts";
@@ -39,8 +40,10 @@ async function retry<T>(connect: () => Promise<T> | T): Promise<T> {
   }
 }
 
-if (kind === "rr" && side === "b") {
-  const server = RequestServer.serve(name, { clients: 1, requestSize: size, inFlight: 1 });
+const detach = kind !== "keep";
+
+if ((kind === "rr" || kind === "keep") && side === "b") {
+  const server = RequestServer.serve(name, { clients: 1, requestSize: size, inFlight: 1, detach });
   for (let i = 0; i < TOTAL; i++) {
     const request = server.receive(30_000);
     if (request === null) throw new Error("no request within 30 s");
@@ -50,8 +53,8 @@ if (kind === "rr" && side === "b") {
   }
   server.receive(1000); // lets the client leave before the name goes
   server.close();
-} else if (kind === "rr") {
-  const client = await retry(() => RequestClient.connect(name, { timeoutMs: 10_000 }));
+} else if (kind === "rr" || kind === "keep") {
+  const client = await retry(() => RequestClient.connect(name, { timeoutMs: 10_000, detach }));
   await loop((i) => {
     const request = client.loan()!;
     request.bytes[0] = i;

@@ -237,38 +237,6 @@ export class MappingOwner {
   }
 
   /**
-   * A buffer of its own over bytes `[offset, offset + length)` (bounds
-   * already checked, length > 0): detached at close like every other, or
-   * earlier by {@link renew}, without touching the other views.
-   */
-  lease(offset: number, length: number): ArrayBuffer {
-    this.assertOpen();
-    return this.#make(offset, length);
-  }
-
-  /**
-   * Detaches a buffer from {@link lease} and returns a new one over the same
-   * memory (`transfer()` moves an external buffer's memory without copying),
-   * tracked in its place: cheaper than a new lease in every runtime. A buffer
-   * someone else detached (transferred away) gives `undefined`, and from then
-   * on the mapping is treated as escaped, as {@link locate} does.
-   */
-  renew(buffer: ArrayBuffer): ArrayBuffer | undefined {
-    this.assertOpen();
-    if (!this.#cell.buffers.delete(buffer)) return undefined;
-    if (buffer.detached) {
-      this.#cell.escaped = true;
-      platform().threads.keepMapped(this.#cell.record);
-      return undefined;
-    }
-    const next = buffer.transfer();
-    const origin = origins.get(buffer);
-    if (origin !== undefined) origins.set(next, origin);
-    this.#cell.buffers.add(next);
-    return next;
-  }
-
-  /**
    * A {@link Lease} over bytes `[offset, offset + length)` (bounds already
    * checked, length > 0): its buffer is detached at close like every other.
    */
@@ -285,7 +253,7 @@ export class MappingOwner {
    * Detaches `lease`'s buffer and gives it a fresh one over the same memory
    * (`transfer()` moves an external buffer's memory without copying). A
    * buffer someone else detached (transferred away) marks the mapping
-   * escaped, as {@link renew} does, and the lease gets a new buffer.
+   * escaped, as {@link locate} does, and the lease gets a new buffer.
    */
   renewLease(lease: Lease): void {
     this.assertOpen();

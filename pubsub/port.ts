@@ -9,8 +9,7 @@
 import { ShmError } from "../errors.ts";
 import { Mutex } from "../mutex.ts";
 import type { Segment } from "../segment.ts";
-import { mappingOwner } from "../mapped_memory.ts";
-import type { Lease, MappingOwner } from "../internal/views.ts";
+import { SlotViews } from "../internal/slot_views.ts";
 import { now, processProbe, yieldCpu } from "../platform/mod.ts";
 import { wait } from "../wait.ts";
 import { wake, wordAt } from "../internal/wait_loop.ts";
@@ -48,21 +47,14 @@ export class Port {
   /** Float64 view of the control and slot areas (process start times). */
   readonly f64: Float64Array;
   readonly lock: Mutex;
-  readonly #owner: MappingOwner;
   readonly #payload: number;
   readonly #heads: Word[] = [];
-  /** Per sample: the buffer over its memory, renewed when a view of it retires. */
-  readonly #leases: (Lease | undefined)[] = [];
-  /** Per sample, when views are kept: the last view handed out. */
-  readonly #kept: (Uint8Array | undefined)[] = [];
+  /** The views of the samples. */
+  readonly #views: SlotViews;
   readonly #tails: Word[] = [];
-
-  /** Whether a view is detached when its sample is released or published (else only when the port closes). */
-  readonly #detach: boolean;
 
   constructor(seg: Segment, header: ServiceHeader, detach = true) {
     this.seg = seg;
-    this.#detach = detach;
     this.header = header;
     const base = header.layoutOffset;
     if (header.totalBytes - base < CONTROL_BYTES) throw invalid("the layout is smaller than its control area");
@@ -72,7 +64,8 @@ export class Port {
     this.f64 = seg.region(base, CONTROL_BYTES + SLOT_BYTES * this.layout.subscribers).array(Float64Array);
     this.state = new PubSubState(this.words, this.layout);
     this.lock = new Mutex(seg.region(base + 64, Mutex.BYTES));
-    this.#owner = mappingOwner(seg)!;
+    // Views detach when their sample is released or published, or else only when the port closes.
+    this.#views = new SlotViews(seg, detach);
     this.#payload = base + this.layout.payloadOffset;
     for (let i = 0; i < this.layout.subscribers; i++) {
       this.#heads.push(wordAt(this.words, this.state.slot(i, SLOT.head)));
@@ -91,30 +84,18 @@ export class Port {
   }
 
   /**
-   * A zero-copy view of the first `length` bytes of sample `j`, over a buffer
-   * of its own: {@link retire} detaches it (and the next view gets a fresh
-   * buffer over the same memory), closing the port detaches it too. Without
-   * `detach`, the buffer stays, each sample's last view is handed out again,
-   * and only closing the port detaches them.
+   * A zero-copy view of the first `length` bytes of sample `j` (see
+   * {@link SlotViews}): {@link retire} detaches it, closing the port does too.
+   * Without `detach`, each sample's last view is handed out again and only
+   * closing the port detaches them.
    */
   view(j: number, length: number): Uint8Array {
-    let lease = this.#leases[j];
-    if (lease === undefined) {
-      lease = this.#owner.leaseWindow(this.#payload + j * this.layout.stride, this.layout.sampleSize);
-      this.#leases[j] = lease;
-    }
-    if (this.#detach) return new Uint8Array(lease.buffer, 0, length);
-    if (lease.buffer.detached) this.#owner.renewLease(lease); // someone transferred it away
-    const kept = this.#kept[j];
-    if (kept !== undefined && kept.length === length && kept.buffer === lease.buffer) return kept;
-    return (this.#kept[j] = new Uint8Array(lease.buffer, 0, length));
+    return this.#views.view(this.#payload + j * this.layout.stride, this.layout.sampleSize, length);
   }
 
-  /** Detaches the view of sample `j` from {@link view} (when this port detaches views). */
+  /** Detaches the views of sample `j` from {@link view} (when this port detaches views). */
   retire(j: number): void {
-    if (!this.#detach || this.seg.closed) return;
-    const lease = this.#leases[j];
-    if (lease !== undefined) this.#owner.renewLease(lease);
+    this.#views.retire(this.#payload + j * this.layout.stride);
   }
 
   /**

@@ -13,7 +13,7 @@ import { alive, until } from "./peer.ts";
 import { deserted, lockWord, resetBlock, tryLockBlock, unlockBlock } from "./claim.ts";
 import { blockWord, ownerWord } from "./service.ts";
 import type { Mapped } from "./service.ts";
-import type { SlotViews } from "./views.ts";
+import type { SlotViews } from "../internal/slot_views.ts";
 
 /** How long the server waits for a client block's lock before it calls the client hostile. */
 const LOCK_MS = 1000;

@@ -27,7 +27,7 @@ import { blockWord, openService, recordWord, ring } from "./service.ts";
 import { checkServer, claim } from "./claim.ts";
 import type { Mapped } from "./service.ts";
 import { clientFriend, LoanedRequest, ReceivedResponse } from "./messages.ts";
-import { SlotViews } from "./views.ts";
+import { SlotViews } from "../internal/slot_views.ts";
 
 /** Options of {@link RequestClient.connect}. */
 export interface ConnectOptions {

@@ -38,7 +38,7 @@ import type { Mapped } from "./service.ts";
 import { ReceivedRequest, serverFriend } from "./received_request.ts";
 import { ClientBlocks } from "./blocks.ts";
 import type { Book } from "./blocks.ts";
-import { SlotViews } from "./views.ts";
+import { SlotViews } from "../internal/slot_views.ts";
 
 /** Options of {@link RequestServer.serve}. */
 export interface ServeOptions {
