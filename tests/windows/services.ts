@@ -120,7 +120,8 @@ if (role === "publisher") {
     }
   }
   server.close();
-  // Answering a request held past the client's deadline, after the close: what respond returns, or its error.
+  // Answering a request held past the client's deadline, after the close: what respond returns, or its error
+  // (documented: ERR_USE_AFTER_CLOSE, as every use of a closed port).
   let heldAfterClose = "none";
   try {
     if (held) heldAfterClose = String(held.respond(Uint8Array.of(1)));

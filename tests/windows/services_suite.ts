@@ -43,7 +43,11 @@ for (const [server, client] of REQRES_PAIRS) {
     ]);
     // The server answered every numbered request, closed on the last one, and
     // answering the timed-out one after its close is refused without an error.
-    assert.deepEqual(ok(sv, `server (${server})`), { answered: COUNT, closedOnRequest: true, heldAfterClose: "false" });
+    assert.deepEqual(ok(sv, `server (${server})`), {
+      answered: COUNT,
+      closedOnRequest: true,
+      heldAfterClose: "ERR_USE_AFTER_CLOSE",
+    });
     assert.deepEqual(ok(c, `client (${client})`), {
       answered: COUNT,
       problem: "",
