@@ -27,6 +27,7 @@ import { RoomPlan } from "./waits.ts";
 import { block, Spinner } from "../internal/wait_loop.ts";
 import { endLoanView, newLoan } from "./sample.ts";
 import { createPublisherSegment } from "./takeover.ts";
+import { guard, unguard } from "../service/backstop.ts";
 import type { LoanedSample, LoanOwner } from "./sample.ts";
 
 /** Options of {@link Publisher.create}. */
@@ -173,6 +174,7 @@ export class Publisher {
     this.#port = port;
     this.#spin = spin;
     this.#cpu = new Spinner(port.words, C.pubCpu, C.pubCpu, C.pubWaiting, spin);
+    guard(this, stopPublishing.bind(null, port));
   }
 
   /**
@@ -428,23 +430,32 @@ export class Publisher {
     for (const sample of this.#loans) if (sample !== undefined) endLoanView(sample);
     this.#loans.length = 0;
     this.#loaned = 0;
-    try {
-      // While this publisher is still live, so that no process takes the name over between the check and the removal.
-      unlinkIfSame(port.seg);
-    } catch {
-      // Not removable (the platform refused): the segment is closed all the same.
-    }
-    try {
-      Atomics.store(port.words, C.pubState, PUB_CLOSED);
-      for (let i = 0; i < port.layout.subscribers; i++) port.wakeHead(i);
-    } finally {
-      port.seg.close();
-    }
+    unguard(this);
+    stopPublishing(port);
   }
 
   /** Closes. */
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/**
+ * The close protocol of a publisher (its close(), or its GC backstop): remove
+ * the name, mark the service closed, wake every subscriber, close the segment.
+ */
+function stopPublishing(port: Port): void {
+  try {
+    // While this publisher is still live, so that no process takes the name over between the check and the removal.
+    unlinkIfSame(port.seg);
+  } catch {
+    // Not removable (the platform refused): the segment is closed all the same.
+  }
+  try {
+    Atomics.store(port.words, C.pubState, PUB_CLOSED);
+    for (let i = 0; i < port.layout.subscribers; i++) port.wakeHead(i);
+  } finally {
+    port.seg.close();
   }
 }
 

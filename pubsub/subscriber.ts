@@ -14,6 +14,7 @@ import { ReceivePlan } from "./waits.ts";
 import { block, blockAsync } from "../internal/wait_loop.ts";
 import { endReceiptView, newReceipt } from "./sample.ts";
 import type { ReceiptOwner, ReceivedSample } from "./sample.ts";
+import { guard, unguard } from "../service/backstop.ts";
 
 /** Options of {@link Subscriber.open}. */
 export interface SubscriberOptions {
@@ -117,6 +118,7 @@ export class Subscriber {
     this.#slot = slot;
     this.#plan = new ReceivePlan(port, slot, spin);
     this.#drops = port.layout.policy === "drop-oldest";
+    guard(this, leave.bind(null, port, slot));
   }
 
   /**
@@ -356,21 +358,27 @@ export class Subscriber {
     for (const sample of this.#held) if (sample !== undefined) endReceiptView(sample);
     this.#held.length = 0;
     this.#holding = 0;
-    try {
-      port.changing(() => {
-        port.state.forget(this.#slot);
-        Atomics.store(port.words, port.state.slot(this.#slot, SLOT.state), 0);
-      });
-    } catch {
-      // A stuck lock: the slot is reclaimed once this process ends.
-    } finally {
-      port.wakeHead(this.#slot); // pending receives of this subscriber end now, with ERR_USE_AFTER_CLOSE
-      port.seg.close();
-    }
+    unguard(this);
+    leave(port, this.#slot);
   }
 
   /** Closes. */
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/** The close protocol of a subscriber (its close(), or its GC backstop): free its slot, end its receives, close. */
+function leave(port: Port, slot: number): void {
+  try {
+    port.changing(() => {
+      port.state.forget(slot);
+      Atomics.store(port.words, port.state.slot(slot, SLOT.state), 0);
+    });
+  } catch {
+    // A stuck lock: the slot is reclaimed once this process ends.
+  } finally {
+    port.wakeHead(slot); // pending receives of this subscriber end now, with ERR_USE_AFTER_CLOSE
+    port.seg.close();
   }
 }

@@ -28,6 +28,7 @@ import { checkServer, claim } from "./claim.ts";
 import type { Mapped } from "./service.ts";
 import { clientFriend, LoanedRequest, ReceivedResponse } from "./messages.ts";
 import { SlotViews } from "../internal/slot_views.ts";
+import { guard, unguard } from "../service/backstop.ts";
 
 /** Options of {@link RequestClient.connect}. */
 export interface ConnectOptions {
@@ -147,6 +148,7 @@ export class RequestClient {
       recordWord(RECORD.serverSleeping),
       SPIN_MICROS,
     );
+    guard(this, leave.bind(null, m, slot));
   }
 
   /**
@@ -466,17 +468,23 @@ export class RequestClient {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const { words, seg } = this.#m;
-    try {
-      Atomics.store(words, this.#word(BLOCK.leaving), 1);
-      ring(words, recordWord(RECORD.serverBell), recordWord(RECORD.serverSleeping));
-    } finally {
-      seg.close();
-    }
+    unguard(this);
+    leave(this.#m, this.slot);
   }
 
   /** Closes (see {@link RequestClient.close}). */
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/** The close protocol of a client (its close(), or its GC backstop): mark its slot left, ring the server, close. */
+function leave(m: Mapped, slot: number): void {
+  const { words, seg } = m;
+  try {
+    Atomics.store(words, blockWord(m.layout, slot, BLOCK.leaving), 1);
+    ring(words, recordWord(RECORD.serverBell), recordWord(RECORD.serverSleeping));
+  } finally {
+    seg.close();
   }
 }

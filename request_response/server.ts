@@ -39,6 +39,7 @@ import { ReceivedRequest, serverFriend } from "./received_request.ts";
 import { ClientBlocks } from "./blocks.ts";
 import type { Book } from "./blocks.ts";
 import { SlotViews } from "../internal/slot_views.ts";
+import { guard, unguard } from "../service/backstop.ts";
 
 /** Options of {@link RequestServer.serve}. */
 export interface ServeOptions {
@@ -171,6 +172,7 @@ export class RequestServer {
       const at = (field: number) => blockWord(l, c, field);
       return new Spinner(m.words, serverCpu, at(BLOCK.cpu), at(BLOCK.sleeping), SPIN_MICROS);
     });
+    guard(this, stopServing.bind(null, m));
   }
 
   /**
@@ -430,26 +432,36 @@ export class RequestServer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const { words, seg } = this.#m;
-    try {
-      // While this server still serves, so that no process takes the name over between the check and the removal.
-      unlinkIfSame(seg);
-    } catch {
-      // Not removable (the platform refused): the segment is closed all the same.
-    }
-    try {
-      Atomics.store(words, recordWord(RECORD.serverState), SERVER_STATE.closed);
-      for (let c = 0; c < this.clients; c++) {
-        Atomics.add(words, this.#word(c, BLOCK.bell), 1);
-        notify(words, this.#word(c, BLOCK.bell));
-      }
-    } finally {
-      seg.close();
-    }
+    unguard(this);
+    stopServing(this.#m);
   }
 
   /** Closes (see {@link RequestServer.close}). */
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/**
+ * The close protocol of a server (its close(), or its GC backstop): remove
+ * the name, mark the service closed, ring every client, close the segment.
+ */
+function stopServing(m: Mapped): void {
+  const { words, seg, layout } = m;
+  try {
+    // While this server still serves, so that no process takes the name over between the check and the removal.
+    unlinkIfSame(seg);
+  } catch {
+    // Not removable (the platform refused): the segment is closed all the same.
+  }
+  try {
+    Atomics.store(words, recordWord(RECORD.serverState), SERVER_STATE.closed);
+    for (let c = 0; c < layout.clients; c++) {
+      const bell = blockWord(layout, c, BLOCK.bell);
+      Atomics.add(words, bell, 1);
+      notify(words, bell);
+    }
+  } finally {
+    seg.close();
   }
 }

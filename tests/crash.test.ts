@@ -5,17 +5,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { child, command, ROOT, RUNTIMES, shmExists, testName } from "./helpers.ts";
-import type { Runtime } from "./helpers.ts";
+import { child, command, ROOT, RUNTIMES, shmExists, testName, withGc } from "./helpers.ts";
 import { Segment } from "../mod.ts";
-
-/** The command line that runs a child with a forced GC available (`gc()` or `Bun.gc`). */
-function withGc(runtime: Runtime): string[] {
-  const [exe, ...pre] = command(runtime);
-  if (runtime === "deno") return [exe, pre[0], "--v8-flags=--expose-gc", ...pre.slice(1)];
-  if (runtime === "bun") return [exe, ...pre];
-  return [exe, "--expose-gc", ...pre];
-}
 
 const linux = process.platform === "linux";
 

@@ -42,6 +42,14 @@ export function command(runtime: Runtime): string[] {
   }
 }
 
+/** The command line of `runtime` with a forced GC available to the script (`gc()`, or `Bun.gc`). */
+export function withGc(runtime: Runtime): string[] {
+  const [exe, ...pre] = command(runtime);
+  if (runtime === "deno") return [exe, pre[0], "--v8-flags=--expose-gc", ...pre.slice(1)];
+  if (runtime === "bun") return [exe, ...pre];
+  return [exe, "--expose-gc", ...pre];
+}
+
 /** Path of a child script under tests/children. */
 export function child(name: string): string {
   return fileURLToPath(new URL(`./children/${name}`, import.meta.url));

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Segment } from "../mod.ts";
-import { child, CHILD_RUNTIMES, command, ok, ROOT, run, RUNTIMES, shmExists, testName } from "./helpers.ts";
+import { child, CHILD_RUNTIMES, command, ok, ROOT, run, RUNTIMES, shmExists, testName, withGc } from "./helpers.ts";
 
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
@@ -136,9 +136,7 @@ test("thousands of create/close/unlink cycles leak no fd and no mapping", () => 
 
 for (const runtime of RUNTIMES) {
   test(`${runtime}: the GC backstop closes a forgotten segment as close() does (views detached, memory unmapped)`, () => {
-    const [exe, ...pre] = command(runtime);
-    const flags = runtime === "deno" ? ["--v8-flags=--expose-gc"] : runtime === "node" ? ["--expose-gc"] : [];
-    const args = runtime === "deno" ? [pre[0], ...flags, ...pre.slice(1)] : [...flags, ...pre];
+    const [exe, ...args] = withGc(runtime);
     const r = spawnSync(exe, [...args, child("gc.ts"), testName()], { encoding: "utf8", cwd: ROOT, timeout: 60_000 });
     assert.equal(r.signal, null, r.stderr);
     assert.equal(r.status, 0, r.stdout + r.stderr);

@@ -10,8 +10,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { child, command, ROOT, RUNTIMES, testName } from "./helpers.ts";
-import { withGc } from "./fuzz/driver.ts";
+import { child, command, ROOT, RUNTIMES, testName, withGc } from "./helpers.ts";
 
 const linux = process.platform === "linux";
 

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { command, ROOT, type Runtime, RUNTIMES } from "../helpers.ts";
+import { ROOT, type Runtime, RUNTIMES, withGc } from "../helpers.ts";
 
 /** What one fuzz process did. */
 export interface FuzzReport {
@@ -29,14 +29,6 @@ export interface FuzzReport {
   /** The last calls logged before a crash or a hang. */
   lastCalls: string[];
   stderr: string;
-}
-
-/** The command line of a child with a forced GC available. */
-export function withGc(runtime: Runtime): string[] {
-  const [exe, ...pre] = command(runtime);
-  if (runtime === "deno") return [exe, pre[0], "--v8-flags=--expose-gc", ...pre.slice(1)];
-  if (runtime === "bun") return [exe, ...pre];
-  return [exe, "--expose-gc", ...pre];
 }
 
 /** Runs one fuzz process in `runtime`. */
