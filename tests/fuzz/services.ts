@@ -105,6 +105,8 @@ export class ServiceFuzz {
   readonly #moved: ArrayBuffer[] = [];
   /** Requests and streams in flight; each settles within its timeout or when its client closes. */
   readonly #pending = new Set<Promise<unknown>>();
+  /** closeAll began: what settles now is released, not kept. */
+  #closing = false;
 
   /**
    * @param names The service names to create and open.
@@ -309,7 +311,7 @@ export class ServiceFuzz {
       case 0:
       case 1: {
         const reply = call(`client.request(${show(options)})`, () => target.request(request, options as never));
-        if (reply) this.#settle("client.request (settled)", reply.then((r) => this.#responses.push(r)));
+        if (reply) this.#settle("client.request (settled)", reply.then((r) => this.#keep(r)));
         break;
       }
       case 2: {
@@ -474,6 +476,12 @@ export class ServiceFuzz {
     if (this.#views.length > 32) this.#views.splice(0, 16);
   }
 
+  /** Keeps a response that came after its call returned; once closeAll began, releases it (it holds its client). */
+  #keep(response: ReceivedResponse): void {
+    if (this.#closing) response.release();
+    else this.#responses.push(response);
+  }
+
   #settle(what: string, promise: Promise<unknown>): void {
     const p = promise.catch((error) => this.#h.later(what, error)).finally(() => this.#pending.delete(p));
     this.#pending.add(p);
@@ -486,6 +494,7 @@ export class ServiceFuzz {
    */
   async closeAll(limitMs = 5000): Promise<void> {
     const { call } = this.#h;
+    this.#closing = true;
     for (const pool of [this.clients, this.subscribers, this.servers, this.publishers] as Port<{ close(): void }>[][]) {
       for (const p of pool.splice(0)) call(`${p.port.constructor.name}(${p.name}).close()`, () => p.port.close());
     }
