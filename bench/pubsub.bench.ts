@@ -3,7 +3,9 @@
 // to one CPU and to two, beside the same runtime's raw FFI spin ping-pong and Unix-socket ping-pong (8 bytes), measured
 // in the same run by bench/channel_peer.ts. Fan-out: one publisher to 1, 2 and 4 subscribers of 1 MiB samples, samples
 // per second per subscriber, against one Unix socket per subscriber.
-// Usage: node bench/pubsub.bench.ts [runtimes=deno,bun,node] [tables=latency,fanout] [placements=one,two]
+// Usage: node bench/pubsub.bench.ts [runtimes=deno,bun,node] [tables=latency,fanout,quick] [placements=one,two] [base]
+// quick: 64 B only, detached and kept views, beside the raw spin; with [base] (the root of another checkout of this
+// project) each 64 B case runs there too, interleaved with this one, and the ratio new ÷ base is printed.
 // Needs `taskset` (util-linux) and Linux.
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -61,12 +63,12 @@ async function baseline(runtime: string, kind: string, cpuB: number): Promise<nu
   }
 }
 
-async function pingPong(runtime: string, bytes: number, cpuB: number, keep: boolean): Promise<number[]> {
+async function pingPong(runtime: string, bytes: number, cpuB: number, keep: boolean, peer = "pubsub_peer.ts") {
   const name = uniqueName("shmbench_");
   const mode = keep ? ["keep"] : [];
   const [a] = await Promise.all([
-    start(runtime, 0, "pubsub_peer.ts", ["ps-ping", "a", name, String(bytes), ...mode]),
-    start(runtime, cpuB, "pubsub_peer.ts", ["ps-ping", "b", name, String(bytes), ...mode]),
+    start(runtime, 0, peer, ["ps-ping", "a", name, String(bytes), ...mode]),
+    start(runtime, cpuB, peer, ["ps-ping", "b", name, String(bytes), ...mode]),
   ]);
   return samples(a);
 }
@@ -119,6 +121,28 @@ if (tables.includes("latency")) {
           `| ${runtime} | ${label} | ${keep ? "kept" : "detached"} | ${cells.map((x) => f(x)).join(" | ")} | ${
             f(raw)
           } | ${f(futex)} | ${f(sock)} | **${f(cells[0] / Math.min(raw, futex), 1)}×** |`,
+        );
+      }
+    }
+  }
+}
+
+if (tables.includes("quick")) {
+  const base = process.argv[5];
+  const basePeer = base === undefined ? undefined : join(base, "bench", "pubsub_peer.ts");
+  console.log("64 B one-way latency, µs (median round trip ÷ 2), beside the raw spin" + (base ? ` and ${base}` : ""));
+  console.log("\n| runtime | placement | views | 64 B | base 64 B | raw spin | ÷ raw | base ÷ raw | new ÷ base |");
+  console.log("|---|---|---|---:|---:|---:|---:|---:|---:|");
+  for (const runtime of runtimes) {
+    for (const [label, cpuB] of placements) {
+      const raw = median(await baseline(runtime, cpuB === 0 ? "futex-ping" : "spin-ping", cpuB)) / 2;
+      for (const keep of [false, true]) {
+        const old = basePeer === undefined ? NaN : median(await pingPong(runtime, 64, cpuB, keep, basePeer)) / 2;
+        const mine = median(await pingPong(runtime, 64, cpuB, keep)) / 2;
+        console.log(
+          `| ${runtime} | ${label} | ${keep ? "kept" : "detached"} | ${f(mine)} | ${f(old)} | ${f(raw)} | ${
+            f(mine / raw, 1)
+          }× | ${f(old / raw, 1)}× | ${f(mine / old)} |`,
         );
       }
     }

@@ -8,7 +8,7 @@
 import type { MappedMemory } from "../mapped_memory.ts";
 import type { ServiceHeader } from "../service/header.ts";
 import type { ServiceDescription } from "../types.ts";
-import { C, CONTROL_BYTES, invalid, readLayout, SLOT, SLOT_BYTES } from "./layout.ts";
+import { C, CONTROL_BYTES, invalid, readLayout, SLOT } from "./layout.ts";
 import { alive } from "./port.ts";
 
 /**
@@ -37,13 +37,13 @@ export function describePubSub(seg: MappedMemory, header: ServiceHeader): Servic
   const base = header.layoutOffset;
   if (header.totalBytes - base < CONTROL_BYTES) throw invalid("the layout is smaller than its control area");
   const l = readLayout(seg.region(base, CONTROL_BYTES).array(Int32Array), header);
-  const slots = seg.region(base, CONTROL_BYTES + SLOT_BYTES * l.subscribers);
+  const slots = seg.region(base, l.queuesOffset);
   const words = slots.array(Int32Array);
   const f64 = slots.array(Float64Array);
   const publisher = Atomics.load(words, C.pubState) === 1 && alive(words[C.pubPid] >>> 0, f64[C.pubStart64]);
   let subscribers = 0;
   for (let i = 0; i < l.subscribers; i++) {
-    const at = (CONTROL_BYTES + SLOT_BYTES * i) / 4;
+    const at = (CONTROL_BYTES + l.slotBytes * i) / 4;
     if (Atomics.load(words, at + SLOT.state) !== 1) continue;
     if (alive(words[at + SLOT.pid] >>> 0, f64[at / 2 + SLOT.start64])) subscribers++;
   }

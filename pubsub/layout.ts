@@ -9,15 +9,13 @@ import { ShmError } from "../errors.ts";
 import type { ServiceHeader } from "../service/header.ts";
 
 /** The layout version stored in the service header. */
-export const PUBSUB_VERSION = 2;
+export const PUBSUB_VERSION = 3;
 /** Bytes of the control area. */
 export const CONTROL_BYTES = 256;
-/** Bytes of one subscriber slot. */
-export const SLOT_BYTES = 192;
 /** Bytes of one sample record. */
-export const RECORD_BYTES = 32;
-/** Bytes of one queue entry: its stamp (position + 1), then the sample index. */
-export const ENTRY_BYTES = 8;
+export const RECORD_BYTES = 16;
+/** Bytes of one queue entry: its stamp (position + 1), the sample index, its length and sequence number. */
+export const ENTRY_BYTES = 16;
 
 /** Int32 word indices of the control area (byte offset / 4). */
 export const C = {
@@ -62,9 +60,13 @@ export const SLOT = {
   head: 16,
   waiting: 17,
   tail: 32,
+  /** The first of the `borrows` words naming the samples the subscriber holds (index + 1; 0 = none). */
+  held: 33,
 } as const;
+/** Int32 word offsets inside a queue entry. */
+export const ENTRY = { stamp: 0, index: 1, length: 2, seq: 3 } as const;
 /** Int32 word offsets inside a sample record. */
-export const REC = { maskLo: 0, maskHi: 1, flags: 2, length: 3, seq: 4 } as const;
+export const REC = { flags: 0, length: 1, seq: 2 } as const;
 
 /** Sample flags. */
 export const FLAG_LOANED = 1;
@@ -98,6 +100,8 @@ export interface PubSubParams {
 /** The parameters and every offset they give (bytes from the layout's start). */
 export interface PubSubLayout extends PubSubParams {
   readonly samples: number;
+  /** Bytes of one subscriber slot: 128, then a line with tail and the held words. */
+  readonly slotBytes: number;
   readonly stride: number;
   readonly queuesOffset: number;
   readonly recordsOffset: number;
@@ -124,16 +128,22 @@ export function poolSize(p: Pick<PubSubParams, "subscribers" | "depth" | "borrow
   return p.subscribers * (p.depth + p.borrows) + p.history + p.loans;
 }
 
+/** Bytes of one subscriber slot for `borrows` held words. */
+export function slotBytes(borrows: number): number {
+  return 128 + up64(4 + 4 * borrows);
+}
+
 /** Every offset, from parameters already checked. */
 export function computeLayout(p: PubSubParams): PubSubLayout {
   const samples = poolSize(p);
   const stride = up64(p.sampleSize);
-  const queuesOffset = CONTROL_BYTES + SLOT_BYTES * p.subscribers;
+  const slot = slotBytes(p.borrows);
+  const queuesOffset = CONTROL_BYTES + slot * p.subscribers;
   const recordsOffset = up64(queuesOffset + ENTRY_BYTES * p.depth * p.subscribers);
   const historyOffset = up64(recordsOffset + RECORD_BYTES * samples);
   const payloadOffset = up64(historyOffset + 4 * p.history);
   const bytes = payloadOffset + stride * samples;
-  return { ...p, samples, stride, queuesOffset, recordsOffset, historyOffset, payloadOffset, bytes };
+  return { ...p, samples, slotBytes: slot, stride, queuesOffset, recordsOffset, historyOffset, payloadOffset, bytes };
 }
 
 /** The error for a service whose shared memory no publisher could have written. */

@@ -16,7 +16,7 @@ import { wake, wordAt } from "../internal/wait_loop.ts";
 import type { Word } from "../internal/wait_loop.ts";
 import { headerOf, SERVICE_FIELD, SERVICE_HEADER_BYTES } from "../service/header.ts";
 import type { ServiceHeader } from "../service/header.ts";
-import { C, CONTROL_BYTES, invalid, readLayout, SLOT, SLOT_BYTES } from "./layout.ts";
+import { C, CONTROL_BYTES, invalid, readLayout, SLOT } from "./layout.ts";
 import type { PubSubLayout } from "./layout.ts";
 import { PubSubState } from "./state.ts";
 
@@ -61,7 +61,7 @@ export class Port {
     const control = seg.region(base, CONTROL_BYTES).array(Int32Array);
     this.layout = readLayout(control, header);
     this.words = seg.region(base, this.layout.payloadOffset).array(Int32Array);
-    this.f64 = seg.region(base, CONTROL_BYTES + SLOT_BYTES * this.layout.subscribers).array(Float64Array);
+    this.f64 = seg.region(base, this.layout.queuesOffset).array(Float64Array);
     this.state = new PubSubState(this.words, this.layout);
     this.lock = new Mutex(seg.region(base + 64, Mutex.BYTES));
     // Views detach when their sample is released or published, or else only when the port closes.

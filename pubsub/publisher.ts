@@ -120,6 +120,8 @@ let make: (port: Port, spin: number) => Publisher;
 const CHANGING = -2;
 /** What a publish step gives when a live ring has no room (block policy): it starts over from step 1. */
 const FULL = -1;
+/** The index that makes a publish step scan for free samples instead. */
+const SCAN = -1;
 
 /**
  * The one publisher of a named publish-subscribe service. It loans samples
@@ -161,9 +163,10 @@ export class Publisher {
   readonly #tails: number[] = [];
   /** The slots the last publish step pushed to. */
   readonly #pushed: number[] = [];
+  /** Samples the last scan found free and not loaned since: free until loaned (`PubSubState.collectFree`). */
+  readonly #free: number[] = [];
   /** Notes this side's CPU for the subscribers' spinners. */
   readonly #cpu: Spinner;
-  #cursor = 0;
   #closed = false;
 
   static {
@@ -279,12 +282,14 @@ export class Publisher {
   loan(): LoanedSample {
     const port = this.#open();
     if (this.#loaned >= port.layout.loans) throw limit(`The publisher holds ${this.#loaned} loans, its limit`);
-    let j = port.state.loan(this.#cursor);
-    if (j < 0 && port.changing(() => port.reap()) > 0) j = port.state.loan(this.#cursor);
+    const free = this.#free;
+    if (free.length === 0) this.#inStep(port, SCAN, 0);
+    if (free.length === 0 && port.changing(() => port.reap()) > 0) this.#inStep(port, SCAN, 0);
+    const j = free.length === 0 ? -1 : free.pop()!;
     if (j < 0 || this.#loans[j] !== undefined) {
       throw limit(`No sample of ${port.layout.samples} is free: a subscriber holds more than it may`);
     }
-    this.#cursor = (j + 1) % port.layout.samples;
+    port.state.loan(j);
     const sample = newLoan(this.#hooks, j, port.view(j, port.layout.sampleSize));
     this.#loans[j] = sample;
     this.#loaned++;
@@ -298,6 +303,7 @@ export class Publisher {
     this.#loaned--;
     this.#port.retire(index);
     this.#port.state.unloan(index);
+    this.#free.push(index); // never published: nobody else saw it
   }
 
   /**
@@ -316,14 +322,7 @@ export class Publisher {
         if (deadline < 0) deadline = timeout === Infinity ? Infinity : now() + timeout;
         if (!this.#roomFor(port, deadline)) return false;
       }
-      let n = CHANGING;
-      Atomics.store(words, C.publishing, 1);
-      try {
-        if ((Atomics.load(words, C.membership) & 1) === 0) n = this.#step(port, index, length);
-      } finally {
-        Atomics.store(words, C.publishing, 0);
-      }
-      if (n === CHANGING) n = port.locked(() => this.#step(port, index, length));
+      const n = this.#inStep(port, index, length);
       if (n === FULL) {
         full = true; // step 1: wait for room, then try again
         continue;
@@ -343,6 +342,27 @@ export class Publisher {
   }
 
   /**
+   * Runs step 2–6 of publishing sample `index` (or, with {@link SCAN}, the
+   * scan for free samples) as a publish step: without the lock unless a
+   * change of membership runs, else under the lock. What the body gives.
+   */
+  #inStep(port: Port, index: number, length: number): number {
+    const words = port.words;
+    let n = CHANGING;
+    Atomics.store(words, C.publishing, 1);
+    try {
+      if ((Atomics.load(words, C.membership) & 1) === 0) n = this.#body(port, index, length);
+    } finally {
+      Atomics.store(words, C.publishing, 0); // also publishes the plain stores of the body (heads, records)
+    }
+    return n === CHANGING ? port.locked(() => this.#body(port, index, length)) : n;
+  }
+
+  #body(port: Port, index: number, length: number): number {
+    return index !== SCAN ? this.#step(port, index, length) : (port.state.collectFree(this.#free), 0);
+  }
+
+  /**
    * Steps 2–6: the live set, room in each live ring (or its oldest entry
    * dropped), the record, the entries, `published`. How many slots it pushed
    * to (in {@link #pushed}), or {@link FULL} when a live ring has no room.
@@ -352,8 +372,6 @@ export class Publisher {
     const block = layout.policy === "block";
     const pushed = this.#pushed;
     let n = 0;
-    let lo = 0;
-    let hi = 0;
     for (let i = 0; i < layout.subscribers; i++) {
       if (words[state.slot(i, SLOT.state)] !== 1) continue; // read after the membership word
       if (!this.#room(port, i)) {
@@ -361,11 +379,9 @@ export class Publisher {
         this.#dropOldest(port, i);
       }
       pushed[n++] = i;
-      if (i < 32) lo |= 1 << i;
-      else hi |= 1 << (i - 32);
     }
-    const seq = state.stamp(index, length, lo, hi);
-    for (let k = 0; k < n; k++) state.push(pushed[k], index);
+    const seq = state.stamp(index, length);
+    for (let k = 0; k < n; k++) state.push(pushed[k], index, length, seq);
     words[C.published] = (seq + 1) | 0; // published to joiners by the publishing flag's store
     return n;
   }
@@ -385,10 +401,7 @@ export class Publisher {
 
   /** Drop-oldest: takes slot `i`'s oldest entry (unless its subscriber took it first) and counts it missed. */
   #dropOldest(port: Port, i: number): void {
-    const j = port.state.take(i);
-    if (j < 0) return;
-    port.state.clearBit(j, i);
-    Atomics.add(port.words, port.state.slot(i, SLOT.missed), 1);
+    if (port.state.drop(i)) Atomics.add(port.words, port.state.slot(i, SLOT.missed), 1);
   }
 
   /** Block policy, step 1: waits until every live slot has room; false once the deadline passes. */

@@ -1,14 +1,14 @@
 /**
  * The shared state of a publish-subscribe service as plain functions over its
- * words (docs/pubsub.md): the per-subscriber rings of sample indices, the
- * sample records with their holder masks, the history ring. Nothing here
+ * words (docs/pubsub.md): the per-subscriber rings of entries, each
+ * subscriber's held words, the sample records, the history ring. Nothing here
  * waits or calls the system, so it runs over a SharedArrayBuffer in tests.
  * Every value read from shared memory is checked before it is used, and every
  * loop is bounded by the layout's sizes.
  *
  * @module
  */
-import { C, CONTROL_BYTES, FLAG_HISTORY, FLAG_LOANED, invalid, REC, RECORD_BYTES, SLOT, SLOT_BYTES } from "./layout.ts";
+import { C, CONTROL_BYTES, ENTRY, FLAG_HISTORY, FLAG_LOANED, invalid, REC, RECORD_BYTES, SLOT } from "./layout.ts";
 import type { PubSubLayout } from "./layout.ts";
 
 /** How often one take may lose its compare-and-swap before the memory counts as hostile. */
@@ -22,6 +22,11 @@ export class PubSubState {
   readonly #block: boolean;
   /** Per slot this process subscribes on: its tail as this process last moved it (block policy). */
   readonly #tails: number[] = [];
+  /** Per sample: whether the last {@link collectFree} found it queued or held (the publisher's scratch). */
+  #used: Uint8Array | undefined;
+  /** The length and sequence number of the entry the last {@link take} returned. */
+  takenLength = 0;
+  takenSeq = 0;
 
   constructor(words: Int32Array, layout: PubSubLayout) {
     this.words = words;
@@ -31,7 +36,7 @@ export class PubSubState {
 
   /** Word index of field `w` of slot `i`. */
   slot(i: number, w: number): number {
-    return (CONTROL_BYTES + SLOT_BYTES * i) / 4 + w;
+    return (CONTROL_BYTES + this.layout.slotBytes * i) / 4 + w;
   }
 
   /** Word index of field `w` of sample record `j`. */
@@ -39,9 +44,9 @@ export class PubSubState {
     return (this.layout.recordsOffset + RECORD_BYTES * j) / 4 + w;
   }
 
-  /** Word index of the entry at position `n` of slot `i`'s ring (its stamp; the sample index follows). */
+  /** Word index of the entry at position `n` of slot `i`'s ring (its stamp; index, length and seq follow). */
   entry(i: number, n: number): number {
-    return this.layout.queuesOffset / 4 + 2 * (this.layout.depth * i + ((n >>> 0) % this.layout.depth));
+    return this.layout.queuesOffset / 4 + 4 * (this.layout.depth * i + ((n >>> 0) % this.layout.depth));
   }
 
   /** Entries queued for slot `i`, checked against the depth. */
@@ -69,15 +74,23 @@ export class PubSubState {
     throw invalid(`subscriber ${i}'s queue holds ${n} entries, more than its depth`);
   }
 
-  /** Appends sample `j` to slot `i`'s ring (the caller made sure there is room): the index, its stamp, then head. */
-  push(i: number, j: number): void {
+  /**
+   * Appends sample `j` (`length` bytes, sequence number `seq`) to slot `i`'s
+   * ring (the caller made sure there is room): the entry's words, its stamp,
+   * then head. Head is a plain store: only a sleeping subscriber reads it, and
+   * the publishing flag's store (or the lock's release) that ends the step
+   * publishes it before any wake.
+   */
+  push(i: number, j: number, length: number, seq: number): void {
     const w = this.words;
     const headAt = this.slot(i, SLOT.head);
     const next = (w[headAt] + 1) | 0; // only the publisher, or a joiner while none publishes, writes head
     const at = this.entry(i, next - 1);
-    w[at + 1] = j; // published by the stamp's store
+    w[at + ENTRY.index] = j; // published by the stamp's store
+    w[at + ENTRY.length] = length;
+    w[at + ENTRY.seq] = seq;
     Atomics.store(w, at, next);
-    Atomics.store(w, headAt, next);
+    w[headAt] = next;
   }
 
   /**
@@ -107,14 +120,18 @@ export class PubSubState {
   }
 
   /**
-   * Takes the oldest entry of slot `i`'s ring: the sample index (checked),
-   * or -1 when it is empty. An entry is there when its stamp is its position
-   * + 1; tail then moves by a plain store (block policy) or by a
-   * compare-and-swap, which a publisher dropping the oldest may win first.
+   * Takes the oldest entry of slot `i`'s ring into held word `k`: the sample
+   * index (checked; its length and sequence number in {@link takenLength} and
+   * {@link takenSeq}), or -1 when it is empty. An entry is there when its
+   * stamp is its position + 1. The held word is stored first (index + 1), then
+   * tail moves, by a store (block policy) or by a compare-and-swap, which a
+   * publisher dropping the oldest may win first: so a publisher that reads
+   * tail and then the held words never misses the sample.
    */
-  take(i: number): number {
+  take(i: number, k: number): number {
     const w = this.words;
     const tailAt = this.slot(i, SLOT.tail);
+    const heldAt = tailAt + 1 + k;
     let t = this.#tail(i);
     for (let race = 0; race < MAX_RACES; race++) {
       const at = this.entry(i, t);
@@ -126,82 +143,114 @@ export class PubSubState {
         t = moved;
         continue;
       }
-      const j = w[at + 1] >>> 0; // stored before the stamp just read
+      const j = w[at + ENTRY.index] >>> 0; // stored before the stamp just read
+      const length = w[at + ENTRY.length] >>> 0;
+      const seq = w[at + ENTRY.seq] >>> 0;
+      if (j >= this.layout.samples) {
+        throw invalid(`subscriber ${i}'s queue names sample ${j} of ${this.layout.samples}`);
+      }
+      w[heldAt] = j + 1; // published by tail's store
       if (this.#block) Atomics.store(w, tailAt, next);
       else if (Atomics.compareExchange(w, tailAt, t, next) !== t) {
+        w[heldAt] = 0; // the publisher dropped it first
         t = Atomics.load(w, tailAt);
         continue;
       }
       this.#tails[i] = next;
-      if (j >= this.layout.samples) {
-        throw invalid(`subscriber ${i}'s queue names sample ${j} of ${this.layout.samples}`);
+      if (length > this.layout.sampleSize) {
+        throw invalid(`sample ${j} says ${length} bytes, more than ${this.layout.sampleSize}`);
       }
+      this.takenLength = length;
+      this.takenSeq = seq;
       return j;
     }
     throw invalid(`subscriber ${i}'s queue kept moving under ${MAX_RACES} reads`);
   }
 
-  /** Whether subscriber `i`'s bit is set in sample `j` (read after the entry that names it). */
-  holds(j: number, i: number): boolean {
-    return (this.words[this.record(j, i < 32 ? REC.maskLo : REC.maskHi)] & (1 << (i & 31))) !== 0;
+  /** Release: empties held word `k` of slot `i` (after every read of the sample). */
+  release(i: number, k: number): void {
+    Atomics.store(this.words, this.slot(i, SLOT.held + k), 0);
   }
 
-  /** Clears subscriber `i`'s bit in sample `j` (release). */
-  clearBit(j: number, i: number): void {
-    Atomics.and(this.words, this.record(j, i < 32 ? REC.maskLo : REC.maskHi), ~(1 << (i & 31)));
+  /**
+   * Drop-oldest (the publisher, in the publish step): takes slot `i`'s oldest
+   * entry by a compare-and-swap of tail; false when its subscriber took it first.
+   */
+  drop(i: number): boolean {
+    const w = this.words;
+    const tailAt = this.slot(i, SLOT.tail);
+    const t = Atomics.load(w, tailAt);
+    if (Atomics.load(w, this.entry(i, t)) !== ((t + 1) | 0)) return false;
+    return Atomics.compareExchange(w, tailAt, t, (t + 1) | 0) === t;
   }
 
-  /** Sets subscriber `i`'s bit in sample `j`. */
-  setBit(j: number, i: number): void {
-    Atomics.or(this.words, this.record(j, i < 32 ? REC.maskLo : REC.maskHi), 1 << (i & 31));
-  }
-
-  /** Clears subscriber `i`'s bit in every sample (it left or died); empties its ring. */
+  /** Empties subscriber `i`'s held words and its ring (it left or died): its samples come back. */
   forget(i: number): void {
-    for (let j = 0; j < this.layout.samples; j++) this.clearBit(j, i);
+    for (let k = 0; k < this.layout.borrows; k++) this.release(i, k);
     Atomics.store(this.words, this.slot(i, SLOT.tail), Atomics.load(this.words, this.slot(i, SLOT.head)));
   }
 
-  /** Whether nobody holds, queues, keeps or loans sample `j`. */
-  free(j: number): boolean {
-    return (Atomics.load(this.words, this.record(j, REC.maskLo)) |
-      Atomics.load(this.words, this.record(j, REC.maskHi)) |
-      Atomics.load(this.words, this.record(j, REC.flags))) === 0;
-  }
-
-  /** Loans the first free sample from `from` on (marks it loaned): its index, or -1 when none is free. */
-  loan(from: number): number {
-    const s = this.layout.samples;
-    for (let k = 0; k < s; k++) {
-      const j = (from + k) % s;
-      if (this.free(j)) {
-        Atomics.store(this.words, this.record(j, REC.flags), FLAG_LOANED);
-        return j;
+  /**
+   * Pushes onto `out` every sample nobody queues, holds, keeps or loans (run
+   * as a publish step: no change of membership meanwhile). For each live
+   * slot, tail first, then the entries from tail to head, then the held
+   * words: a subscriber stores its held word before it moves tail, so a
+   * sample it takes meanwhile is seen in one or the other. A sample found
+   * free stays free until this publisher loans it: only the publisher queues
+   * samples, and a joiner queues only samples kept for history.
+   */
+  collectFree(out: number[]): void {
+    const w = this.words;
+    const { samples, subscribers, depth, borrows } = this.layout;
+    const used = this.#used ??= new Uint8Array(samples);
+    used.fill(0);
+    for (let i = 0; i < subscribers; i++) {
+      if (Atomics.load(w, this.slot(i, SLOT.state)) !== 1) continue;
+      const tailAt = this.slot(i, SLOT.tail);
+      const tail = Atomics.load(w, tailAt);
+      const head = w[this.slot(i, SLOT.head)];
+      const n = (head - tail) >>> 0;
+      if (n > depth) throw invalid(`subscriber ${i}'s queue holds ${n} entries, more than its depth`);
+      for (let p = 0; p < n; p++) {
+        const j = w[this.entry(i, tail + p) + ENTRY.index] >>> 0;
+        if (j >= samples) throw invalid(`subscriber ${i}'s queue names sample ${j} of ${samples}`);
+        used[j] = 1;
+      }
+      for (let k = 0; k < borrows; k++) {
+        const v = w[tailAt + 1 + k] >>> 0;
+        if (v === 0) continue;
+        if (v > samples) throw invalid(`subscriber ${i} holds sample ${v - 1} of ${samples}`);
+        used[v - 1] = 1;
       }
     }
-    return -1;
+    for (let j = 0; j < samples; j++) {
+      if (used[j] === 0 && w[this.record(j, REC.flags)] === 0) out.push(j);
+    }
+  }
+
+  /** Marks sample `j` loaned (one the publisher found free). */
+  loan(j: number): void {
+    this.words[this.record(j, REC.flags)] = FLAG_LOANED; // only the publisher reads and writes flags
   }
 
   /** Gives a loan back unpublished. */
   unloan(j: number): void {
-    Atomics.and(this.words, this.record(j, REC.flags), ~FLAG_LOANED);
+    this.words[this.record(j, REC.flags)] &= ~FLAG_LOANED;
   }
 
   /**
-   * Step 4 of publish: the record of sample `j` with the live set's mask, and
-   * the history ring turned (the entry it replaces loses its history flag).
-   * Plain stores: nobody else writes these words of a loaned sample, and the
-   * entries' stamps, stored after them with `Atomics`, publish them (the
-   * publishing flag's store publishes the history to a joiner).
+   * Step 4 of publish: the record of sample `j` (its length and sequence
+   * number, which a joiner copies into the entries of its history), and the
+   * history ring turned (the entry it replaces loses its history flag). Plain
+   * stores: only the publisher writes these words, and the publishing flag's
+   * store (or the lock's release) publishes them to a joiner.
    */
-  stamp(j: number, length: number, lo: number, hi: number): number {
+  stamp(j: number, length: number): number {
     const w = this.words;
     const seq = w[C.published];
     const r = this.record(j, 0);
     w[r + REC.seq] = seq;
     w[r + REC.length] = length;
-    w[r + REC.maskLo] = lo;
-    w[r + REC.maskHi] = hi;
     const k = this.layout.history;
     if (k === 0) {
       w[r + REC.flags] = 0;
@@ -213,7 +262,7 @@ export class PubSubState {
     if (count === k) {
       const old = Atomics.load(w, at) >>> 0;
       if (old >= this.layout.samples) throw invalid(`the history names sample ${old}`);
-      Atomics.and(w, this.record(old, REC.flags), ~FLAG_HISTORY);
+      w[this.record(old, REC.flags)] &= ~FLAG_HISTORY;
     }
     Atomics.store(w, at, j);
     Atomics.store(w, C.historyNext, (next + 1) % k);
@@ -243,7 +292,7 @@ export class PubSubState {
     return out;
   }
 
-  /** Published length of sample `j` (read after the entry that names it), checked. */
+  /** Published length of sample `j` (a joiner, for its history), checked. */
   length(j: number): number {
     const length = this.words[this.record(j, REC.length)] >>> 0;
     if (length > this.layout.sampleSize) {
@@ -252,7 +301,7 @@ export class PubSubState {
     return length;
   }
 
-  /** Sequence number of sample `j` (read after the entry that names it). */
+  /** Sequence number of sample `j` (a joiner, for its history). */
   seq(j: number): number {
     return this.words[this.record(j, REC.seq)] >>> 0;
   }

@@ -53,12 +53,9 @@ function join(port: Port): number {
     Atomics.add(words, state.slot(i, SLOT.generation), 1);
     Atomics.store(words, state.slot(i, SLOT.missed), 0);
     Atomics.store(words, state.slot(i, SLOT.cpu), -1);
-    Atomics.store(words, state.slot(i, SLOT.tail), Atomics.load(words, state.slot(i, SLOT.head)));
+    state.forget(i); // no held samples, an empty ring
     state.follow(i);
-    for (const j of state.history()) {
-      state.setBit(j, i);
-      state.push(i, j);
-    }
+    for (const j of state.history()) state.push(i, j, state.length(j), state.seq(j));
     Atomics.store(words, at, 1);
     return i;
   }
@@ -103,6 +100,10 @@ export class Subscriber {
   readonly #plan: ReceivePlan;
   /** Per sample index: the received sample this subscriber holds. */
   readonly #held: (ReceivedSample | undefined)[] = [];
+  /** Per sample index: the held word of this slot that names it while it is held. */
+  readonly #heldWord: number[] = [];
+  /** The held words not in use. */
+  readonly #freeWords: number[] = [];
   #holding = 0;
   readonly #drops: boolean;
   readonly #hooks: ReceiptOwner = { release: (sample, index) => this.#release(sample, index) };
@@ -118,6 +119,7 @@ export class Subscriber {
     this.#slot = slot;
     this.#plan = new ReceivePlan(port, slot, spin);
     this.#drops = port.layout.policy === "drop-oldest";
+    for (let k = port.layout.borrows - 1; k >= 0; k--) this.#freeWords.push(k);
     guard(this, leave.bind(null, port, slot));
   }
 
@@ -188,21 +190,23 @@ export class Subscriber {
 
   /** Takes the next queued sample, or returns undefined. */
   #take(port: Port): ReceivedSample | undefined {
-    const { state, words } = port;
+    const state = port.state;
     const i = this.#slot;
-    const j = state.take(i);
+    const words = this.#freeWords;
+    const k = words[words.length - 1]; // #open made sure one is free
+    const j = state.take(i, k);
     if (j < 0) return undefined;
-    if (!state.holds(j, i) || this.#held[j] !== undefined) {
-      throw invalid(`sample ${j} reached subscriber ${i} without its bit, or twice`);
-    }
-    if (Atomics.load(words, C.pubWaiting) !== 0) port.wakeTail(i);
-    const length = state.length(j);
+    words.pop();
+    if (this.#held[j] !== undefined) throw invalid(`sample ${j} reached subscriber ${i} twice`);
+    this.#heldWord[j] = k;
+    if (Atomics.load(port.words, C.pubWaiting) !== 0) port.wakeTail(i);
+    const length = state.takenLength;
     let missed = 0;
-    if (this.#drops && Atomics.load(words, state.slot(i, SLOT.missed)) !== 0) {
-      missed = Atomics.exchange(words, state.slot(i, SLOT.missed), 0) >>> 0;
+    if (this.#drops && Atomics.load(port.words, state.slot(i, SLOT.missed)) !== 0) {
+      missed = Atomics.exchange(port.words, state.slot(i, SLOT.missed), 0) >>> 0;
       this.#missed += missed;
     }
-    const sample = newReceipt(this.#hooks, j, port.view(j, length), state.seq(j), missed);
+    const sample = newReceipt(this.#hooks, j, port.view(j, length), state.takenSeq, missed);
     this.#held[j] = sample;
     this.#holding++;
     return sample;
@@ -332,7 +336,9 @@ export class Subscriber {
     this.#held[index] = undefined;
     this.#holding--;
     this.#port.retire(index);
-    this.#port.state.clearBit(index, this.#slot);
+    const k = this.#heldWord[index];
+    this.#port.state.release(this.#slot, k);
+    this.#freeWords.push(k);
   }
 
   /**

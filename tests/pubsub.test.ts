@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Publisher, Segment, ShmError, Subscriber } from "../mod.ts";
-import { SLOT, SLOT_BYTES } from "../pubsub/layout.ts";
+import { SLOT, slotBytes } from "../pubsub/layout.ts";
 import { shmExists, testName } from "./helpers.ts";
 
 const isCode = (code: string) => (e: unknown) => e instanceof ShmError && e.code === code;
@@ -194,7 +194,7 @@ test("pubsub: a segment that is not a valid service is refused, never read out o
   using sub = Subscriber.open(name);
   using raw = Segment.open(name);
   const words = raw.region(64).array(Int32Array);
-  const ring = (256 + 4 * SLOT_BYTES) / 4; // slot 0's ring: entry 0's stamp, then its sample index
+  const ring = (256 + 4 * slotBytes(2)) / 4; // slot 0's ring: entry 0's stamp, then its sample index
   words[ring] = 1;
   words[ring + 1] = 1000; // names sample 1000 of 26
   assert.throws(() => sub.receive(0), isCode("ERR_SERVICE_INVALID"));

@@ -24,7 +24,7 @@ test("listServices: kind, version, capacity, payload and live counts; plain and 
     assert.deepEqual(info, {
       name,
       kind: "publish-subscribe",
-      version: 2,
+      version: 3,
       capacity: 5,
       payloadBytes: 1000,
       live: { publishers: 1, subscribers: 2 },
@@ -39,7 +39,7 @@ test("listServices: kind, version, capacity, payload and live counts; plain and 
     assert.match(r.stdout, /^SERVICE\s+KIND\s+VERSION\s+CAPACITY\s+PAYLOAD\s+LIVE$/m);
     assert.match(
       r.stdout,
-      new RegExp(`^${name}\\s+publish-subscribe\\s+2\\s+5\\s+1000 B\\s+1 publishers, 1 subscribers$`, "m"),
+      new RegExp(`^${name}\\s+publish-subscribe\\s+3\\s+5\\s+1000 B\\s+1 publishers, 1 subscribers$`, "m"),
     );
     const json = spawnSync(node, ["--no-warnings", CLI, "ls", "--json"], { cwd: ROOT, encoding: "utf8" });
     const entries = JSON.parse(json.stdout) as { name: string; service: { capacity: number } | null }[];

@@ -1,4 +1,4 @@
-// A C port of a publish-subscribe service (layout version 2), written from docs/pubsub.md and docs/services.md alone.
+// A C port of a publish-subscribe service (layout version 3), written from docs/pubsub.md and docs/services.md alone.
 // Usage: pubsub_peer <name> subscribe <count>          join a service shmem made, receive and check <count> samples
 //        pubsub_peer <name> publish <count> <subs>     create the service, wait for <subs> subscribers, publish
 //                                                      <count> samples (block policy), wait for them to leave, close
@@ -22,7 +22,7 @@
 typedef _Atomic int32_t aint;
 typedef _Atomic uint64_t au64;
 
-enum { HDR = 64, CONTROL = 256, SLOT = 192, RECORD = 32, ENTRY = 8 };
+enum { HDR = 64, CONTROL = 256, RECORD = 16, ENTRY = 16 };
 // Control fields (bytes from the layout's start).
 enum { C_N = 0, C_D = 4, C_K = 8, C_L = 12, C_B = 16, C_S = 20, C_P = 24, C_Z = 28, C_STRIDE = 32, C_QUEUES = 36,
        C_RECORDS = 40, C_HISTORY = 44, C_PAYLOAD = 48, C_LOCK = 64, C_MEMBERSHIP = 80, C_PUB_STATE = 128,
@@ -30,10 +30,10 @@ enum { C_N = 0, C_D = 4, C_K = 8, C_L = 12, C_B = 16, C_S = 20, C_P = 24, C_Z = 
        C_PUBLISHING = 204 };
 // Slot fields.
 enum { S_STATE = 0, S_PID = 4, S_START = 8, S_GEN = 16, S_MISSED = 20, S_CPU = 24, S_HEAD = 64, S_WAITING = 68,
-       S_TAIL = 128 };
+       S_TAIL = 128, S_HELD = 132 };
 
 static uint8_t *L;  // the layout's start
-static uint32_t N, D, S, Z, STRIDE, QUEUES, RECORDS, PAYLOAD;
+static uint32_t N, D, B, S, Z, STRIDE, SLOT, QUEUES, RECORDS, PAYLOAD;
 
 static aint *w(uint32_t offset) { return (aint *)(L + offset); }
 static uint32_t u(uint32_t offset) { return (uint32_t)atomic_load(w(offset)); }
@@ -112,7 +112,7 @@ static void end_change(void) {
   atomic_fetch_add(w(C_MEMBERSHIP), 1);
   unlock();
 }
-// The entry at position n of slot i's ring: its stamp (n + 1 once written), then the sample index.
+// The entry at position n of slot i's ring: its stamp (n + 1 once written), the sample index, length and seq.
 static aint *entry(uint32_t i, uint32_t n) { return w(QUEUES + ENTRY * (D * i + n % D)); }
 
 static uint32_t queued(uint32_t i) {
@@ -130,7 +130,6 @@ static int room_now(uint32_t i) {
   fail("a queue holds more than its depth");
   return 0;
 }
-static void clear_bit(uint32_t j, uint32_t i) { atomic_fetch_and(rec(j, i < 32 ? 0 : 4), ~(int32_t)(1u << (i & 31))); }
 
 static uint8_t *map(const char *name, int create, uint32_t size) {
   char path[300];
@@ -146,7 +145,7 @@ static uint8_t *map(const char *name, int create, uint32_t size) {
   L = h + HDR;
   if (!create) {  // the header checks of docs/services.md
     if (st.st_size < HDR) fail("too small");
-    if (*(uint32_t *)h != 0x534d4853u || *(uint16_t *)(h + 4) != 1 || *(uint16_t *)(h + 6) != 2) fail("not pub-sub v2");
+    if (*(uint32_t *)h != 0x534d4853u || *(uint16_t *)(h + 4) != 1 || *(uint16_t *)(h + 6) != 3) fail("not pub-sub v3");
     if (atomic_load((aint *)(h + 12)) != 1) fail("not ready");
     uint32_t at = *(uint32_t *)(h + 8);
     double total = *(double *)(h + 16);
@@ -159,8 +158,10 @@ static uint8_t *map(const char *name, int create, uint32_t size) {
 static void read_params(double total) {
   N = u(C_N), D = u(C_D), S = u(C_S), Z = u(C_Z), STRIDE = u(C_STRIDE);
   QUEUES = u(C_QUEUES), RECORDS = u(C_RECORDS), PAYLOAD = u(C_PAYLOAD);
-  uint32_t K = u(C_K), LO = u(C_L), B = u(C_B);
+  uint32_t K = u(C_K), LO = u(C_L);
+  B = u(C_B);
   if (N < 1 || N > 64 || D < 1 || D > 4096 || K > D || LO < 1 || LO > 64 || B < 1 || B > 64 || Z < 1) fail("params");
+  SLOT = 128 + up64(4 + 4 * B);
   if (S != N * (D + B) + K + LO || STRIDE != up64(Z) || QUEUES != CONTROL + SLOT * N) fail("derived");
   if (RECORDS != up64(QUEUES + ENTRY * D * N) || PAYLOAD != up64(u(C_HISTORY) + 4 * K)) fail("offsets");
   if (u(C_HISTORY) != up64(RECORDS + RECORD * S) || HDR + PAYLOAD + (double)STRIDE * S != total) fail("total");
@@ -179,6 +180,7 @@ static int subscribe(const char *name, uint32_t count) {
   atomic_fetch_add(slot(i, S_GEN), 1);
   atomic_store(slot(i, S_MISSED), 0);
   atomic_store(slot(i, S_CPU), -1);
+  for (uint32_t k = 0; k < B; k++) atomic_store(slot(i, S_HELD + 4 * k), 0);
   atomic_store(slot(i, S_TAIL), atomic_load(slot(i, S_HEAD)));  // no history asked of this service
   atomic_store(slot(i, S_STATE), 1);
   end_change();
@@ -194,17 +196,18 @@ static int subscribe(const char *name, uint32_t count) {
       atomic_store(slot(i, S_WAITING), 0);
     }
     uint32_t j = (uint32_t)atomic_load(entry(i, t) + 1);
-    atomic_store(slot(i, S_TAIL), (int32_t)++t);
+    uint32_t len = (uint32_t)atomic_load(entry(i, t) + 2), seq = (uint32_t)atomic_load(entry(i, t) + 3);
     if (j >= S) fail("sample index out of range");
+    atomic_store(slot(i, S_HELD), (int32_t)(j + 1));  // held word 0 names it, then tail moves
+    atomic_store(slot(i, S_TAIL), (int32_t)++t);
     if (atomic_load(w(C_PUB_WAITING)) != 0) futex_wake(slot(i, S_TAIL));
-    uint32_t len = u(RECORDS + RECORD * j + 12), seq = u(RECORDS + RECORD * j + 16);
     uint8_t *bytes = L + PAYLOAD + (size_t)STRIDE * j;
     if (len > Z || seq != n || len != size_of(n) || *(uint32_t *)bytes != n) fail("wrong sample");
     for (uint32_t k = 4; k < len; k++) if (bytes[k] != ((n + k) & 255)) fail("wrong byte");
-    clear_bit(j, i);  // release
+    atomic_store(slot(i, S_HELD), 0);  // release
   }
   begin_change();
-  for (uint32_t j = 0; j < S; j++) clear_bit(j, i);
+  for (uint32_t k = 0; k < B; k++) atomic_store(slot(i, S_HELD + 4 * k), 0);
   atomic_store(slot(i, S_TAIL), atomic_load(slot(i, S_HEAD)));
   atomic_store(slot(i, S_STATE), 0);
   end_change();
@@ -213,15 +216,15 @@ static int subscribe(const char *name, uint32_t count) {
 }
 
 static int publish(const char *name, uint32_t count, uint32_t subs) {
-  N = subs, D = 8, Z = 128, STRIDE = 128;
-  uint32_t K = 0, LO = 2, B = 2;
+  N = subs, D = 8, Z = 128, STRIDE = 128, B = 2, SLOT = 192;
+  uint32_t K = 0, LO = 2;
   S = N * (D + B) + K + LO;
   QUEUES = CONTROL + SLOT * N, RECORDS = up64(QUEUES + ENTRY * D * N);
   uint32_t history = up64(RECORDS + RECORD * S);
   PAYLOAD = up64(history + 4 * K);
   uint32_t total = HDR + PAYLOAD + STRIDE * S;
   uint8_t *h = map(name, 1, total);
-  *(uint16_t *)(h + 4) = 1, *(uint16_t *)(h + 6) = 2, *(uint32_t *)(h + 8) = HDR;
+  *(uint16_t *)(h + 4) = 1, *(uint16_t *)(h + 6) = 3, *(uint32_t *)(h + 8) = HDR;
   *(double *)(h + 16) = total, *(uint32_t *)(h + 24) = (uint32_t)getpid();
   *(uint32_t *)h = 0x534d4853u;
   uint32_t fields[][2] = {{C_N, N}, {C_D, D}, {C_K, K}, {C_L, LO}, {C_B, B}, {C_S, S}, {C_P, 0}, {C_Z, Z},
@@ -244,15 +247,35 @@ static int publish(const char *name, uint32_t count, uint32_t subs) {
     usleep(1000);
   }
   uint32_t cursor = 0;
+  uint8_t *used = calloc(S, 1);
   for (uint32_t n = 0; n < count; n++) {
+    // Loan: a sample with no flags that no live slot queues (tail to head) or holds (tail first, then the held
+    // words). This one scans every time (shmem keeps what one scan found free until it loans it), without taking
+    // part in the publish step: it never publishes while a subscriber joins with history.
+    memset(used, 0, S);
+    for (uint32_t i = 0; i < N; i++) {
+      if (atomic_load(slot(i, S_STATE)) != 1) continue;
+      uint32_t t = u(CONTROL + SLOT * i + S_TAIL), q = u(CONTROL + SLOT * i + S_HEAD) - t;
+      if (q > D) fail("a queue holds more than its depth");
+      for (uint32_t p = 0; p < q; p++) {
+        uint32_t x = (uint32_t)atomic_load(entry(i, t + p) + 1);
+        if (x >= S) fail("a queue names a sample out of range");
+        used[x] = 1;
+      }
+      for (uint32_t k = 0; k < B; k++) {
+        uint32_t v = u(CONTROL + SLOT * i + S_HELD + 4 * k);
+        if (v > S) fail("a held word names a sample out of range");
+        if (v) used[v - 1] = 1;
+      }
+    }
     uint32_t j = S;
-    for (uint32_t k = 0; k < S && j == S; k++) {  // loan: a free sample
+    for (uint32_t k = 0; k < S && j == S; k++) {
       uint32_t c = (cursor + k) % S;
-      if ((atomic_load(rec(c, 0)) | atomic_load(rec(c, 4)) | atomic_load(rec(c, 8))) == 0) j = c;
+      if (!used[c] && atomic_load(rec(c, 0)) == 0) j = c;
     }
     if (j == S) fail("no free sample");
     cursor = (j + 1) % S;
-    atomic_store(rec(j, 8), 1);
+    atomic_store(rec(j, 0), 1);
     uint8_t *bytes = L + PAYLOAD + (size_t)STRIDE * j;
     *(uint32_t *)bytes = n;
     for (uint32_t k = 4; k < size_of(n); k++) bytes[k] = (uint8_t)((n + k) & 255);
@@ -273,27 +296,28 @@ static int publish(const char *name, uint32_t count, uint32_t subs) {
         atomic_store(w(C_PUBLISHING), 0);
         lock();
       }
-      uint32_t lo = 0, hi = 0, full = 0;
+      uint64_t live = 0;
+      uint32_t full = 0;
       for (uint32_t i = 0; i < N; i++) {
         if (atomic_load(slot(i, S_STATE)) != 1) continue;
         if (queued(i) >= D) full = 1;
-        if (i < 32) lo |= 1u << i;
-        else hi |= 1u << (i - 32);
+        live |= 1ull << i;
       }
       if (full) {
         if (locked) unlock();
         else atomic_store(w(C_PUBLISHING), 0);
         continue;
       }
-      atomic_store(rec(j, 16), atomic_load(w(C_PUBLISHED)));
-      atomic_store(rec(j, 12), (int32_t)size_of(n));
-      atomic_store(rec(j, 0), (int32_t)lo);
-      atomic_store(rec(j, 4), (int32_t)hi);
-      atomic_store(rec(j, 8), 0);
+      int32_t seq = atomic_load(w(C_PUBLISHED));
+      atomic_store(rec(j, 8), seq);
+      atomic_store(rec(j, 4), (int32_t)size_of(n));
+      atomic_store(rec(j, 0), 0);
       for (uint32_t i = 0; i < N; i++) {
-        if (!(i < 32 ? lo >> i & 1 : hi >> (i - 32) & 1)) continue;
+        if (!(live >> i & 1)) continue;
         uint32_t head = u(CONTROL + SLOT * i + S_HEAD);
-        atomic_store(entry(i, head) + 1, (int32_t)j);  // the index, then the stamp, then head
+        atomic_store(entry(i, head) + 1, (int32_t)j);  // index, length, seq, then the stamp, then head
+        atomic_store(entry(i, head) + 2, (int32_t)size_of(n));
+        atomic_store(entry(i, head) + 3, seq);
         atomic_store(entry(i, head), (int32_t)(head + 1));
         atomic_store(slot(i, S_HEAD), (int32_t)(head + 1));
       }
@@ -316,6 +340,7 @@ static int publish(const char *name, uint32_t count, uint32_t subs) {
   char path[300];
   snprintf(path, sizeof path, "/%s", name);
   shm_unlink(path);
+  free(used);
   printf("{\"published\":%u}\n", count);
   return 0;
 }

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { listServices, Publisher, Segment, Subscriber } from "../../mod.ts";
 import { describeService } from "../../service/list.ts";
 import { headerOf } from "../../service/header.ts";
+import { PUBSUB_VERSION } from "../../pubsub/layout.ts";
 
 const [name, sampleArg] = process.argv.slice(2);
 const sampleSize = Number(sampleArg);
@@ -18,7 +19,7 @@ assert.ok(bytes > 2 ** 32, `${bytes} bytes`);
 assert.deepEqual(info, {
   name,
   kind: "publish-subscribe",
-  version: 2,
+  version: PUBSUB_VERSION,
   capacity: 1,
   payloadBytes: sampleSize,
   live: { publishers: 1, subscribers: 1 },
