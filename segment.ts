@@ -186,13 +186,14 @@ export class Segment extends MappedMemory {
    * @throws {RangeError} when the window is not inside the segment.
    * @example Follow a writer from a read-only open
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Segment, uniqueName } from "./mod.ts";
    * const name = uniqueName();
    * using writer = Segment.create(name, { size: 4096 });
    * using reader = Segment.open(name, { readOnly: true });
    * writer.bytes()[0] = 7;
    * reader.refresh(); // a copy on macOS: read the writer's bytes again
-   * console.assert(reader.bytes()[0] === 7);
+   * assert.ok(reader.bytes()[0] === 7);
    * Segment.unlink(name);
    * ```
    */

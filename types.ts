@@ -223,13 +223,14 @@ export interface SegmentInfo {
  *
  * @example The ports of a publish-subscribe service
  * ```ts
+ * import assert from "node:assert/strict";
  * import { listServices, Publisher, type ServiceDescription, Subscriber, uniqueName } from "./mod.ts";
  *
  * const name = uniqueName();
  * using pub = Publisher.create(name, { sampleSize: 256, subscribers: 4 });
  * using sub = Subscriber.open(name);
  * const about: ServiceDescription | undefined = listServices().find((s) => s.name === name);
- * if (about) console.assert(about.capacity === 4 && about.live.subscribers === 1); // where segments are listed
+ * if (about) assert.ok(about.capacity === 4 && about.live.subscribers === 1); // where segments are listed
  * ```
  */
 export interface ServiceDescription {

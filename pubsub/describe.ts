@@ -19,6 +19,7 @@ import { alive } from "./port.ts";
  * @throws {ShmError} `ERR_SERVICE_INVALID` when its layout is not valid.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Publisher, Segment, uniqueName } from "../mod.ts";
  * import { headerOf } from "../service/header.ts";
  * import { describePubSub } from "./describe.ts";
@@ -27,10 +28,9 @@ import { alive } from "./port.ts";
  * using pub = Publisher.create(name, { sampleSize: 100, subscribers: 3 });
  * using seg = Segment.open(name, { readOnly: true });
  * const header = headerOf(seg);
- * if (typeof header === "object") {
- *   const about = describePubSub(seg, header);
- *   console.assert(about.capacity === 3 && about.payloadBytes === 100 && about.live.publishers === 1);
- * }
+ * assert.ok(typeof header === "object");
+ * const about = describePubSub(seg, header);
+ * assert.ok(about.capacity === 3 && about.payloadBytes === 100 && about.live.publishers === 1);
  * ```
  */
 export function describePubSub(seg: MappedMemory, header: ServiceHeader): ServiceDescription {

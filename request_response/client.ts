@@ -84,6 +84,7 @@ function dropped(id: number): ShmError {
  *
  * @example Ask and wait
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RequestClient, RequestServer, uniqueName } from "../mod.ts";
  *
  * const name = uniqueName();
@@ -95,7 +96,7 @@ function dropped(id: number): ShmError {
  * const received = server.receive(1000)!;
  * received.respond(new TextEncoder().encode("pong"));
  * using response = await reply;
- * console.assert(new TextDecoder().decode(response.bytes) === "pong");
+ * assert.ok(new TextDecoder().decode(response.bytes) === "pong");
  * ```
  */
 export class RequestClient {
@@ -161,11 +162,12 @@ export class RequestClient {
    *   closed or died, `ERR_SERVICE_FULL` when every slot stays taken, `ERR_SERVICE_INVALID` when it is corrupt.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RequestClient, RequestServer, uniqueName } from "../mod.ts";
    * const name = uniqueName();
    * using server = RequestServer.serve(name, { clients: 1, requestSize: 8 });
    * using client = RequestClient.connect(name, { timeoutMs: 100 });
-   * console.assert(server.connected === 1);
+   * assert.ok(server.connected === 1);
    * ```
    */
   static connect(name: string, options?: ConnectOptions): RequestClient {
@@ -215,12 +217,13 @@ export class RequestClient {
    * @throws {ShmError} `ERR_USE_AFTER_CLOSE` once closed.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RequestClient, RequestServer, uniqueName } from "../mod.ts";
    * const name = uniqueName();
    * using server = RequestServer.serve(name, { clients: 1, requestSize: 8, inFlight: 1 });
    * using client = RequestClient.connect(name);
    * const first = client.loan();
-   * console.assert(first !== null && client.loan() === null);
+   * assert.ok(first !== null && client.loan() === null);
    * ```
    */
   loan(): LoanedRequest | null {
@@ -369,12 +372,13 @@ export class RequestClient {
    * @throws {ShmError} (as a rejection) `ERR_REQUEST_TIMEOUT`, `ERR_REQUEST_DROPPED`, `ERR_SERVER_GONE`.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RequestClient, RequestServer, uniqueName } from "../mod.ts";
    * const name = uniqueName();
    * using server = RequestServer.serve(name, { clients: 1, requestSize: 8 });
    * using client = RequestClient.connect(name);
    * const late = await client.request(client.loan()!, { timeoutMs: 10 }).catch((e: { code: string }) => e.code);
-   * console.assert(late === "ERR_REQUEST_TIMEOUT");
+   * assert.ok(late === "ERR_REQUEST_TIMEOUT");
    * ```
    */
   async request(request: LoanedRequest, options?: RequestOptions): Promise<ReceivedResponse> {
@@ -389,6 +393,7 @@ export class RequestClient {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RequestClient, RequestServer, uniqueName } from "../mod.ts";
    * const name = uniqueName();
    * using server = RequestServer.serve(name, { clients: 1, requestSize: 8 });
@@ -400,7 +405,7 @@ export class RequestClient {
    * } catch (e) {
    *   code = (e as { code: string }).code;
    * }
-   * console.assert(code === "ERR_SERVER_GONE");
+   * assert.ok(code === "ERR_SERVER_GONE");
    * ```
    */
   requestSync(request: LoanedRequest, options?: RequestOptions): ReceivedResponse {
@@ -416,6 +421,7 @@ export class RequestClient {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RequestClient, RequestServer, uniqueName } from "../mod.ts";
    * const name = uniqueName();
    * using server = RequestServer.serve(name, { clients: 1, requestSize: 8 });
@@ -429,7 +435,7 @@ export class RequestClient {
    *   sum += part.bytes[0];
    *   part.release();
    * }
-   * console.assert(sum === 3);
+   * assert.ok(sum === 3);
    * ```
    */
   stream(request: LoanedRequest, options?: RequestOptions): AsyncGenerator<ReceivedResponse, void, undefined> {

@@ -31,6 +31,7 @@ export interface RequestResponseSummary {
  * @throws {ShmError} `ERR_SERVICE_INVALID` when the layout is not valid.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RequestClient, RequestServer, Segment, uniqueName } from "../mod.ts";
  * import { headerOf } from "../service/header.ts";
  * import { describeRequestResponse } from "./describe.ts";
@@ -40,11 +41,10 @@ export interface RequestResponseSummary {
  * using client = RequestClient.connect(name);
  * using seg = Segment.open(name, { readOnly: true });
  * const header = headerOf(seg);
- * if (typeof header === "object") {
- *   const summary = describeRequestResponse(seg, header);
- *   console.assert(summary.capacity === 4 && summary.payloadBytes === 128);
- *   console.assert(summary.live.servers === 1 && summary.live.clients === 1);
- * }
+ * assert.ok(typeof header === "object");
+ * const summary = describeRequestResponse(seg, header);
+ * assert.ok(summary.capacity === 4 && summary.payloadBytes === 128);
+ * assert.ok(summary.live.servers === 1 && summary.live.clients === 1);
  * ```
  */
 export function describeRequestResponse(seg: MappedMemory, header: ServiceHeader): RequestResponseSummary {

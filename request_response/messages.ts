@@ -26,13 +26,14 @@ export const clientFriend = {} as {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RequestClient, RequestServer, uniqueName } from "../mod.ts";
  * const name = uniqueName();
  * using server = RequestServer.serve(name, { clients: 1, requestSize: 16 });
  * using client = RequestClient.connect(name);
  * const request = client.loan()!;
  * request.bytes.set([1, 2, 3]);
- * console.assert(request.bytes.length === 16);
+ * assert.ok(request.bytes.length === 16);
  * ```
  */
 export class LoanedRequest {
@@ -85,6 +86,7 @@ export class LoanedRequest {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RequestClient, RequestServer, uniqueName } from "../mod.ts";
  * const name = uniqueName();
  * using server = RequestServer.serve(name, { clients: 1, requestSize: 16 });
@@ -92,7 +94,7 @@ export class LoanedRequest {
  * const reply = client.request(client.loan()!, { length: 0 });
  * server.receive(1000)!.respond(Uint8Array.of(9));
  * const response = await reply;
- * console.assert(response.bytes[0] === 9 && response.last);
+ * assert.ok(response.bytes[0] === 9 && response.last);
  * response.release();
  * ```
  */

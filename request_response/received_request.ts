@@ -54,6 +54,7 @@ export const serverFriend = {} as {
  *
  * @example Stream three responses
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RequestClient, RequestServer, uniqueName } from "../mod.ts";
  *
  * const name = uniqueName();
@@ -71,7 +72,7 @@ export const serverFriend = {} as {
  *   got.push(part.bytes[0]);
  *   part.release();
  * }
- * console.assert(got.join() === "0,1,2");
+ * assert.ok(got.join() === "0,1,2");
  * ```
  */
 export class ReceivedRequest {
@@ -208,6 +209,7 @@ export class ReceivedRequest {
    *   made no room in time.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RequestClient, RequestServer, uniqueName } from "../mod.ts";
    * const name = uniqueName();
    * using server = RequestServer.serve(name, { clients: 1, requestSize: 16 });
@@ -215,7 +217,7 @@ export class ReceivedRequest {
    * const reply = client.request(client.loan()!, { length: 0 });
    * server.receive(1000)!.respond(new TextEncoder().encode("hi"));
    * using response = await reply;
-   * console.assert(new TextDecoder().decode(response.bytes) === "hi");
+   * assert.ok(new TextDecoder().decode(response.bytes) === "hi");
    * ```
    */
   respond(data: Uint8Array, options?: RespondOptions): boolean {
@@ -235,6 +237,7 @@ export class ReceivedRequest {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RequestClient, RequestServer, ShmError, uniqueName } from "../mod.ts";
    * const name = uniqueName();
    * using server = RequestServer.serve(name, { clients: 1, requestSize: 16 });
@@ -242,7 +245,7 @@ export class ReceivedRequest {
    * const reply = client.request(client.loan()!, { length: 0 });
    * server.receive(1000)!.release();
    * const error = await reply.catch((e: unknown) => e);
-   * console.assert(error instanceof ShmError && error.code === "ERR_REQUEST_DROPPED");
+   * assert.ok(error instanceof ShmError && error.code === "ERR_REQUEST_DROPPED");
    * ```
    */
   release(): void {

@@ -104,6 +104,7 @@ function judge(seg: Segment, timeoutMs: number): Verdict {
  *
  * @example Answer every request
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RequestClient, RequestServer, uniqueName } from "../mod.ts";
  *
  * const name = uniqueName();
@@ -115,7 +116,7 @@ function judge(seg: Segment, timeoutMs: number): Verdict {
  * const received = server.receive(1000)!;
  * received.respond(Uint8Array.of(received.bytes[0] + 1));
  * using response = await reply;
- * console.assert(response.bytes[0] === 21);
+ * assert.ok(response.bytes[0] === 21);
  * ```
  */
 export class RequestServer {
@@ -189,9 +190,10 @@ export class RequestServer {
    *   over at the same moment (the message says which), or another segment has the name.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RequestServer, uniqueName } from "../mod.ts";
    * using server = RequestServer.serve(uniqueName(), { clients: 8, requestSize: 256, inFlight: 2 });
-   * console.assert(server.clients === 8);
+   * assert.ok(server.clients === 8);
    * ```
    */
   static serve(name: string, options: ServeOptions): RequestServer {
@@ -291,9 +293,10 @@ export class RequestServer {
    * @throws {ShmError} `ERR_USE_AFTER_CLOSE` once closed; `ERR_SERVICE_INVALID` when a client's queue is corrupt.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RequestServer, uniqueName } from "../mod.ts";
    * using server = RequestServer.serve(uniqueName(), { clients: 1, requestSize: 8 });
-   * console.assert(server.receive(0) === null);
+   * assert.ok(server.receive(0) === null);
    * ```
    */
   receive(timeoutMs?: number): ReceivedRequest | null {
@@ -307,9 +310,10 @@ export class RequestServer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RequestServer, uniqueName } from "../mod.ts";
    * using server = RequestServer.serve(uniqueName(), { clients: 1, requestSize: 8 });
-   * console.assert((await server.receiveAsync(10)) === null);
+   * assert.ok((await server.receiveAsync(10)) === null);
    * ```
    */
   async receiveAsync(timeoutMs?: number): Promise<ReceivedRequest | null> {
@@ -423,10 +427,11 @@ export class RequestServer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RequestServer, uniqueName } from "../mod.ts";
    * const server = RequestServer.serve(uniqueName(), { clients: 1, requestSize: 8 });
    * server.close();
-   * console.assert(server.closed);
+   * assert.ok(server.closed);
    * ```
    */
   close(): void {

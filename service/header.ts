@@ -122,6 +122,7 @@ export function headerBytes(seg: MappedMemory): Uint8Array {
  * @throws {ShmError} `ERR_SERVICE_INVALID` as {@link readServiceHeader} does.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Publisher, Segment, uniqueName } from "../mod.ts";
  * import { headerOf } from "./header.ts";
  *
@@ -129,7 +130,7 @@ export function headerBytes(seg: MappedMemory): Uint8Array {
  * using pub = Publisher.create(name, { sampleSize: 64 });
  * using seg = Segment.open(name, { readOnly: true });
  * const header = headerOf(seg);
- * console.assert(typeof header === "object" && header.kind === "publish-subscribe");
+ * assert.ok(typeof header === "object" && header.kind === "publish-subscribe");
  * ```
  */
 export function headerOf(seg: MappedMemory): ServiceHeader | "foreign" | "initialising" {

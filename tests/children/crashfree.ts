@@ -25,7 +25,7 @@ assert.throws(() => bytes.fill(7), TypeError);
 
 // A buffer transferred away by the user keeps the memory mapped instead of crashing.
 const seg2 = Segment.open(name);
-const stolen = seg2.bytes().buffer.transfer();
+const stolen = (seg2.bytes().buffer as ArrayBuffer).transfer();
 seg2.close();
 assert.equal(new Uint8Array(stolen)[0], 1);
 new Uint8Array(stolen)[1] = 2;

@@ -4,12 +4,26 @@
  *   globals (`Deno`, `Bun`, `globalThis.process`); ffi/ is the one place that
  *   knows which runtime it runs in.
  * - `shmem/max-lines`: no library source file over 500 lines.
+ * - `shmem/doc-examples`: a library file with a code example in its JSDoc is
+ *   one `npm run test:docs` runs, and its examples assert with
+ *   `node:assert`, never `console.assert` (which only logs).
  *
  * @module
  */
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const RUNTIME_GLOBALS = new Set(["Deno", "Bun"]);
 const MAX_LINES = 500;
+/** A fenced code block that `deno test --doc` runs. */
+const EXAMPLE = /```(?:ts|tsx|js|jsx|typescript|javascript)\b/;
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The files `npm run test:docs` runs the examples of, relative to the root. */
+function docTested(): Set<string> {
+  const scripts = JSON.parse(Deno.readTextFileSync(join(ROOT, "package.json"))).scripts;
+  return new Set(String(scripts["test:docs"]).split(/\s+/).filter((arg) => arg.endsWith(".ts")));
+}
 
 /** Whether `filename` is outside the library (tests, tools, bench, examples). */
 function outside(filename: string): boolean {
@@ -58,6 +72,29 @@ const plugin: Deno.lint.Plugin = {
             }
           },
         };
+      },
+    },
+    "doc-examples": {
+      create(context) {
+        if (outside(context.filename)) return {};
+        const examples = context.sourceCode.getAllComments().filter((c) => c.type === "Block" && EXAMPLE.test(c.value));
+        if (examples.length === 0) return {};
+        const file = relative(ROOT, context.filename).replaceAll("\\", "/");
+        if (!docTested().has(file)) {
+          context.report({
+            range: examples[0].range,
+            message: `${file} has doc examples that nothing runs: add it to the test:docs script in package.json`,
+          });
+        }
+        for (const c of examples) {
+          if (c.value.includes("console.assert(")) {
+            context.report({
+              range: c.range,
+              message: "console.assert only logs: assert with node:assert so a wrong example fails",
+            });
+          }
+        }
+        return {};
       },
     },
   },
