@@ -16,7 +16,8 @@ const [kind, side, name, arg, path] = process.argv.slice(2);
 const MIB = 1 << 20;
 const BATCH = 32;
 const PING_SAMPLES = 300;
-const PING_WARMUP = 1000;
+const PING_WARMUP = 2000;
+const PING_WARMUP_MS = 300;
 const FAN_SAMPLES = 30;
 const FAN_WARMUP = 64;
 const FAN_TOTAL = FAN_WARMUP + BATCH * FAN_SAMPLES;
@@ -58,7 +59,7 @@ if (kind === "ps-ping") {
       send(i++ & 255);
       sub.receive()!.release();
     };
-    for (let k = 0; k < PING_WARMUP; k++) rtt();
+    for (let k = 0, end = now() + PING_WARMUP_MS; k < PING_WARMUP || (k & 1023) !== 0 || now() < end; k++) rtt();
     const samples: number[] = [];
     for (let s = 0; s < PING_SAMPLES; s++) {
       const t0 = now();
