@@ -27,16 +27,27 @@ export class PubSubState {
   /** The length and sequence number of the entry the last {@link take} returned. */
   takenLength = 0;
   takenSeq = 0;
+  /** Word index of each slot's start, and of each slot's ring (precomputed: they are on every hot path). */
+  readonly #slots: number[] = [];
+  readonly #rings: number[] = [];
+  /** The depth less one when it is a power of two (a position's ring index is then a mask), else -1. */
+  readonly #mask: number;
 
   constructor(words: Int32Array, layout: PubSubLayout) {
     this.words = words;
     this.layout = layout;
     this.#block = layout.policy === "block";
+    const { depth, subscribers, slotBytes, queuesOffset } = layout;
+    for (let i = 0; i < subscribers; i++) {
+      this.#slots.push((CONTROL_BYTES + slotBytes * i) / 4);
+      this.#rings.push(queuesOffset / 4 + 4 * depth * i);
+    }
+    this.#mask = (depth & (depth - 1)) === 0 ? depth - 1 : -1;
   }
 
   /** Word index of field `w` of slot `i`. */
   slot(i: number, w: number): number {
-    return (CONTROL_BYTES + this.layout.slotBytes * i) / 4 + w;
+    return this.#slots[i] + w;
   }
 
   /** Word index of field `w` of sample record `j`. */
@@ -46,7 +57,8 @@ export class PubSubState {
 
   /** Word index of the entry at position `n` of slot `i`'s ring (its stamp; index, length and seq follow). */
   entry(i: number, n: number): number {
-    return this.layout.queuesOffset / 4 + 4 * (this.layout.depth * i + ((n >>> 0) % this.layout.depth));
+    const mask = this.#mask;
+    return this.#rings[i] + 4 * (mask >= 0 ? n & mask : (n >>> 0) % this.layout.depth);
   }
 
   /** Entries queued for slot `i`, checked against the depth. */
