@@ -138,9 +138,11 @@ export class PubSubState {
    * stamp is its position + 1. The held word is stored first (index + 1), then
    * tail moves, by a store (block policy) or by a compare-and-swap, which a
    * publisher dropping the oldest may win first: so a publisher that reads
-   * tail and then the held words never misses the sample.
+   * tail and then the held words never misses the sample. `stamp`, when
+   * given, is the stamp at tail just read with `Atomics.load`
+   * ({@link stampAtTail}): the first look uses it instead of reading again.
    */
-  take(i: number, k: number): number {
+  take(i: number, k: number, stamp?: number): number {
     const w = this.words;
     const tailAt = this.slot(i, SLOT.tail);
     const heldAt = tailAt + 1 + k;
@@ -148,7 +150,8 @@ export class PubSubState {
     for (let race = 0; race < MAX_RACES; race++) {
       const at = this.entry(i, t);
       const next = (t + 1) | 0;
-      if (Atomics.load(w, at) !== next) {
+      const seen = race === 0 && stamp !== undefined ? stamp : Atomics.load(w, at);
+      if (seen !== next) {
         if (this.#block) return -1;
         const moved = Atomics.load(w, tailAt); // the publisher dropped the entry and wrote over it?
         if (moved === t) return -1;
