@@ -93,7 +93,9 @@ const placements = ([["one CPU", 0, "one"], ["two CPUs", 1, "two"]] as const).fi
 );
 
 if (tables.includes("latency")) {
-  console.log("One-way latency, µs (median round trip ÷ 2 of 300 batches of 32 round trips, after 1,000 to warm up).");
+  console.log(
+    "One-way latency, µs (median round trip ÷ 2 of 300 batches of 32 round trips, after at least 2,000 and 300 ms to warm up).",
+  );
   console.log("A sample is loaned, its first byte written, published; received, its first byte read, released.");
   console.log(
     "views: detached per sample (the default) or kept (detach: false). Raw floor, from bench/channel_peer.ts in",
