@@ -3,9 +3,10 @@
 // to one CPU and to two, beside the same runtime's raw FFI spin ping-pong and Unix-socket ping-pong (8 bytes), measured
 // in the same run by bench/channel_peer.ts. Fan-out: one publisher to 1, 2 and 4 subscribers of 1 MiB samples, samples
 // per second per subscriber, against one Unix socket per subscriber.
-// Usage: node bench/pubsub.bench.ts [runtimes=deno,bun,node] [tables=latency,fanout,quick] [placements=one,two] [base]
+// Usage: node bench/pubsub.bench.ts [runtimes=deno,bun,node] [tables=latency,fanout,quick,floor] [placements=one,two] [base]
 // quick: 64 B only, detached and kept views, beside the raw spin; with [base] (the root of another checkout of this
 // project) each 64 B case runs there too, interleaved with this one, and the ratio new ÷ base is printed.
+// floor: the bare protocol step by step across two CPUs (bench/pubsub_floor_peer.ts), beside shmem's 64 B figures.
 // Needs `taskset` (util-linux) and Linux.
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -92,7 +93,9 @@ const placements = ([["one CPU", 0, "one"], ["two CPUs", 1, "two"]] as const).fi
 );
 
 if (tables.includes("latency")) {
-  console.log("One-way latency, µs (median round trip ÷ 2 of 300 batches of 32 round trips, after 1,000 to warm up).");
+  console.log(
+    "One-way latency, µs (median round trip ÷ 2 of 300 batches of 32 round trips, after at least 2,000 and 300 ms to warm up).",
+  );
   console.log("A sample is loaned, its first byte written, published; received, its first byte read, released.");
   console.log(
     "views: detached per sample (the default) or kept (detach: false). Raw floor, from bench/channel_peer.ts in",
@@ -146,6 +149,50 @@ if (tables.includes("quick")) {
         );
       }
     }
+  }
+}
+
+/** One step of bench/pubsub_floor_peer.ts across two CPUs: µs per round trip. */
+async function floor(runtime: string, step: string): Promise<number[]> {
+  const name = uniqueName("shmbench_");
+  const seg = Segment.create(name, { size: 16384 });
+  try {
+    const [a] = await Promise.all([
+      start(runtime, 0, "pubsub_floor_peer.ts", [step, "a", name]),
+      start(runtime, 1, "pubsub_floor_peer.ts", [step, "b", name]),
+    ]);
+    return samples(a);
+  } finally {
+    seg.close();
+    Segment.unlink(name);
+  }
+}
+
+if (tables.includes("floor")) {
+  console.log("\nThe floor of the protocol, 64 B one way across two CPUs, µs (median round trip ÷ 2), beside shmem:");
+  console.log(
+    "bench/pubsub_floor_peer.ts runs the bare words of the layout, adding one step of the protocol at a time",
+  );
+  console.log("(raw: one word each way, spun on only; entry: the entry and the payload; tail: + the tail and held");
+  console.log("words; step: + the publish step's flag, membership, head and waiting words). shmem: Publisher and");
+  console.log(
+    "Subscriber with kept and detached views. Ratios are to raw, measured in the same run by the same loop.\n",
+  );
+  console.log(
+    "| runtime | raw | entry | tail | step | shmem kept | shmem detached | step ÷ raw | kept ÷ raw | detached ÷ raw |",
+  );
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const runtime of runtimes) {
+    const steps: number[] = [];
+    for (const step of ["raw", "entry", "tail", "step"]) steps.push(median(await floor(runtime, step)) / 2);
+    const kept = median(await pingPong(runtime, 64, 1, true)) / 2;
+    const detached = median(await pingPong(runtime, 64, 1, false)) / 2;
+    const raw = steps[0];
+    console.log(
+      `| ${runtime} | ${[...steps, kept, detached].map((x) => f(x)).join(" | ")} | ${f(steps[3] / raw, 1)}× | ${
+        f(kept / raw, 1)
+      }× | ${f(detached / raw, 1)}× |`,
+    );
   }
 }
 

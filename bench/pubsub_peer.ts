@@ -11,12 +11,10 @@
 //                                runtime): the publisher writes each 1 MiB message to every socket.
 import { Publisher, ShmError, Subscriber } from "../mod.ts";
 import * as net from "node:net";
+import { BATCH, pingLoop } from "./ping_loop.ts";
 
 const [kind, side, name, arg, path] = process.argv.slice(2);
 const MIB = 1 << 20;
-const BATCH = 32;
-const PING_SAMPLES = 300;
-const PING_WARMUP = 1000;
 const FAN_SAMPLES = 30;
 const FAN_WARMUP = 64;
 const FAN_TOTAL = FAN_WARMUP + BATCH * FAN_SAMPLES;
@@ -53,19 +51,10 @@ if (kind === "ps-ping") {
     s.publish();
   };
   if (side === "a") {
-    let i = 0;
-    const rtt = () => {
-      send(i++ & 255);
+    await pingLoop((i) => {
+      send(i & 255);
       sub.receive()!.release();
-    };
-    for (let k = 0; k < PING_WARMUP; k++) rtt();
-    const samples: number[] = [];
-    for (let s = 0; s < PING_SAMPLES; s++) {
-      const t0 = now();
-      for (let k = 0; k < BATCH; k++) rtt();
-      samples.push(((now() - t0) * 1000) / BATCH);
-    }
-    print(samples);
+    });
   } else {
     try {
       for (;;) {

@@ -60,7 +60,11 @@ export class SlotViews {
     const slot = this.#slots.get(at);
     if (slot === undefined || !slot.out) return;
     slot.out = false;
+    const length = slot.kept?.length ?? 0;
     slot.kept = undefined;
     this.#owner.renewLease(slot.lease);
+    // The next view of this slot, made now: a publisher retires a loan after the subscribers can see it, so the
+    // view its next loan of the slot takes is made while nobody waits for it.
+    slot.kept = new Uint8Array(slot.lease.buffer, 0, length);
   }
 }

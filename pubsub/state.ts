@@ -27,16 +27,27 @@ export class PubSubState {
   /** The length and sequence number of the entry the last {@link take} returned. */
   takenLength = 0;
   takenSeq = 0;
+  /** Word index of each slot's start, and of each slot's ring (precomputed: they are on every hot path). */
+  readonly #slots: number[] = [];
+  readonly #rings: number[] = [];
+  /** The depth less one when it is a power of two (a position's ring index is then a mask), else -1. */
+  readonly #mask: number;
 
   constructor(words: Int32Array, layout: PubSubLayout) {
     this.words = words;
     this.layout = layout;
     this.#block = layout.policy === "block";
+    const { depth, subscribers, slotBytes, queuesOffset } = layout;
+    for (let i = 0; i < subscribers; i++) {
+      this.#slots.push((CONTROL_BYTES + slotBytes * i) / 4);
+      this.#rings.push(queuesOffset / 4 + 4 * depth * i);
+    }
+    this.#mask = (depth & (depth - 1)) === 0 ? depth - 1 : -1;
   }
 
   /** Word index of field `w` of slot `i`. */
   slot(i: number, w: number): number {
-    return (CONTROL_BYTES + this.layout.slotBytes * i) / 4 + w;
+    return this.#slots[i] + w;
   }
 
   /** Word index of field `w` of sample record `j`. */
@@ -46,7 +57,8 @@ export class PubSubState {
 
   /** Word index of the entry at position `n` of slot `i`'s ring (its stamp; index, length and seq follow). */
   entry(i: number, n: number): number {
-    return this.layout.queuesOffset / 4 + 4 * (this.layout.depth * i + ((n >>> 0) % this.layout.depth));
+    const mask = this.#mask;
+    return this.#rings[i] + 4 * (mask >= 0 ? n & mask : (n >>> 0) % this.layout.depth);
   }
 
   /** Entries queued for slot `i`, checked against the depth. */
@@ -126,9 +138,11 @@ export class PubSubState {
    * stamp is its position + 1. The held word is stored first (index + 1), then
    * tail moves, by a store (block policy) or by a compare-and-swap, which a
    * publisher dropping the oldest may win first: so a publisher that reads
-   * tail and then the held words never misses the sample.
+   * tail and then the held words never misses the sample. `stamp`, when
+   * given, is the stamp at tail just read with `Atomics.load`
+   * ({@link stampAtTail}): the first look uses it instead of reading again.
    */
-  take(i: number, k: number): number {
+  take(i: number, k: number, stamp?: number): number {
     const w = this.words;
     const tailAt = this.slot(i, SLOT.tail);
     const heldAt = tailAt + 1 + k;
@@ -136,7 +150,8 @@ export class PubSubState {
     for (let race = 0; race < MAX_RACES; race++) {
       const at = this.entry(i, t);
       const next = (t + 1) | 0;
-      if (Atomics.load(w, at) !== next) {
+      const seen = race === 0 && stamp !== undefined ? stamp : Atomics.load(w, at);
+      if (seen !== next) {
         if (this.#block) return -1;
         const moved = Atomics.load(w, tailAt); // the publisher dropped the entry and wrote over it?
         if (moved === t) return -1;

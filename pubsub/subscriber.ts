@@ -188,18 +188,19 @@ export class Subscriber {
     return this.#port;
   }
 
-  /** Takes the next queued sample, or returns undefined. */
-  #take(port: Port): ReceivedSample | undefined {
+  /** Takes the next queued sample, or returns undefined (`stamp`: see {@link PubSubState.take}). */
+  #take(port: Port, stamp?: number): ReceivedSample | undefined {
     const state = port.state;
     const i = this.#slot;
     const words = this.#freeWords;
     const k = words[words.length - 1]; // #open made sure one is free
-    const j = state.take(i, k);
+    const j = state.take(i, k, stamp);
     if (j < 0) return undefined;
     words.pop();
     if (this.#held[j] !== undefined) throw invalid(`sample ${j} reached subscriber ${i} twice`);
     this.#heldWord[j] = k;
-    if (Atomics.load(port.words, C.pubWaiting) !== 0) port.wakeTail(i);
+    // Only a publisher under the block policy sleeps for room.
+    if (!this.#drops && Atomics.load(port.words, C.pubWaiting) !== 0) port.wakeTail(i);
     const length = state.takenLength;
     let missed = 0;
     if (this.#drops && Atomics.load(port.words, state.slot(i, SLOT.missed)) !== 0) {
@@ -244,9 +245,23 @@ export class Subscriber {
     const timeout = checkTimeout(timeoutMs, "Receive timeout");
     const first = this.#take(this.#open());
     if (first) return first;
-    const deadline = timeout === Infinity ? Infinity : now() + timeout;
-    const plan = this.#plan.begin();
+    const plan = this.#plan;
     plan.spinner.note();
+    if (timeout !== 0) {
+      // Nothing yet: poll the stamp where the next entry goes while the publisher runs on another CPU, and take
+      // the entry the moment it is there (the wait loop below would read the stamp twice more on the way).
+      const state = this.#port.state;
+      let seen = state.stampAtTail(this.#slot);
+      for (let n = plan.spinner.polls(); n > 0; n--) {
+        const v = state.stampAtTail(this.#slot);
+        if (v === seen) continue;
+        seen = v;
+        const got = this.#take(this.#open(), v);
+        if (got) return got;
+      }
+    }
+    const deadline = timeout === Infinity ? Infinity : now() + timeout;
+    plan.begin();
     for (let probe = false;; probe = true) {
       const port = this.#open();
       const got = this.#take(port);
