@@ -213,6 +213,31 @@ export class Subscriber {
     return sample;
   }
 
+  /**
+   * The fast path of both receives: the entry at tail now, or, when there is
+   * none and `timeout` is not 0, the one that comes while this side polls the
+   * stamp at tail for a share of the spin budget (only while the publisher
+   * runs on another CPU), taken with the stamp just read (the wait loop would
+   * read it twice more on the way). Undefined when none came.
+   */
+  #quick(timeout: number): ReceivedSample | undefined {
+    const first = this.#take(this.#open());
+    if (first) return first;
+    const spinner = this.#plan.spinner;
+    spinner.note();
+    if (timeout === 0) return undefined;
+    const state = this.#port.state;
+    let seen = state.stampAtTail(this.#slot);
+    for (let n = spinner.polls(); n > 0; n--) {
+      const v = state.stampAtTail(this.#slot);
+      if (v === seen) continue;
+      seen = v;
+      const got = this.#take(this.#open(), v);
+      if (got) return got;
+    }
+    return undefined;
+  }
+
   /** What an empty queue means now: throws once the publisher is gone (`probe`: also check its process). */
   #checkGone(port: Port, probe: boolean): void {
     const closed = Atomics.load(port.words, C.pubState) !== 1;
@@ -243,25 +268,10 @@ export class Subscriber {
    */
   receive(timeoutMs?: number): ReceivedSample | null {
     const timeout = checkTimeout(timeoutMs, "Receive timeout");
-    const first = this.#take(this.#open());
-    if (first) return first;
-    const plan = this.#plan;
-    plan.spinner.note();
-    if (timeout !== 0) {
-      // Nothing yet: poll the stamp where the next entry goes while the publisher runs on another CPU, and take
-      // the entry the moment it is there (the wait loop below would read the stamp twice more on the way).
-      const state = this.#port.state;
-      let seen = state.stampAtTail(this.#slot);
-      for (let n = plan.spinner.polls(); n > 0; n--) {
-        const v = state.stampAtTail(this.#slot);
-        if (v === seen) continue;
-        seen = v;
-        const got = this.#take(this.#open(), v);
-        if (got) return got;
-      }
-    }
+    const quick = this.#quick(timeout);
+    if (quick) return quick;
     const deadline = timeout === Infinity ? Infinity : now() + timeout;
-    plan.begin();
+    const plan = this.#plan.begin();
     for (let probe = false;; probe = true) {
       const port = this.#open();
       const got = this.#take(port);
@@ -289,11 +299,10 @@ export class Subscriber {
    */
   async receiveAsync(timeoutMs?: number): Promise<ReceivedSample | null> {
     const timeout = checkTimeout(timeoutMs, "Receive timeout");
-    const first = this.#take(this.#open());
-    if (first) return first;
+    const quick = this.#quick(timeout);
+    if (quick) return quick;
     const deadline = timeout === Infinity ? Infinity : now() + timeout;
     const plan = this.#plan.begin();
-    plan.spinner.note();
     for (let probe = false;; probe = true) {
       const port = this.#open();
       const got = this.#take(port);
