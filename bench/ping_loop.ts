@@ -7,7 +7,7 @@ export const BATCH = 32;
 export const SAMPLES = 300;
 /**
  * Warm-up: at least this many round trips and at least this long, ending on a multiple of 1,024 (the engines
- * compile the hot paths fully only after many calls; with 1,000 round trips publish-subscribe measured up to 2×
+ * compile the hot paths fully only after many calls; with 1,000 round trips publish-subscribe measured up to 3×
  * slower than after this warm-up).
  */
 const WARMUP = 2000;

@@ -8,27 +8,10 @@
 //   sock  the same exchange over a Unix socket (node:net in every runtime): <bytes> each way, every byte copied
 import * as net from "node:net";
 import { RequestClient, RequestServer } from "../mod.ts";
+import { pingLoop } from "./ping_loop.ts";
 
 const [kind, side, name, bytesArg] = process.argv.slice(2);
 const size = Number(bytesArg);
-const BATCH = 32;
-const SAMPLES = 300;
-const WARMUP = 1000;
-const TOTAL = WARMUP + BATCH * SAMPLES;
-const now = () => performance.now();
-
-async function loop(rtt: (i: number) => void | Promise<void>): Promise<void> {
-  let i = 0;
-  for (; i < WARMUP; i++) await rtt(i);
-  const samples: number[] = [];
-  for (let s = 0; s < SAMPLES; s++) {
-    const t0 = now();
-    for (let k = 0; k < BATCH; k++, i++) await rtt(i);
-    samples.push(((now() - t0) * 1000) / BATCH);
-  }
-  console.log(JSON.stringify({ samples }));
-}
-
 async function retry<T>(connect: () => Promise<T> | T): Promise<T> {
   for (let i = 0;; i++) {
     try {
@@ -41,12 +24,15 @@ async function retry<T>(connect: () => Promise<T> | T): Promise<T> {
 }
 
 const detach = kind !== "keep";
+/** The second byte of the client's last request: the server answers it and stops. */
+const LAST = 1;
 
 if ((kind === "rr" || kind === "keep") && side === "b") {
   const server = RequestServer.serve(name, { clients: 1, requestSize: size, inFlight: 1, detach });
-  for (let i = 0; i < TOTAL; i++) {
+  for (let last = false; !last;) {
     const request = server.receive(30_000);
     if (request === null) throw new Error("no request within 30 s");
+    last = request.bytes[1] === LAST;
     const out = request.loanResponse(30_000)!;
     out[0] = request.bytes[0];
     request.sendResponse(size);
@@ -55,13 +41,16 @@ if ((kind === "rr" || kind === "keep") && side === "b") {
   server.close();
 } else if (kind === "rr" || kind === "keep") {
   const client = await retry(() => RequestClient.connect(name, { timeoutMs: 10_000, detach }));
-  await loop((i) => {
+  const exchange = (i: number, mark = 0) => {
     const request = client.loan()!;
     request.bytes[0] = i;
+    request.bytes[1] = mark;
     const response = client.requestSync(request, { timeoutMs: 30_000 });
     if (response.bytes[0] !== (i & 255)) throw new Error("wrong answer");
     response.release();
-  });
+  };
+  await pingLoop((i) => exchange(i));
+  exchange(0, LAST); // the server stops after answering it
   client.close();
 } else if (kind === "sock" && side === "b") {
   await new Promise<void>((resolve) => {
@@ -94,7 +83,7 @@ if ((kind === "rr" || kind === "keep") && side === "b") {
     waiting?.();
   });
   const message = new Uint8Array(size);
-  await loop((i) => {
+  await pingLoop((i) => {
     message[0] = i;
     socket.write(message);
     return new Promise<void>((resolve) => {
