@@ -19,10 +19,15 @@ const MAX_LINES = 500;
 const EXAMPLE = /```(?:ts|tsx|js|jsx|typescript|javascript)\b/;
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** The files `npm run test:docs` runs the examples of, relative to the root. */
+let tested: Set<string> | undefined;
+
+/** The files `npm run test:docs` runs the examples of, relative to the root (package.json read once a lint run). */
 function docTested(): Set<string> {
-  const scripts = JSON.parse(Deno.readTextFileSync(join(ROOT, "package.json"))).scripts;
-  return new Set(String(scripts["test:docs"]).split(/\s+/).filter((arg) => arg.endsWith(".ts")));
+  if (tested === undefined) {
+    const scripts = JSON.parse(Deno.readTextFileSync(join(ROOT, "package.json"))).scripts;
+    tested = new Set(String(scripts["test:docs"]).split(/\s+/).filter((arg) => arg.endsWith(".ts")));
+  }
+  return tested;
 }
 
 /** Whether `filename` is outside the library (tests, tools, bench, examples). */
